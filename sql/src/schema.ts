@@ -1,0 +1,162 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+
+// Mirrors sql/migrations. Columns with a database default are Generated; jsonb is typed by its use.
+
+type CreatedAt = ColumnType<Date, never, never>;
+type UpdatedAt = ColumnType<Date, Date | undefined, Date>;
+type Json<T> = ColumnType<T, T, T>;
+
+export type UploadStatus = "pending" | "ready" | "rejected";
+export type PersonalizationStatus =
+  | "uploaded"
+  | "analyzing"
+  | "analyzed"
+  | "analysis_failed"
+  | "preview_generating"
+  | "preview_ready"
+  | "full_generating"
+  | "completed"
+  | "generation_failed"
+  | "canceled";
+export type Stage = "preview" | "full";
+export type PageStatus = "pending" | "personalizing" | "rendering" | "done" | "failed" | "canceled";
+export type EventType = "status" | "analysis" | "page" | "files" | "error";
+export type RunnerKind = "gpu" | "render";
+export type ChildGender = "girl" | "boy" | "unspecified";
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  password_hash: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  created_at: CreatedAt;
+  expires_at: Date;
+  revoked_at: Date | null;
+  user_agent: string | null;
+}
+
+export interface UploadsTable {
+  id: Generated<string>;
+  owner_id: string;
+  object_key: string;
+  content_type: "image/jpeg" | "image/png" | "image/webp";
+  declared_bytes: number;
+  status: Generated<UploadStatus>;
+  reject_reason: string | null;
+  width: number | null;
+  height: number | null;
+  bytes: number | null;
+  sha256: string | null;
+  created_at: CreatedAt;
+  verified_at: Date | null;
+}
+
+export interface BooksTable {
+  id: Generated<string>;
+  slug: string;
+  title: string;
+  description: Generated<string>;
+  language: Generated<string>;
+  category: string;
+  age_min: number;
+  age_max: number;
+  manifest_key: string;
+  manifest: Json<unknown>;
+  cover_key: string;
+  page_count: number;
+  preview_pages: Generated<string[]>;
+  published: Generated<boolean>;
+  search: ColumnType<string, never, never>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface PersonalizationsTable {
+  id: Generated<string>;
+  owner_id: string;
+  book_id: string;
+  photo_upload_id: string;
+  child_name: string | null;
+  child_age: number | null;
+  child_gender: ChildGender | null;
+  analysis: Json<unknown> | null;
+  status: Generated<PersonalizationStatus>;
+  failure_reason: string | null;
+  regenerate_count: Generated<number>;
+  /** bigint: postgres.js returns it as a string. */
+  seed: ColumnType<string, string | number, string | number>;
+  files: Generated<Json<Record<string, string>>>;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface PersonalizationPagesTable {
+  personalization_id: string;
+  stage: Stage;
+  page: string;
+  generation: Generated<number>;
+  status: Generated<PageStatus>;
+  needs_face: boolean;
+  attempt: Generated<number>;
+  seed: ColumnType<string, string | number, string | number>;
+  background_key: string | null;
+  print_key: string | null;
+  web_key: string | null;
+  comfy_prompt_id: string | null;
+  failure_reason: string | null;
+  updated_at: UpdatedAt;
+}
+
+export interface EventsTable {
+  /** bigserial: a string, to keep its full range. */
+  id: Generated<string>;
+  personalization_id: string;
+  type: EventType;
+  data: Json<Record<string, unknown>>;
+  created_at: CreatedAt;
+}
+
+export interface RunnerHeartbeatsTable {
+  worker_id: string;
+  kind: RunnerKind;
+  host: string;
+  pid: number;
+  started_at: CreatedAt;
+  last_seen_at: UpdatedAt;
+}
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  checksum: string;
+  applied_at: CreatedAt;
+}
+
+export interface Database {
+  "app.users": UsersTable;
+  "app.sessions": SessionsTable;
+  "app.uploads": UploadsTable;
+  "app.books": BooksTable;
+  "app.personalizations": PersonalizationsTable;
+  "app.personalization_pages": PersonalizationPagesTable;
+  "app.events": EventsTable;
+  "app.runner_heartbeats": RunnerHeartbeatsTable;
+  "app.schema_migrations": SchemaMigrationsTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type Upload = Selectable<UploadsTable>;
+export type Book = Selectable<BooksTable>;
+export type Personalization = Selectable<PersonalizationsTable>;
+export type PersonalizationUpdate = Updateable<PersonalizationsTable>;
+export type PersonalizationPage = Selectable<PersonalizationPagesTable>;
+export type Event = Selectable<EventsTable>;
