@@ -1,0 +1,82 @@
+import { type Kysely, sql } from "kysely";
+import * as v from "valibot";
+
+// The job catalog: each task's identifier, payload schema and retry policy. Jobs are added with
+// `addJob` inside the transaction of the state change that needs them, and validated again when run.
+
+const Uuid = v.pipe(v.string(), v.uuid());
+const PageId = v.pipe(v.string(), v.regex(/^(page_([0-9]|1[0-9]|2[0-3])|cover_front|cover_back)$/));
+const PageJob = v.strictObject({
+  personalizationId: Uuid,
+  stage: v.picklist(["preview", "full"]),
+  page: PageId,
+  /** The personalisation's regenerate_count when queued; results of older generations are dropped. */
+  generation: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3)),
+});
+
+export const jobs = {
+  analyze_photo: {
+    runner: "gpu",
+    maxAttempts: 3,
+    payload: v.strictObject({ personalizationId: Uuid, photoUploadId: Uuid }),
+  },
+  personalize_page: { runner: "gpu", maxAttempts: 4, payload: PageJob },
+  render_page: { runner: "render", maxAttempts: 4, payload: PageJob },
+  assemble_print: {
+    runner: "render",
+    maxAttempts: 3,
+    payload: v.strictObject({ personalizationId: Uuid }),
+  },
+} as const;
+
+export type TaskName = keyof typeof jobs;
+export type JobPayload<T extends TaskName> = v.InferOutput<(typeof jobs)[T]["payload"]>;
+export type RunnerKindName = (typeof jobs)[TaskName]["runner"];
+
+/** The tasks one runner kind registers. */
+export function tasksOf(runner: RunnerKindName): TaskName[] {
+  return (Object.keys(jobs) as TaskName[]).filter((name) => jobs[name].runner === runner);
+}
+
+/** Parses a payload against its task's schema; throws a readable error naming the task. */
+export function parsePayload<T extends TaskName>(task: T, payload: unknown): JobPayload<T> {
+  const result = v.safeParse(jobs[task].payload, payload);
+  if (!result.success) {
+    const why = result.issues.map((i) => `${v.getDotPath(i) ?? "payload"}: ${i.message}`).join("; ");
+    throw new InvalidPayloadError(`${task} payload is invalid: ${why}`);
+  }
+  return result.output as JobPayload<T>;
+}
+
+export class InvalidPayloadError extends Error {
+  override name = "InvalidPayloadError";
+}
+
+/** The job key of a task for one subject: a second add replaces a pending duplicate instead of doubling it. */
+export function jobKey<T extends TaskName>(task: T, payload: JobPayload<T>): string {
+  const p = payload as Record<string, unknown>;
+  return [task, p.personalizationId, p.stage, p.page, p.generation].filter((x) => x !== undefined).join(":");
+}
+
+export interface AddJobOptions {
+  runAt?: Date;
+  priority?: number;
+}
+
+/** Adds a job in the caller's transaction (or connection), validating its payload first. */
+export async function addJob<T extends TaskName>(
+  db: Kysely<any>,
+  task: T,
+  payload: JobPayload<T>,
+  options: AddJobOptions = {},
+): Promise<void> {
+  const parsed = parsePayload(task, payload);
+  await sql`select graphile_worker.add_job(
+    identifier => ${task}::text,
+    payload => ${JSON.stringify(parsed)}::json,
+    run_at => ${options.runAt ?? null}::timestamptz,
+    max_attempts => ${jobs[task].maxAttempts}::int,
+    job_key => ${jobKey(task, parsed)}::text,
+    priority => ${options.priority ?? 0}::int
+  )`.execute(db);
+}
