@@ -1,0 +1,54 @@
+import * as v from "valibot";
+import { BaseEnv, bool, defaultDataDir, int, loadDotEnv, loadEnvOrExit, num, repoRoot, str, url } from "@faceapp/core";
+
+loadDotEnv(repoRoot);
+
+export const RunnerEnv = v.pipe(
+  v.object({
+    ...BaseEnv,
+    /** Jobs run at once by this runner (gpu: 1, one GPU; render: 2). */
+    RUNNER_CONCURRENCY: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, "must be a whole number"), v.transform(Number))),
+    /** The runner's own /healthz and /readyz; 0 picks a free port. */
+    RUNNER_HEALTH_PORT: int(0, 0, 65535),
+    /** A worker whose heartbeat is older than this has its jobs unlocked for others. */
+    RUNNER_STALE_AFTER_SECONDS: int(60, 5, 3600),
+    RUNNER_HEARTBEAT_SECONDS: int(10, 1, 600),
+    /** How long SIGTERM waits for running jobs before releasing them. */
+    RUNNER_DRAIN_SECONDS: int(30, 0, 3600),
+
+    // gpu runner
+    FACE_ENGINE: v.optional(v.picklist(["comfyui", "composite"], "must be comfyui or composite")),
+    COMFY_BASE_URL: v.optional(url()),
+    COMFY_PROMPT_TIMEOUT_SECONDS: int(600, 5, 7200),
+    IPADAPTER_STRENGTH_SCALE: num(1, 0, 3),
+    VLM_BASE_URL: v.optional(url()),
+    QWEN_MODEL_ID: v.optional(str(), "Qwen/Qwen2-VL-2B-Instruct"),
+    INSIGHTFACE_HOME: v.optional(str()),
+    MODELS_DIR: v.optional(str()),
+    HF_HOME: v.optional(str()),
+
+    // render runner
+    CHROMIUM_PATH: v.optional(str(), "/usr/bin/chromium"),
+    /** The browser is replaced after this many pages (bounded memory growth). */
+    RENDER_BROWSER_MAX_PAGES: int(500, 1, 100_000),
+    RENDER_TIMEOUT_SECONDS: int(60, 1, 600),
+    RENDER_DEBUG: bool(false),
+  }),
+  v.transform((input) => ({
+    ...input,
+    DATA_DIR: input.DATA_DIR ?? defaultDataDir,
+    // Without a ComfyUI to drive, the CPU composite engine keeps the product whole.
+    FACE_ENGINE: input.FACE_ENGINE ?? (input.COMFY_BASE_URL ? "comfyui" : "composite"),
+  })),
+  v.forward(
+    v.check(
+      (input) => input.FACE_ENGINE !== "comfyui" || input.COMFY_BASE_URL !== undefined,
+      "FACE_ENGINE=comfyui needs COMFY_BASE_URL",
+    ),
+    ["COMFY_BASE_URL"],
+  ),
+);
+export type RunnerEnv = v.InferOutput<typeof RunnerEnv>;
+
+/** The runner's configuration, parsed once. */
+export const env: Readonly<RunnerEnv> = loadEnvOrExit(RunnerEnv, process.env);
