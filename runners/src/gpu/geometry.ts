@@ -1,0 +1,80 @@
+import type { Point, RgbImage } from "./analysis/types.ts";
+
+/** A 2×3 affine matrix [a, b, tx, c, d, ty]: x' = a·x + b·y + tx, y' = c·x + d·y + ty. */
+export type Affine = [number, number, number, number, number, number];
+
+/** ArcFace's five-point template in a 112×112 crop (InsightFace `arcface_dst`). */
+export const arcfaceTemplate: Point[] = [
+  { x: 38.2946, y: 51.6963 },
+  { x: 73.5318, y: 51.5014 },
+  { x: 56.0252, y: 71.7366 },
+  { x: 41.5493, y: 92.3655 },
+  { x: 70.7299, y: 92.2041 },
+];
+
+/**
+ * The least-squares similarity transform (rotation, uniform scale, translation) taking `src` onto
+ * `dst`: Umeyama's method in 2-D, as InsightFace's `norm_crop` estimates it.
+ */
+export function similarityTransform(src: Point[], dst: Point[]): Affine {
+  const n = src.length;
+  const mean = (ps: Point[]) => ({ x: ps.reduce((s, p) => s + p.x, 0) / n, y: ps.reduce((s, p) => s + p.y, 0) / n });
+  const ms = mean(src);
+  const md = mean(dst);
+  let sxx = 0;
+  let sxy = 0;
+  let varSrc = 0;
+  for (let i = 0; i < n; i++) {
+    const sx = src[i]!.x - ms.x;
+    const sy = src[i]!.y - ms.y;
+    const dx = dst[i]!.x - md.x;
+    const dy = dst[i]!.y - md.y;
+    // Real and imaginary parts of Σ conj(s)·d: the rotation-and-scale as a complex number.
+    sxx += sx * dx + sy * dy;
+    sxy += sx * dy - sy * dx;
+    varSrc += sx * sx + sy * sy;
+  }
+  const a = sxx / varSrc;
+  const b = sxy / varSrc;
+  return [a, -b, md.x - (a * ms.x - b * ms.y), b, a, md.y - (b * ms.x + a * ms.y)];
+}
+
+export function applyAffine(m: Affine, p: Point): Point {
+  return { x: m[0] * p.x + m[1] * p.y + m[2], y: m[3] * p.x + m[4] * p.y + m[5] };
+}
+
+export function invertAffine(m: Affine): Affine {
+  const det = m[0] * m[4] - m[1] * m[3];
+  const a = m[4] / det;
+  const b = -m[1] / det;
+  const c = -m[3] / det;
+  const d = m[0] / det;
+  return [a, b, -(a * m[2] + b * m[5]), c, d, -(c * m[2] + d * m[5])];
+}
+
+/** Warps an RGB image by `m` (source → destination) into a `width`×`height` image, bilinear, black outside. */
+export function warpAffine(image: RgbImage, m: Affine, width: number, height: number): RgbImage {
+  const inv = invertAffine(m);
+  const out = new Uint8Array(width * height * 3);
+  const { data, width: w, height: h } = image;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const sx = inv[0] * x + inv[1] * y + inv[2];
+      const sy = inv[3] * x + inv[4] * y + inv[5];
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      if (x0 < 0 || y0 < 0 || x0 >= w || y0 >= h) continue;
+      const x1 = Math.min(x0 + 1, w - 1);
+      const y1 = Math.min(y0 + 1, h - 1);
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const o = (y * width + x) * 3;
+      for (let c = 0; c < 3; c++) {
+        const top = data[(y0 * w + x0) * 3 + c]! * (1 - fx) + data[(y0 * w + x1) * 3 + c]! * fx;
+        const bottom = data[(y1 * w + x0) * 3 + c]! * (1 - fx) + data[(y1 * w + x1) * 3 + c]! * fx;
+        out[o + c] = Math.round(top * (1 - fy) + bottom * fy);
+      }
+    }
+  }
+  return { data: out, width, height };
+}

@@ -1,0 +1,16 @@
+// The GPU runner's capabilities as plain library code: photo analysis and the face engines. The job
+// tasks (analyze_photo, personalize_page) wrap these; nothing here knows about graphile-worker.
+
+export {
+  type Accepted,
+  type AnalysisOutcome,
+  type AnalysisRecord,
+  type Analyzer,
+  type AnalyzerConfig,
+  createAnalyzer,
+  type Refusal,
+  type RefusalReason,
+} from "./analysis/analyzer.ts";
+export { type Description, type DescriptionSource, promptFor, VlmDescription } from "./analysis/describe.ts";
+export type { Box, DetectedFace, FaceDetector, Point } from "./analysis/types.ts";
+export type { VlmConfig } from "./analysis/vlm.ts";
