@@ -6,3 +6,6 @@ export * from "./logger.ts";
 export * from "./manifest.ts";
 export * from "./paths.ts";
 export * from "./storage.ts";
+export * from "./progress.ts";
+export * from "./status.ts";
+export * from "./kysely.ts";

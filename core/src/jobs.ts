@@ -1,4 +1,5 @@
-import { type Kysely, sql } from "kysely";
+import { sql } from "kysely";
+import type { AnyKysely } from "./kysely.ts";
 import * as v from "valibot";
 
 // The job catalog: each task's identifier, payload schema and retry policy. Jobs are added with
@@ -65,7 +66,7 @@ export interface AddJobOptions {
 
 /** Adds a job in the caller's transaction (or connection), validating its payload first. */
 export async function addJob<T extends TaskName>(
-  db: Kysely<any>,
+  db: AnyKysely,
   task: T,
   payload: JobPayload<T>,
   options: AddJobOptions = {},
@@ -79,4 +80,15 @@ export async function addJob<T extends TaskName>(
     job_key => ${jobKey(task, parsed)}::text,
     priority => ${options.priority ?? 0}::int
   )`.execute(db);
+}
+
+/**
+ * Removes the queued jobs of one personalisation and stops retries of its running ones
+ * (graphile-worker's remove_job), e.g. on cancel or when its stage has failed.
+ */
+export async function removeJobsOf(db: AnyKysely, personalizationId: string): Promise<number> {
+  const { rows } = await sql<{ key: string }>`
+    select graphile_worker.remove_job(key) as key from graphile_worker.jobs
+    where key is not null and split_part(key, ':', 2) = ${personalizationId}`.execute(db);
+  return rows.length;
 }

@@ -1,4 +1,4 @@
-import { S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 
 export interface S3Config {
   /** Unset for AWS itself; set for MinIO, Yandex, s3rver. */
@@ -15,4 +15,22 @@ export function createS3Client(config: S3Config): S3Client {
     ...(config.endpoint ? { endpoint: config.endpoint, forcePathStyle: true } : {}),
     ...(config.credentials ? { credentials: config.credentials } : {}),
   });
+}
+
+/** Reads a whole object (images and PDFs here are bounded: 15 MiB uploads, pages of a few MiB). */
+export async function getObjectBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const result = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  if (!result.Body) throw new Error(`object ${key} has no body`);
+  return Buffer.from(await result.Body.transformToByteArray());
+}
+
+/** Writes an object under a deterministic key (so a retried task overwrites, never doubles). */
+export async function putObjectBytes(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Buffer,
+  contentType: string,
+): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
 }

@@ -1,4 +1,7 @@
+import type { PersonalizationStatus } from "@faceapp/core";
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+
+export type { PersonalizationStatus } from "@faceapp/core";
 
 // Mirrors sql/migrations. Columns with a database default are Generated; jsonb is typed by its use.
 
@@ -7,17 +10,6 @@ type UpdatedAt = ColumnType<Date, Date | undefined, Date>;
 type Json<T> = ColumnType<T, T, T>;
 
 export type UploadStatus = "pending" | "ready" | "rejected";
-export type PersonalizationStatus =
-  | "uploaded"
-  | "analyzing"
-  | "analyzed"
-  | "analysis_failed"
-  | "preview_generating"
-  | "preview_ready"
-  | "full_generating"
-  | "completed"
-  | "generation_failed"
-  | "canceled";
 export type Stage = "preview" | "full";
 export type PageStatus = "pending" | "personalizing" | "rendering" | "done" | "failed" | "canceled";
 export type EventType = "status" | "analysis" | "page" | "files" | "error";
@@ -91,7 +83,7 @@ export interface PersonalizationsTable {
   regenerate_count: Generated<number>;
   /** bigint: postgres.js returns it as a string. */
   seed: ColumnType<string, string | number, string | number>;
-  files: Generated<Json<Record<string, string>>>;
+  files: ColumnType<Record<string, string>, Record<string, string> | undefined, Record<string, string>>;
   idempotency_key: string | null;
   request_hash: string | null;
   created_at: CreatedAt;

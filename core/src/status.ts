@@ -1,0 +1,52 @@
+import { sql } from "kysely";
+import type { AnyKysely } from "./kysely.ts";
+import { insertEvent, type ProgressEvent } from "./progress.ts";
+
+// The personalisation state machine (ARCHITECTURE.md). Every move is one conditional UPDATE
+// (`... where status = any(expected)`), so two actors can never both move the same row.
+
+export const personalizationStatuses = [
+  "uploaded",
+  "analyzing",
+  "analyzed",
+  "analysis_failed",
+  "preview_generating",
+  "preview_ready",
+  "full_generating",
+  "completed",
+  "generation_failed",
+  "canceled",
+] as const;
+export type PersonalizationStatus = (typeof personalizationStatuses)[number];
+
+export const finalStatuses: readonly PersonalizationStatus[] = ["completed", "canceled"];
+
+/** Statuses from which cancel is allowed: every non-final one. */
+export const cancelableStatuses = personalizationStatuses.filter((s) => !finalStatuses.includes(s));
+
+export interface TransitionOptions {
+  failureReason?: string | null;
+  /** Extra data for the status event. */
+  data?: Record<string, unknown>;
+}
+
+/**
+ * Moves a personalisation from one of `from` to `to` and records the status event, in the caller's
+ * transaction. Returns the event to publish after commit, or null when the row was not in `from`.
+ */
+export async function transition(
+  db: AnyKysely,
+  personalizationId: string,
+  from: readonly PersonalizationStatus[],
+  to: PersonalizationStatus,
+  options: TransitionOptions = {},
+): Promise<ProgressEvent | null> {
+  const reason = options.failureReason ?? null;
+  const { rows } = await sql<{ id: string }>`
+    update app.personalizations
+    set status = ${to}, failure_reason = ${reason}, updated_at = now()
+    where id = ${personalizationId} and status = any(${[...from]}::text[])
+    returning id`.execute(db);
+  if (rows.length === 0) return null;
+  return insertEvent(db, personalizationId, "status", { status: to, ...(reason ? { reason } : {}), ...options.data });
+}

@@ -1,0 +1,69 @@
+import { type RunnerKindName, createLogger, createProgressBus, createS3Client } from "@faceapp/core";
+import { resolveServices } from "@faceapp/core/local";
+import { createDb } from "@faceapp/sql";
+import { env } from "./env.ts";
+import { startRunner } from "./runtime/runner.ts";
+import { gpuTasks, renderTasks } from "./tasks/index.ts";
+import { createGpuEngines } from "./wiring/gpu.ts";
+import { createRenderEngines } from "./wiring/render.ts";
+
+const DEFAULT_CONCURRENCY: Record<RunnerKindName, number> = { gpu: 1, render: 2 };
+
+/** Starts one runner process of a kind and runs it until SIGTERM or SIGINT, which drain it. */
+export async function main(kind: RunnerKindName): Promise<void> {
+  const log = createLogger(`${kind}-runner`, env.LOG_LEVEL);
+  const services = await resolveServices(env, env.DATA_DIR, (line) => log.debug(line));
+  const concurrency = env.RUNNER_CONCURRENCY ?? DEFAULT_CONCURRENCY[kind];
+  const db = createDb(services.databaseUrl, { max: concurrency + 4, applicationName: `faceapp-${kind}-runner` });
+  const s3 = createS3Client(services.s3);
+  const bus = createProgressBus(env.REDIS_URL, db.sql);
+  const base = { db, s3, s3Config: services.s3, bus, logger: log };
+
+  const options = {
+    databaseUrl: services.databaseUrl,
+    concurrency,
+    heartbeatSeconds: env.RUNNER_HEARTBEAT_SECONDS,
+    staleAfterSeconds: env.RUNNER_STALE_AFTER_SECONDS,
+    drainSeconds: env.RUNNER_DRAIN_SECONDS,
+    healthPort: env.RUNNER_HEALTH_PORT,
+  };
+  let closeEngines: () => Promise<void>;
+  let runner: Awaited<ReturnType<typeof startRunner>>;
+  if (kind === "gpu") {
+    const engines = await createGpuEngines(env, log);
+    closeEngines = engines.close;
+    runner = await startRunner({
+      ...options,
+      kind,
+      deps: { ...base, ...engines },
+      tasks: gpuTasks,
+      readiness: engines.readiness,
+    });
+  } else {
+    const engines = await createRenderEngines(env, log, s3, services.s3);
+    closeEngines = engines.close;
+    runner = await startRunner({ ...options, kind, deps: { ...base, ...engines }, tasks: renderTasks });
+  }
+  log.info({ healthPort: runner.healthPort, concurrency, workers: runner.workerIds(), bus: bus.kind }, "runner ready");
+
+  let exiting = false;
+  const shutdown = async (signal: string) => {
+    if (exiting) return;
+    exiting = true;
+    log.info({ signal }, "draining");
+    try {
+      await runner.stop();
+      await closeEngines();
+      await bus.close();
+      await db.close();
+      await services.stop();
+      log.info("stopped");
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, "unclean stop");
+      process.exit(1);
+    }
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}

@@ -1,0 +1,39 @@
+import * as v from "valibot";
+import { Manifest, type PageId, keys, maskUri, pageArt } from "@faceapp/core";
+import type { Db, Personalization } from "@faceapp/sql";
+
+export interface Subject {
+  personalization: Personalization;
+  book: { id: string; slug: string; manifest: Manifest };
+}
+
+// Manifests were validated at import; parsing again applies defaults. Cached per book version.
+const manifests = new Map<string, Manifest>();
+
+/** A personalisation with its book's manifest. */
+export async function loadSubject(db: Db, personalizationId: string): Promise<Subject | null> {
+  const row = await db.db
+    .selectFrom("app.personalizations as p")
+    .innerJoin("app.books as b", "b.id", "p.book_id")
+    .selectAll("p")
+    .select(["b.slug as book_slug", "b.manifest as book_manifest", "b.updated_at as book_updated_at"])
+    .where("p.id", "=", personalizationId)
+    .executeTakeFirst();
+  if (!row) return null;
+  const { book_slug, book_manifest, book_updated_at, ...personalization } = row;
+  const cacheKey = `${personalization.book_id}@${book_updated_at.toISOString()}`;
+  let manifest = manifests.get(cacheKey);
+  if (!manifest) {
+    manifest = v.parse(Manifest, book_manifest);
+    manifests.set(cacheKey, manifest);
+  }
+  return { personalization, book: { id: personalization.book_id, slug: book_slug, manifest } };
+}
+
+/** Object keys of a page's art in the book's folder. */
+export function artKeys(subject: Subject, page: PageId): { illustration: string; mask: string | null } {
+  const art = pageArt(subject.book.manifest, page);
+  const { slug } = subject.book;
+  const mask = art.needs_face_swap ? maskUri(art) : null;
+  return { illustration: keys.bookFile(slug, art.base_uri), mask: mask ? keys.bookFile(slug, mask) : null };
+}

@@ -1,0 +1,136 @@
+import { sql } from "kysely";
+import {
+  addJob,
+  insertEvent,
+  type JobPayload,
+  type ProgressBus,
+  type ProgressEvent,
+  removeJobsOf,
+  transition,
+} from "@faceapp/core";
+import type { Db, PersonalizationPage } from "@faceapp/sql";
+
+// Page state for the tasks: every write is conditional on the page's generation and open status, so
+// a retried, duplicated or outdated job (after regenerate or cancel) changes nothing.
+
+export type PageKey = JobPayload<"render_page">;
+
+const OPEN = ["pending", "personalizing", "rendering"] as const;
+const GENERATING = { preview: "preview_generating", full: "full_generating" } as const;
+
+function pageWhere(key: PageKey) {
+  return sql`personalization_id = ${key.personalizationId} and stage = ${key.stage} and page = ${key.page} and generation = ${key.generation}`;
+}
+
+/**
+ * Takes a page for this attempt, or returns null when there is nothing to do: the page belongs to
+ * another generation, is finished, or its personalisation is no longer generating that stage.
+ */
+export async function claimPage(
+  db: Db,
+  key: PageKey,
+  status: "personalizing" | "rendering",
+): Promise<PersonalizationPage | null> {
+  const { rows } = await sql<PersonalizationPage>`
+    update app.personalization_pages set status = ${status}, attempt = attempt + 1, updated_at = now()
+    where ${pageWhere(key)} and status = any(${[...OPEN]}::text[])
+      and exists (select 1 from app.personalizations p where p.id = ${key.personalizationId}
+                  and p.status = ${GENERATING[key.stage]})
+    returning *`.execute(db.db);
+  return rows[0] ?? null;
+}
+
+/** Publishes events after their transaction committed. */
+async function publish(bus: ProgressBus, personalizationId: string, events: (ProgressEvent | null)[]) {
+  await bus.publish(
+    personalizationId,
+    events.filter((e): e is ProgressEvent => e !== null),
+  );
+}
+
+/** A fine progress tick: published only, never stored. */
+export async function publishProgress(bus: ProgressBus, key: PageKey, percent: number): Promise<void> {
+  await bus.publish(key.personalizationId, [
+    { type: "page", data: { stage: key.stage, page: key.page, state: "progress", percent: Math.round(percent) } },
+  ]);
+}
+
+/** The face engine's result is stored: the page moves on to its render job, in the same transaction. */
+export async function storeBackground(db: Db, key: PageKey, backgroundKey: string): Promise<boolean> {
+  return db.db.transaction().execute(async (tx) => {
+    const { rows } = await sql`
+      update app.personalization_pages set background_key = ${backgroundKey}, status = 'rendering', updated_at = now()
+      where ${pageWhere(key)} and status = 'personalizing' returning page`.execute(tx);
+    if (rows.length === 0) return false;
+    await addJob(tx, "render_page", key);
+    return true;
+  });
+}
+
+/**
+ * A page is done. When it was the last open page of its stage, one conditional update moves the stage
+ * on: the preview becomes ready; the full stage queues the print files.
+ */
+export async function completePage(
+  db: Db,
+  bus: ProgressBus,
+  key: PageKey,
+  result: { printKey: string; webKey: string },
+): Promise<boolean> {
+  const events = await db.db.transaction().execute(async (tx) => {
+    // Serialises the pages of one personalisation finishing at once, so exactly one sees "last page".
+    await sql`select 1 from app.personalizations where id = ${key.personalizationId} for update`.execute(tx);
+    const { rows } = await sql`
+      update app.personalization_pages
+      set status = 'done', print_key = ${result.printKey}, web_key = ${result.webKey}, updated_at = now()
+      where ${pageWhere(key)} and status = 'rendering' returning page`.execute(tx);
+    if (rows.length === 0) return null;
+    const done = await insertEvent(tx, key.personalizationId, "page", {
+      stage: key.stage,
+      page: key.page,
+      state: "done",
+      webKey: result.webKey,
+    });
+    const { rows: open } = await sql`
+      select 1 from app.personalization_pages
+      where personalization_id = ${key.personalizationId} and stage = ${key.stage} and status <> 'done' limit 1`.execute(
+      tx,
+    );
+    if (open.length > 0) return [done];
+    if (key.stage === "preview") {
+      return [done, await transition(tx, key.personalizationId, ["preview_generating"], "preview_ready")];
+    }
+    await addJob(tx, "assemble_print", { personalizationId: key.personalizationId });
+    return [done];
+  });
+  if (!events) return false;
+  await publish(bus, key.personalizationId, events);
+  return true;
+}
+
+/** A page failed for good: the stage fails with the reason, and its other queued work is removed. */
+export async function failPage(db: Db, bus: ProgressBus, key: PageKey, reason: string): Promise<void> {
+  const events = await db.db.transaction().execute(async (tx) => {
+    await sql`select 1 from app.personalizations where id = ${key.personalizationId} for update`.execute(tx);
+    const { rows } = await sql`
+      update app.personalization_pages set status = 'failed', failure_reason = ${reason}, updated_at = now()
+      where ${pageWhere(key)} and status = any(${[...OPEN]}::text[]) returning page`.execute(tx);
+    if (rows.length === 0) return [];
+    const failed = await insertEvent(tx, key.personalizationId, "page", {
+      stage: key.stage,
+      page: key.page,
+      state: "failed",
+      reason,
+    });
+    const status = await transition(tx, key.personalizationId, [GENERATING[key.stage]], "generation_failed", {
+      failureReason: `page ${key.page}: ${reason}`,
+    });
+    if (!status) return [failed];
+    await removeJobsOf(tx, key.personalizationId);
+    const error = await insertEvent(tx, key.personalizationId, "error", {
+      message: `page ${key.page} could not be made: ${reason}`,
+    });
+    return [failed, status, error];
+  });
+  await publish(bus, key.personalizationId, events);
+}

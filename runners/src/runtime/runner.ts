@@ -1,0 +1,105 @@
+import { EventEmitter } from "node:events";
+import { Logger as WorkerLogger, type TaskList, type WorkerEvents, run } from "graphile-worker";
+import { type RunnerKindName, tasksOf } from "@faceapp/core";
+import { beat, forget, sweep } from "./heartbeat.ts";
+import { type Readiness, startHealthServer } from "./health.ts";
+import { type RunnerDeps, type TaskDefinition, toWorkerTask } from "./task.ts";
+
+export interface RunnerOptions<D extends RunnerDeps> {
+  kind: RunnerKindName;
+  databaseUrl: string;
+  deps: D;
+  // biome-ignore lint/suspicious/noExplicitAny: a list of tasks of different payload types
+  tasks: TaskDefinition<any, D>[];
+  concurrency: number;
+  heartbeatSeconds: number;
+  staleAfterSeconds: number;
+  /** How long stop() lets running jobs finish before aborting them (they are then retried elsewhere). */
+  drainSeconds: number;
+  healthPort: number;
+  readiness?: Readiness;
+  pollIntervalMs?: number;
+}
+
+export interface RunningRunner {
+  healthPort: number;
+  /** graphile-worker ids of this runner's workers. */
+  workerIds(): string[];
+  /** Stops taking jobs, drains running ones within the bound, releases the rest. Idempotent. */
+  stop(): Promise<void>;
+  /** Settles when the runner has stopped. */
+  done: Promise<void>;
+}
+
+/** Starts one runner of a kind: only its own tasks, heartbeats, the stale-worker sweeper, a health port. */
+export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D>): Promise<RunningRunner> {
+  const { deps, kind } = options;
+  const own = new Set(tasksOf(kind));
+  const foreign = options.tasks.filter((t) => !own.has(t.name)).map((t) => t.name);
+  if (foreign.length) throw new Error(`${kind} runner cannot run ${foreign.join(", ")}`);
+  const taskList: TaskList = Object.fromEntries(options.tasks.map((t) => [t.name, toWorkerTask(t, deps)]));
+
+  const workerIds = new Set<string>();
+  const events: WorkerEvents = new EventEmitter();
+  events.on("worker:create", ({ worker }) => {
+    workerIds.add(worker.workerId);
+    beat(deps.db, kind, [worker.workerId]).catch((err) => deps.logger.warn({ err }, "heartbeat failed"));
+  });
+
+  const workerLogger = new WorkerLogger((scope) => (level, message, meta) => {
+    const pinoLevel = level === "warning" ? "warn" : level === "error" ? "error" : "debug";
+    deps.logger[pinoLevel]({ scope, ...meta }, message);
+  });
+  const runner = await run({
+    connectionString: options.databaseUrl,
+    concurrency: options.concurrency,
+    taskList,
+    noHandleSignals: true,
+    pollInterval: options.pollIntervalMs ?? 1000,
+    logger: workerLogger,
+    events,
+    gracefulShutdownAbortTimeout: options.drainSeconds * 1000,
+  });
+
+  let ticking = false;
+  const tick = async () => {
+    if (ticking) return;
+    ticking = true;
+    try {
+      await beat(deps.db, kind, [...workerIds]);
+      const unlocked = await sweep(deps.db, options.staleAfterSeconds);
+      if (unlocked.length) deps.logger.warn({ workers: unlocked }, "unlocked the jobs of silent workers");
+    } catch (err) {
+      deps.logger.warn({ err }, "heartbeat or sweep failed");
+    } finally {
+      ticking = false;
+    }
+  };
+  const timer = setInterval(tick, options.heartbeatSeconds * 1000);
+  void tick();
+
+  const health = await startHealthServer(options.healthPort, async () => ({
+    database: await deps.db.sql`select 1`.then(
+      () => ({ ok: true }),
+      (e) => ({ ok: false, error: String(e) }),
+    ),
+    ...(options.readiness ? await options.readiness() : {}),
+  }));
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      clearInterval(timer);
+      const hard = setTimeout(() => void runner.kill("drain bound exceeded"), (options.drainSeconds + 5) * 1000);
+      try {
+        await runner.stop("stopping");
+      } finally {
+        clearTimeout(hard);
+      }
+      await forget(deps.db, [...workerIds]).catch(() => {});
+      await health.close();
+    })();
+    return stopping;
+  };
+  return { healthPort: health.port, workerIds: () => [...workerIds], stop, done: runner.promise };
+}

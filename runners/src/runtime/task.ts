@@ -1,0 +1,94 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { Task as WorkerTask } from "graphile-worker";
+import {
+  InvalidPayloadError,
+  type JobPayload,
+  type Logger,
+  type ProgressBus,
+  type S3Config,
+  type TaskName,
+  parsePayload,
+} from "@faceapp/core";
+import type { Db } from "@faceapp/sql";
+
+/** What every task gets from its runner. */
+export interface RunnerDeps {
+  db: Db;
+  s3: S3Client;
+  s3Config: S3Config;
+  bus: ProgressBus;
+  logger: Logger;
+}
+
+export interface TaskContext<D extends RunnerDeps = RunnerDeps> {
+  deps: D;
+  log: Logger;
+  /** Aborts when the runner shuts down or the personalisation is canceled. */
+  signal: AbortSignal;
+  job: { id: string; attempt: number; maxAttempts: number };
+}
+
+export interface TaskDefinition<T extends TaskName, D extends RunnerDeps = RunnerDeps> {
+  name: T;
+  run(payload: JobPayload<T>, ctx: TaskContext<D>): Promise<void>;
+  /** Called once the last attempt has failed: record why, so nobody waits for work that will not come. */
+  onFinalFailure?(payload: JobPayload<T>, reason: string, ctx: TaskContext<D>): Promise<void>;
+}
+
+/** Declares a task: its file is named after its identifier (tasks/<name>.ts). */
+export function defineTask<T extends TaskName, D extends RunnerDeps = RunnerDeps>(
+  definition: TaskDefinition<T, D>,
+): TaskDefinition<T, D> {
+  return definition;
+}
+
+/** A short reason for people and the events table, from whatever was thrown. */
+export function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > 500 ? `${message.slice(0, 497)}...` : message;
+}
+
+/**
+ * Adapts a task to graphile-worker: validates the payload (an invalid one fails for good, with its
+ * reason, instead of being retried), aborts on shutdown or cancel, records the final failure.
+ */
+export function toWorkerTask<T extends TaskName, D extends RunnerDeps>(
+  definition: TaskDefinition<T, D>,
+  deps: D,
+): WorkerTask {
+  return async (rawPayload, helpers) => {
+    const job = { id: String(helpers.job.id), attempt: helpers.job.attempts, maxAttempts: helpers.job.max_attempts };
+    const log = deps.logger.child({ task: definition.name, jobId: job.id, attempt: job.attempt });
+    let payload: JobPayload<T>;
+    try {
+      payload = parsePayload(definition.name, rawPayload);
+    } catch (error) {
+      if (!(error instanceof InvalidPayloadError)) throw error;
+      // Retrying cannot make a payload valid: spend its remaining attempts so it stays failed, with the reason.
+      await helpers.query("update graphile_worker._private_jobs set max_attempts = attempts where id = $1", [
+        helpers.job.id,
+      ]);
+      log.error({ reason: error.message }, "invalid payload: failed without retry");
+      throw error;
+    }
+
+    const canceled = new AbortController();
+    const personalizationId = (payload as { personalizationId?: string }).personalizationId;
+    const stopListening = personalizationId
+      ? deps.bus.subscribe(personalizationId, (event) => {
+          if (event.type === "status" && event.data.status === "canceled") canceled.abort(new Error("canceled"));
+        })
+      : () => {};
+    const ctx: TaskContext<D> = { deps, log, job, signal: AbortSignal.any([helpers.abortSignal, canceled.signal]) };
+    try {
+      await definition.run(payload, ctx);
+    } catch (error) {
+      const final = job.attempt >= job.maxAttempts;
+      log.warn({ err: error, final }, final ? "task failed for good" : "task failed, will retry");
+      if (final && definition.onFinalFailure) await definition.onFinalFailure(payload, reasonOf(error), ctx);
+      throw error;
+    } finally {
+      stopListening();
+    }
+  };
+}

@@ -1,0 +1,62 @@
+import { getObjectBytes, insertEvent, keys, putObjectBytes, transition } from "@faceapp/core";
+import { defineTask } from "../runtime/task.ts";
+import type { GpuDeps } from "./deps.ts";
+
+/** Checks the photo, finds the face, describes the child; refuses with a reason a parent can act on. */
+export default defineTask<"analyze_photo", GpuDeps>({
+  name: "analyze_photo",
+  async run({ personalizationId, photoUploadId }, { deps, signal, log }) {
+    const { db, s3, s3Config, bus } = deps;
+    const subject = await db.db
+      .selectFrom("app.personalizations as p")
+      .innerJoin("app.uploads as u", "u.id", "p.photo_upload_id")
+      .select(["p.status", "p.photo_upload_id", "u.object_key"])
+      .where("p.id", "=", personalizationId)
+      .executeTakeFirst();
+    // Replaced photo or canceled: this job is outdated.
+    if (!subject || subject.status !== "analyzing" || subject.photo_upload_id !== photoUploadId) {
+      log.info("analysis no longer wanted");
+      return;
+    }
+    const photo = await getObjectBytes(s3, s3Config.bucket, subject.object_key);
+    const outcome = await deps.analyzer.analyze(photo, { signal });
+    signal.throwIfAborted();
+
+    let faceCropKey: string | null = null;
+    if (outcome.ok) {
+      faceCropKey = keys.faceCrop(personalizationId, photoUploadId);
+      await putObjectBytes(s3, s3Config.bucket, faceCropKey, outcome.faceCrop, "image/png");
+    }
+    const analysis = outcome.ok
+      ? { ...outcome.analysis, ok: true, prompt: outcome.prompt, faceCropKey }
+      : { ok: false, code: outcome.code, reason: outcome.message };
+    const events = await db.db.transaction().execute(async (tx) => {
+      const status = outcome.ok
+        ? await transition(tx, personalizationId, ["analyzing"], "analyzed")
+        : await transition(tx, personalizationId, ["analyzing"], "analysis_failed", { failureReason: outcome.message });
+      if (!status) return [];
+      await tx
+        .updateTable("app.personalizations")
+        .set({ analysis })
+        .where("id", "=", personalizationId)
+        .where("photo_upload_id", "=", photoUploadId)
+        .execute();
+      const { faceCropKey: _internal, ...visible } = analysis as Record<string, unknown>;
+      return [await insertEvent(tx, personalizationId, "analysis", visible), status];
+    });
+    await bus.publish(personalizationId, events);
+  },
+  async onFinalFailure({ personalizationId }, reason, { deps }) {
+    const events = await deps.db.db.transaction().execute(async (tx) => {
+      const status = await transition(tx, personalizationId, ["analyzing"], "analysis_failed", {
+        failureReason: `the photo could not be analysed: ${reason}`,
+      });
+      if (!status) return [];
+      return [
+        await insertEvent(tx, personalizationId, "analysis", { ok: false, code: "analysis_error", reason }),
+        status,
+      ];
+    });
+    await deps.bus.publish(personalizationId, events);
+  },
+});

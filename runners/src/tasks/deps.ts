@@ -1,0 +1,80 @@
+import type { Manifest, PageId } from "@faceapp/core";
+import type { RunnerDeps } from "../runtime/task.ts";
+
+// What the tasks need from the engines of each runner kind; gpu/ and render/ provide them.
+
+export type AnalysisOutcome =
+  | {
+      ok: true;
+      /** Stored as the personalisation's analysis (face box, landmarks, attributes, description, sources). */
+      analysis: Record<string, unknown>;
+      faceCrop: Buffer;
+      /** The description as the prompt that keeps the drawn child looking like the photo. */
+      prompt: string;
+    }
+  | { ok: false; code: string; message: string };
+
+export interface Analyzer {
+  analyze(photo: Buffer, options: { signal: AbortSignal }): Promise<AnalysisOutcome>;
+}
+
+export interface FaceInput {
+  photo: Buffer;
+  faceCrop: Buffer;
+  analysis: Record<string, unknown>;
+  illustration: Buffer;
+  mask: Buffer;
+  prompt: string;
+  negativePrompt: string;
+  seed: number;
+  signal: AbortSignal;
+  onProgress(percent: number): void;
+}
+
+export interface FaceEngine {
+  readonly name: string;
+  /** The illustration with the child's face in the masked region, as PNG. */
+  personalize(input: FaceInput): Promise<Buffer>;
+}
+
+export interface RenderInput {
+  manifest: Manifest;
+  page: PageId;
+  background: Buffer;
+  variables: { child_name: string; child_age: string };
+  /** Reads a file of the book's folder (fonts, logos). */
+  readBookFile(relative: string): Promise<Buffer>;
+  signal: AbortSignal;
+}
+
+export interface PageRenderer {
+  /** The print PNG at the page's print size and the web image (JPEG). */
+  render(input: RenderInput): Promise<{ print: Buffer; web: Buffer }>;
+  close(): Promise<void>;
+}
+
+export interface PrintInput {
+  manifest: Manifest;
+  childName: string;
+  /** Print PNG keys of page_0 … page_23, cover_front, cover_back; web JPEG keys likewise. */
+  printKeys: Map<PageId, string>;
+  webKeys: Map<PageId, string>;
+  /** Where each file goes. */
+  outputKeys: { block: string; cover: string; zip: string };
+  signal: AbortSignal;
+}
+
+export interface PrintAssembler {
+  /** Writes block.pdf, cover.pdf and pages.zip to the bucket, checked before publishing. */
+  assemble(input: PrintInput): Promise<void>;
+}
+
+export interface GpuDeps extends RunnerDeps {
+  analyzer: Analyzer;
+  faceEngine: FaceEngine;
+}
+
+export interface RenderDeps extends RunnerDeps {
+  renderer: PageRenderer;
+  assembler: PrintAssembler;
+}

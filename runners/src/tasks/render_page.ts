@@ -1,0 +1,45 @@
+import { getObjectBytes, keys, type PageId, putObjectBytes } from "@faceapp/core";
+import { artKeys, loadSubject } from "../pipeline/load.ts";
+import { claimPage, completePage, failPage } from "../pipeline/pages.ts";
+import { defineTask } from "../runtime/task.ts";
+import type { RenderDeps } from "./deps.ts";
+
+/** Typesets one page's text over its background and writes the print PNG and the web image. */
+export default defineTask<"render_page", RenderDeps>({
+  name: "render_page",
+  async run(key, { deps, signal, log }) {
+    const { db, s3, s3Config, bus } = deps;
+    const page = key.page as PageId;
+    const pageRow = await claimPage(db, key, "rendering");
+    if (!pageRow) {
+      log.info("page no longer wanted");
+      return;
+    }
+    const subject = await loadSubject(db, key.personalizationId);
+    if (!subject) throw new Error("the personalisation is gone");
+    const { personalization, book } = subject;
+    const get = (k: string) => getObjectBytes(s3, s3Config.bucket, k);
+    // Face pages have the engine's background; the others stay as drawn.
+    const background = await get(pageRow.background_key ?? artKeys(subject, page).illustration);
+    const { print, web } = await deps.renderer.render({
+      manifest: book.manifest,
+      page,
+      background,
+      variables: {
+        child_name: personalization.child_name ?? "",
+        child_age: personalization.child_age?.toString() ?? "",
+      },
+      readBookFile: (relative) => get(keys.bookFile(book.slug, relative)),
+      signal,
+    });
+    signal.throwIfAborted();
+    const printKey = keys.page(key.personalizationId, key.stage, key.generation, page, "print.png");
+    const webKey = keys.page(key.personalizationId, key.stage, key.generation, page, "web.jpg");
+    await putObjectBytes(s3, s3Config.bucket, printKey, print, "image/png");
+    await putObjectBytes(s3, s3Config.bucket, webKey, web, "image/jpeg");
+    await completePage(db, bus, key, { printKey, webKey });
+  },
+  async onFinalFailure(key, reason, { deps }) {
+    await failPage(deps.db, deps.bus, key, reason);
+  },
+});
