@@ -1,0 +1,82 @@
+import { AppError } from "@faceapp/core";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import type { ApiContext } from "./context.ts";
+import type { AppDeps } from "./deps.ts";
+import { CSRF_HEADER, parseOrigins, requireAuth } from "./http/auth.ts";
+import { renderError } from "./http/errors.ts";
+import { createMetrics, requestContext } from "./http/observe.ts";
+import { buildOpenApi, docsHtml } from "./http/openapi.ts";
+import type { AppEnv } from "./http/types.ts";
+import { authRoutes } from "./routes/auth.ts";
+import { bookRoutes } from "./routes/books.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { meRoutes } from "./routes/me.ts";
+import { uploadRoutes } from "./routes/uploads.ts";
+import { noCatalogCache, redisCatalogCache } from "./services/catalog-cache.ts";
+import { memoryRateLimiter, redisRateLimiter } from "./services/rate-limit.ts";
+
+/** JSON bodies of this api are small; anything bigger is refused before it is read. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Builds the shared helpers every route module receives. */
+export function createContext(deps: AppDeps): ApiContext {
+  const prefix = deps.redisPrefix ?? "faceapp:";
+  const allowedOrigins = parseOrigins(deps.env.WEB_ORIGIN);
+  const tokens = { secret: deps.env.JWT_SECRET_KEY, algorithm: deps.env.JWT_ALGORITHM };
+  return {
+    ...deps,
+    bucket: { client: deps.s3, config: deps.s3Config },
+    tokens,
+    allowedOrigins,
+    auth: requireAuth({ db: deps.db, tokens, allowedOrigins }),
+    limiter: deps.redis ? redisRateLimiter(deps.redis, prefix) : memoryRateLimiter(),
+    cache: deps.redis ? redisCatalogCache(deps.redis, prefix, deps.env.CATALOG_CACHE_SECONDS) : noCatalogCache,
+  };
+}
+
+/** The api as a Hono app; server.ts serves it, tests call `app.request()`. */
+export function createApp(deps: AppDeps) {
+  const ctx = createContext(deps);
+  const metrics = createMetrics();
+  const app = new Hono<AppEnv>();
+
+  app.use(requestContext(deps.logger));
+  app.use(metrics.middleware);
+  app.use(
+    cors({
+      origin: ctx.allowedOrigins,
+      credentials: true,
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      allowHeaders: ["Content-Type", "Authorization", CSRF_HEADER, "Last-Event-ID", "Idempotency-Key"],
+      exposeHeaders: ["X-Request-Id", "Retry-After"],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError("payload_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+
+  // Every resource is mounted here, and only here.
+  app.route("/", healthRoutes(ctx, metrics.registry));
+  app.route("/v1/auth", authRoutes(ctx));
+  app.route("/v1/me", meRoutes(ctx));
+  app.route("/v1/books", bookRoutes(ctx));
+  app.route("/v1/uploads", uploadRoutes(ctx));
+
+  const openapi = buildOpenApi(app, { title: "faceapp API", version: "1.0.0" });
+  app.get("/openapi.json", (c) => c.json(openapi));
+  app.get("/docs", (c) => c.html(docsHtml));
+
+  app.notFound((c) => renderError(new AppError("not_found", "Not found"), c));
+  app.onError((err, c) => renderError(err, c));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,48 @@
+// The api's configuration schema, apart from env.ts so tests and tools can parse their own.
+import * as v from "valibot";
+import { BaseEnv, bool, defaultDataDir, int, localSecret, str } from "@faceapp/core";
+
+export const ApiEnv = v.pipe(
+  v.object({
+    ...BaseEnv,
+    PORT: int(8000, 1, 65535),
+    HOST: v.optional(str(), "0.0.0.0"),
+    JWT_SECRET_KEY: v.optional(v.pipe(v.string(), v.minLength(32, "must be at least 32 characters"))),
+    JWT_ALGORITHM: v.optional(v.picklist(["HS256", "HS384", "HS512"], "must be HS256, HS384 or HS512"), "HS256"),
+    JWT_ACCESS_TOKEN_EXPIRE_MINUTES: int(10080, 1, 525_600),
+    /** The web app's origin(s), comma-separated: CORS and the CSRF origin check. */
+    WEB_ORIGIN: v.optional(str(), "http://localhost:8000,http://localhost:5173"),
+    /** Behind nginx or a load balancer: take the client IP from X-Forwarded-For. */
+    TRUST_PROXY: bool(false),
+    /** Signup/login attempts allowed per client IP, and per email, in one window. */
+    AUTH_RATE_LIMIT_PER_IP: int(30, 1),
+    AUTH_RATE_LIMIT_PER_EMAIL: int(10, 1),
+    AUTH_RATE_LIMIT_WINDOW_SECONDS: int(900, 1),
+    /** scrypt cost as log2(N); 15 (32 MiB, ~100 ms) is the production floor. */
+    PASSWORD_SCRYPT_LOG_N: int(15, 10, 20),
+    /** Decoded-size limit of an uploaded photo, in pixels (a decompression-bomb guard). */
+    UPLOAD_MAX_PIXELS: int(50_000_000, 1),
+    /** Apply pending migrations at start (idempotent, under an advisory lock). */
+    MIGRATE_ON_START: bool(true),
+    /** Seconds a catalog response stays in Redis. */
+    CATALOG_CACHE_SECONDS: int(300, 0),
+  }),
+  v.forward(
+    v.partialCheck(
+      [["NODE_ENV"], ["JWT_SECRET_KEY"]],
+      (input) => input.NODE_ENV !== "production" || input.JWT_SECRET_KEY !== undefined,
+      "is required in production",
+    ),
+    ["JWT_SECRET_KEY"],
+  ),
+  v.transform((input) => {
+    const dataDir = input.DATA_DIR ?? defaultDataDir;
+    return {
+      ...input,
+      DATA_DIR: dataDir,
+      // Development only: a random secret generated once and kept in the local data folder.
+      JWT_SECRET_KEY: input.JWT_SECRET_KEY ?? localSecret(dataDir, "jwt-secret"),
+    };
+  }),
+);
+export type ApiEnv = v.InferOutput<typeof ApiEnv>;

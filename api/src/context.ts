@@ -1,0 +1,17 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppDeps, Bucket } from "./deps.ts";
+import type { AppEnv } from "./http/types.ts";
+import type { CatalogCache } from "./services/catalog-cache.ts";
+import type { RateLimiter } from "./services/rate-limit.ts";
+import type { TokenConfig } from "./services/tokens.ts";
+
+/** What every route module receives: the deps plus the shared helpers built once by createApp. */
+export interface ApiContext extends AppDeps {
+  bucket: Bucket;
+  /** Requires a signed-in user (bearer, or cookie + CSRF); sets `c.var.user`. */
+  auth: MiddlewareHandler<AppEnv>;
+  limiter: RateLimiter;
+  cache: CatalogCache;
+  tokens: TokenConfig;
+  allowedOrigins: string[];
+}

@@ -1,0 +1,25 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { Logger, S3Config } from "@faceapp/core";
+import type { Database } from "@faceapp/sql";
+import type { Redis } from "ioredis";
+import type { Kysely } from "kysely";
+import type { ApiEnv } from "./config.ts";
+
+/** What the api needs from the outside world; server.ts wires the real ones, tests their own. */
+export interface AppDeps {
+  db: Kysely<Database>;
+  s3: S3Client;
+  s3Config: S3Config;
+  /** null when REDIS_URL is unset: rate limits fall back to memory and the catalog is not cached. */
+  redis: Redis | null;
+  env: Readonly<ApiEnv>;
+  logger: Logger;
+  /** Prefix of every Redis key this app writes; lets tests share one Redis. */
+  redisPrefix?: string;
+}
+
+/** The object store as the services see it. */
+export interface Bucket {
+  client: S3Client;
+  config: S3Config;
+}

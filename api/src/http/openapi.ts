@@ -1,0 +1,128 @@
+// OpenAPI 3.1 generated from the routes themselves: the same valibot schemas that validate requests.
+import { toJsonSchema } from "@valibot/to-json-schema";
+import type { Hono, MiddlewareHandler } from "hono";
+import type * as v from "valibot";
+import type { AppEnv } from "./types.ts";
+import { type InputMeta, OPENAPI_INPUT } from "./validate.ts";
+
+const OPENAPI_DOC = Symbol.for("faceapp.openapi.doc");
+
+export interface RouteDoc {
+  summary: string;
+  tags?: string[];
+  /** "user": bearer token or session cookie. */
+  auth?: "user";
+  /** Status → response body schema (or null for an empty body). */
+  responses: Record<number, v.GenericSchema | null>;
+}
+
+/** Documents a route; place it first in the route's handler list. */
+export function doc(meta: RouteDoc): MiddlewareHandler<AppEnv> {
+  const mw: MiddlewareHandler<AppEnv> = async (_c, next) => {
+    await next();
+  };
+  return Object.assign(mw, { [OPENAPI_DOC]: meta });
+}
+
+type Json = Record<string, unknown>;
+
+function schemaOf(schema: v.GenericSchema): Json {
+  const { $schema: _drop, ...rest } = toJsonSchema(schema, { errorMode: "ignore", target: "draft-2020-12" }) as Json;
+  return rest;
+}
+
+const errorResponse = {
+  description: "Error envelope",
+  content: {
+    "application/json": {
+      schema: {
+        type: "object",
+        required: ["error"],
+        properties: {
+          error: {
+            type: "object",
+            required: ["code", "message", "requestId"],
+            properties: {
+              code: { type: "string" },
+              message: { type: "string" },
+              requestId: { type: "string" },
+              details: { type: "object" },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+/** Builds the OpenAPI document of every documented route of an app. */
+export function buildOpenApi(app: Hono<AppEnv>, info: { title: string; version: string }): Json {
+  const paths: Record<string, Record<string, Json>> = {};
+  for (const route of app.routes) {
+    const handler = route.handler as unknown as Record<symbol, unknown>;
+    const meta = handler[OPENAPI_DOC] as RouteDoc | undefined;
+    const input = handler[OPENAPI_INPUT] as InputMeta | undefined;
+    if (!meta && !input) continue;
+    const path = route.path.replace(/:(\w+)/g, "{$1}");
+    const method = route.method.toLowerCase();
+    paths[path] ??= {};
+    const byMethod = paths[path];
+    byMethod[method] ??= { responses: {}, parameters: [] };
+    const op = byMethod[method] as Json & { responses: Json; parameters: Json[] };
+    if (meta) {
+      op.summary = meta.summary;
+      if (meta.tags) op.tags = meta.tags;
+      if (meta.auth) op.security = [{ bearer: [] }, { cookie: [] }];
+      for (const [status, schema] of Object.entries(meta.responses))
+        op.responses[status] = schema
+          ? { description: "OK", content: { "application/json": { schema: schemaOf(schema) } } }
+          : { description: "No content" };
+      op.responses.default = errorResponse;
+    }
+    if (input?.schema && input.target === "json") {
+      op.requestBody = { required: true, content: { "application/json": { schema: schemaOf(input.schema) } } };
+    } else if (input?.schema && (input.target === "query" || input.target === "param")) {
+      const json = schemaOf(input.schema) as { properties?: Record<string, Json>; required?: string[] };
+      for (const [name, schema] of Object.entries(json.properties ?? {}))
+        op.parameters.push({
+          name,
+          in: input.target === "param" ? "path" : "query",
+          required: input.target === "param" || (json.required ?? []).includes(name),
+          schema,
+        });
+    }
+  }
+  return {
+    openapi: "3.1.0",
+    info,
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        cookie: { type: "apiKey", in: "cookie", name: "faceapp_session" },
+      },
+    },
+    paths,
+  };
+}
+
+/** A dependency-free docs page that renders /openapi.json. */
+export const docsHtml = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>faceapp API</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem}
+h2{border-bottom:1px solid #ddd}.op{margin:1rem 0;padding:.5rem 1rem;border:1px solid #ddd;border-radius:6px}
+.m{font-weight:700;text-transform:uppercase;margin-right:.5rem}pre{background:#f6f6f6;padding:.5rem;overflow:auto;font-size:12px}</style>
+</head><body><h1>faceapp API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a></p><div id="ops"></div>
+<script>
+fetch("/openapi.json").then(r=>r.json()).then(doc=>{
+  const root=document.getElementById("ops");
+  for(const [path,ops] of Object.entries(doc.paths)) for(const [method,op] of Object.entries(ops)){
+    const el=document.createElement("div");el.className="op";
+    const h=document.createElement("div");
+    const m=document.createElement("span");m.className="m";m.textContent=method;h.append(m,path+" — "+(op.summary||""));
+    el.append(h);
+    const pre=document.createElement("pre");
+    pre.textContent=JSON.stringify({security:op.security,parameters:op.parameters,requestBody:op.requestBody,responses:op.responses},null,2);
+    el.append(pre);root.append(el);
+  }
+});
+</script></body></html>`;

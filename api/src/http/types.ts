@@ -1,0 +1,19 @@
+import type { Logger } from "@faceapp/core";
+
+/** The signed-in user of a request, set by the auth middleware. */
+export interface AuthUser {
+  id: string;
+  email: string;
+  sessionId: string;
+  /** How the request authenticated: cookie requests that change state passed the CSRF check. */
+  via: "bearer" | "cookie";
+}
+
+/** Hono's environment for every faceapp route. */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    log: Logger;
+    user: AuthUser;
+  };
+}

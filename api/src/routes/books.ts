@@ -1,0 +1,38 @@
+import { Hono } from "hono";
+import type { ApiContext } from "../context.ts";
+import { doc } from "../http/openapi.ts";
+import type { AppEnv } from "../http/types.ts";
+import { NoQuery, params, query } from "../http/validate.ts";
+import { BookDetail, BookList, BookQuery, BookSlug } from "../schemas.ts";
+import { type BookSummary, getBook, listBooks } from "../services/books.ts";
+import { presignGet } from "../services/storage.ts";
+
+/** Covers are private objects shown through presigned GETs valid for an hour. */
+const COVER_URL_SECONDS = 3600;
+
+/** /v1/books: the public catalog. */
+export function bookRoutes(ctx: ApiContext) {
+  const withCover = async <T extends BookSummary>({ coverKey, ...book }: T) => ({
+    ...book,
+    coverUrl: (await presignGet(ctx.bucket, coverKey, COVER_URL_SECONDS)).url,
+  });
+
+  return new Hono<AppEnv>()
+    .get(
+      "/",
+      doc({ summary: "List published books", tags: ["catalog"], responses: { 200: BookList } }),
+      query(BookQuery),
+      async (c) => {
+        const q = c.req.valid("query");
+        const page = await listBooks(ctx.db, ctx.cache, q);
+        return c.json({ items: await Promise.all(page.items.map(withCover)), nextCursor: page.nextCursor });
+      },
+    )
+    .get(
+      "/:slug",
+      doc({ summary: "One book and its preview pages", tags: ["catalog"], responses: { 200: BookDetail } }),
+      params(BookSlug),
+      query(NoQuery),
+      async (c) => c.json(await withCover(await getBook(ctx.db, ctx.cache, c.req.valid("param").slug))),
+    );
+}

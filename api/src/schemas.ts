@@ -1,0 +1,87 @@
+// Request and response schemas of the public api: the routes validate with them and OpenAPI is built
+// from them. Requests are strict (unknown fields refused).
+import * as v from "valibot";
+import { UPLOAD_TYPES } from "./services/image-check.ts";
+import { MAX_UPLOAD_BYTES } from "./services/uploads.ts";
+
+export const Credentials = v.strictObject({
+  email: v.pipe(v.string(), v.trim(), v.maxLength(254), v.email()),
+  password: v.pipe(v.string(), v.minLength(8), v.maxLength(256)),
+});
+export type Credentials = v.InferOutput<typeof Credentials>;
+
+export const User = v.object({ id: v.string(), email: v.string(), createdAt: v.string() });
+export const AuthResult = v.object({ token: v.string(), user: User });
+export const Me = v.object({ user: User });
+
+const QueryInt = (min: number, max: number) =>
+  v.pipe(v.string(), v.regex(/^\d{1,3}$/), v.transform(Number), v.minValue(min), v.maxValue(max));
+
+export const BookQuery = v.strictObject({
+  category: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(60))),
+  /** Books whose age range overlaps [ageMin, ageMax]. */
+  ageMin: v.optional(QueryInt(0, 18)),
+  ageMax: v.optional(QueryInt(0, 18)),
+  /** Words searched in title, description and category. */
+  q: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(100))),
+  cursor: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,200}$/))),
+  limit: v.optional(QueryInt(1, 100), "20"),
+});
+export const BookSlug = v.strictObject({
+  slug: v.pipe(v.string(), v.regex(/^[a-z0-9]+(-[a-z0-9]+)*$/), v.maxLength(80)),
+});
+
+const BookSummary = v.object({
+  slug: v.string(),
+  title: v.string(),
+  description: v.string(),
+  category: v.string(),
+  language: v.string(),
+  ageMin: v.number(),
+  ageMax: v.number(),
+  pageCount: v.number(),
+  coverUrl: v.string(),
+});
+export const BookList = v.object({ items: v.array(BookSummary), nextCursor: v.nullable(v.string()) });
+export const BookDetail = v.object({
+  ...BookSummary.entries,
+  previewPages: v.array(v.string()),
+  pages: v.array(
+    v.object({ page: v.string(), availability: v.picklist(["prepay", "postpay"]), needsFace: v.boolean() }),
+  ),
+});
+
+export const CreateUpload = v.strictObject({
+  contentType: v.picklist(UPLOAD_TYPES),
+  byteSize: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_UPLOAD_BYTES)),
+});
+export type CreateUpload = v.InferOutput<typeof CreateUpload>;
+
+export const UploadId = v.strictObject({ id: v.pipe(v.string(), v.uuid()) });
+
+export const UploadTicket = v.object({
+  id: v.string(),
+  url: v.string(),
+  fields: v.record(v.string(), v.string()),
+  expiresAt: v.string(),
+  maxBytes: v.number(),
+});
+
+export const Upload = v.object({
+  id: v.string(),
+  status: v.picklist(["pending", "ready", "rejected"]),
+  contentType: v.string(),
+  declaredBytes: v.number(),
+  width: v.nullable(v.number()),
+  height: v.nullable(v.number()),
+  bytes: v.nullable(v.number()),
+  sha256: v.nullable(v.string()),
+  rejectReason: v.nullable(v.string()),
+  createdAt: v.string(),
+  verifiedAt: v.nullable(v.string()),
+});
+export const UploadWithUrl = v.object({
+  ...Upload.entries,
+  url: v.nullable(v.string()),
+  urlExpiresAt: v.nullable(v.string()),
+});

@@ -1,0 +1,98 @@
+// The object store: presigned POST for uploads, presigned GET for downloads, bounded reads.
+// Every presigned URL of the api is made here, so expiry and key rules live in one place.
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
+import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import type { Bucket } from "../deps.ts";
+
+export interface PresignedPost {
+  url: string;
+  fields: Record<string, string>;
+  expiresAt: Date;
+}
+
+/** A browser upload of exactly one key, one content type and at most `maxBytes` bytes. */
+export async function presignPost(
+  bucket: Bucket,
+  options: { key: string; contentType: string; maxBytes: number; expiresSeconds: number },
+): Promise<PresignedPost> {
+  const expiresAt = new Date(Date.now() + options.expiresSeconds * 1000);
+  const { url, fields } = await createPresignedPost(bucket.client, {
+    Bucket: bucket.config.bucket,
+    Key: options.key,
+    Conditions: [
+      ["eq", "$key", options.key],
+      ["eq", "$Content-Type", options.contentType],
+      ["content-length-range", 1, options.maxBytes],
+    ],
+    Fields: { "Content-Type": options.contentType },
+    Expires: options.expiresSeconds,
+  });
+  return { url, fields, expiresAt };
+}
+
+/** A short-lived GET of one object. */
+export async function presignGet(
+  bucket: Bucket,
+  key: string,
+  expiresSeconds: number,
+): Promise<{ url: string; expiresAt: Date }> {
+  const url = await getSignedUrl(bucket.client, new GetObjectCommand({ Bucket: bucket.config.bucket, Key: key }), {
+    expiresIn: expiresSeconds,
+  });
+  return { url, expiresAt: new Date(Date.now() + expiresSeconds * 1000) };
+}
+
+/** Size and type of an object, or null when there is none. */
+export async function headObject(
+  bucket: Bucket,
+  key: string,
+): Promise<{ bytes: number; contentType: string | undefined } | null> {
+  try {
+    const head = await bucket.client.send(new HeadObjectCommand({ Bucket: bucket.config.bucket, Key: key }));
+    return { bytes: head.ContentLength ?? 0, contentType: head.ContentType };
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404 || (error as Error).name === "NotFound" || (error as Error).name === "NoSuchKey") return null;
+    throw error;
+  }
+}
+
+/** Reads an object, refusing (null) as soon as it passes `maxBytes`: never more than that in memory. */
+export async function readObject(bucket: Bucket, key: string, maxBytes: number): Promise<Buffer | null> {
+  const object = await bucket.client.send(new GetObjectCommand({ Bucket: bucket.config.bucket, Key: key }));
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of object.Body as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > maxBytes) {
+      (object.Body as { destroy?: () => void }).destroy?.();
+      return null;
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Writes an object. */
+export async function putObject(bucket: Bucket, key: string, body: Buffer, contentType: string): Promise<void> {
+  await bucket.client.send(
+    new PutObjectCommand({ Bucket: bucket.config.bucket, Key: key, Body: body, ContentType: contentType }),
+  );
+}
+
+/** Deletes an object (no error when it is already gone). */
+export async function deleteObject(bucket: Bucket, key: string): Promise<void> {
+  await bucket.client.send(new DeleteObjectCommand({ Bucket: bucket.config.bucket, Key: key }));
+}
+
+/** Whether the bucket answers: the readiness probe. */
+export async function pingBucket(bucket: Bucket): Promise<void> {
+  await bucket.client.send(new HeadBucketCommand({ Bucket: bucket.config.bucket }));
+}
