@@ -1,0 +1,169 @@
+// assemble_print's work: block.pdf, cover.pdf and pages.zip written to a work folder, checked, then
+// streamed to S3. Memory stays bounded: pages pass through one or two at a time as JPEG files.
+
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { Manifest, PageId, PrintFile } from "@faceapp/core";
+import pdfmake from "pdfmake";
+import type { Content } from "pdfmake";
+type TDocumentDefinitions = Parameters<typeof pdfmake.createPdf>[0];
+import sharp from "sharp";
+import yazl from "yazl";
+import type { Variables } from "./html.ts";
+import { checkPdf } from "./pdf-check.ts";
+
+/** The block's trim size, 21.6 cm (book-format.md), in points; its 2551 px images land at 300 dpi. */
+export const BLOCK_PAGE_PT = 612.28;
+
+export interface AssemblePrintInput {
+  manifest: Manifest;
+  /** For the document title ("<book title> — <child_name>"). */
+  variables: Variables;
+  /** A page's print image (PNG as renderPage made it, or JPEG), e.g. read from S3. Called once per page. */
+  readPrint(page: PageId): Promise<Buffer>;
+  /** A page's web image (JPEG), for pages.zip. */
+  readWeb(page: PageId): Promise<Buffer>;
+  /** The folder to build in (a fresh temporary folder by default; removed by `dispose`). */
+  workDir?: string;
+  /** Pages converted at once (default 2). */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+export interface AssembledPrint {
+  /** Local paths of the finished, checked files. */
+  files: Record<PrintFile, string>;
+  /** Removes the work folder. */
+  dispose(): Promise<void>;
+}
+
+const allowedDirs = new Set<string>();
+pdfmake.setUrlAccessPolicy(() => false);
+// pdfmake may read only the page images of assemblies in progress.
+pdfmake.setLocalAccessPolicy((file) => [...allowedDirs].some((dir) => path.resolve(file).startsWith(dir + path.sep)));
+
+const blockPages = (m: Manifest): PageId[] => m.pages.map((p) => `page_${p.page_num}` as PageId);
+/** The web order of book-format.md: front cover crop, pages 1–22, back cover crop. */
+const webPages = (m: Manifest): PageId[] => [
+  "cover_front",
+  ...blockPages(m).filter((p) => p !== "page_0" && p !== `page_${m.pages.length - 1}`),
+  "cover_back",
+];
+
+/** Builds and checks block.pdf, cover.pdf and pages.zip; the caller uploads them and disposes. */
+export async function assemblePrint(input: AssemblePrintInput): Promise<AssembledPrint> {
+  const { manifest } = input;
+  const dir = path.resolve(input.workDir ?? (await mkdtemp(path.join(tmpdir(), "faceapp-print-"))));
+  allowedDirs.add(dir);
+  const dispose = async () => {
+    allowedDirs.delete(dir);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const pages = [...blockPages(manifest), "cover_back", "cover_front"] as PageId[];
+    const jpeg = (p: PageId) => path.join(dir, `${p}.jpg`);
+    await forEachLimit(pages, input.concurrency ?? 2, async (p) => {
+      input.signal?.throwIfAborted();
+      await writeFile(jpeg(p), await toJpeg(await input.readPrint(p)));
+    });
+
+    const title = `${manifest.title} — ${input.variables.child_name}`;
+    const info = { title, creator: "faceapp", producer: "faceapp (pdfmake)", subject: manifest.slug };
+    const files: Record<PrintFile, string> = {
+      "block.pdf": path.join(dir, "block.pdf"),
+      "cover.pdf": path.join(dir, "cover.pdf"),
+      "pages.zip": path.join(dir, "pages.zip"),
+    };
+
+    const side = BLOCK_PAGE_PT;
+    const block: TDocumentDefinitions = {
+      info,
+      pageSize: { width: side, height: side },
+      pageMargins: 0,
+      content: blockPages(manifest).map(
+        (p, i): Content => ({ image: jpeg(p), width: side, height: side, ...(i > 0 ? { pageBreak: "before" } : {}) }),
+      ),
+    };
+    const { width: cw, height: ch } = manifest.output.cover_size_px;
+    const coverW = (cw / manifest.output.dpi) * 72;
+    const coverH = (ch / manifest.output.dpi) * 72;
+    const cover: TDocumentDefinitions = {
+      info,
+      pageSize: { width: 2 * coverW, height: coverH },
+      pageMargins: 0,
+      content: [
+        { image: jpeg("cover_back"), width: coverW, height: coverH, absolutePosition: { x: 0, y: 0 } },
+        { image: jpeg("cover_front"), width: coverW, height: coverH, absolutePosition: { x: coverW, y: 0 } },
+      ],
+    };
+    input.signal?.throwIfAborted();
+    await pdfmake.createPdf(block).write(files["block.pdf"]);
+    await pdfmake.createPdf(cover).write(files["cover.pdf"]);
+    await checkPdf(files["block.pdf"], { pages: manifest.pages.length, width: side, height: side });
+    await checkPdf(files["cover.pdf"], { pages: 1, width: 2 * coverW, height: coverH });
+
+    await writeZip(files["pages.zip"], webPages(manifest), input.readWeb);
+    return { files, dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
+
+/** Streams the assembled files to S3 (one PutObject each, body read from disk with a known length). */
+export async function uploadPrintFiles(
+  s3: S3Client,
+  bucket: string,
+  keyOf: (file: PrintFile) => string,
+  assembled: AssembledPrint,
+): Promise<void> {
+  const types: Record<PrintFile, string> = {
+    "block.pdf": "application/pdf",
+    "cover.pdf": "application/pdf",
+    "pages.zip": "application/zip",
+  };
+  for (const [file, local] of Object.entries(assembled.files) as [PrintFile, string][]) {
+    const { size } = await stat(local);
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: keyOf(file),
+        Body: createReadStream(local),
+        ContentLength: size,
+        ContentType: types[file],
+      }),
+    );
+  }
+}
+
+const isJpeg = (b: Buffer) => b[0] === 0xff && b[1] === 0xd8;
+
+/** pdfmake decodes PNG in JavaScript (slow, memory-hungry); JPEG it embeds as is. */
+async function toJpeg(image: Buffer): Promise<Buffer> {
+  if (isJpeg(image)) return image;
+  return sharp(image).flatten({ background: "#ffffff" }).jpeg({ quality: 92, chromaSubsampling: "4:4:4" }).toBuffer();
+}
+
+async function writeZip(file: string, pages: PageId[], read: (p: PageId) => Promise<Buffer>) {
+  const zip = new yazl.ZipFile();
+  const done = pipeline(zip.outputStream, createWriteStream(file));
+  const mtime = new Date(Date.UTC(2020, 0, 1));
+  for (const [i, p] of pages.entries()) {
+    // JPEG does not deflate: store as is.
+    zip.addBuffer(await read(p), `${String(i).padStart(2, "0")}_${p}.jpg`, { compress: false, mtime });
+  }
+  zip.end();
+  await done;
+}
+
+async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

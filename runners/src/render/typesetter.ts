@@ -1,0 +1,316 @@
+// One Chromium per runner, reused: a bounded pool of pages, a new browser after N renders or a crash,
+// and a per-attempt timeout that kills a hung browser and retries on a fresh one.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { PageDocument } from "./html.ts";
+import { intersect, mergeOverlapping, type Rect } from "./layout.ts";
+
+export interface TypesetterOptions {
+  /** Debian's Chromium by default (`CHROMIUM_PATH`). */
+  executablePath?: string;
+  /** Pages rendered at once; more wait (default 2, one per core). */
+  maxPages?: number;
+  /** The browser is replaced after this many renders (`RENDER_BROWSER_MAX_PAGES`, default 500); 1 launches one per page. */
+  maxRendersPerBrowser?: number;
+  /** One attempt's limit (`RENDER_TIMEOUT_SECONDS` × 1000, default 60 s); a hung browser is killed. */
+  timeoutMs?: number;
+  /** Further attempts after a timeout or a crash (default 2). */
+  retries?: number;
+  /** Where warnings go (a pino logger fits). */
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+/** A typeset page: transparent PNG clips at print pixels, and where each layer ended up. */
+export interface Typeset {
+  clips: { rect: Rect; png: Buffer }[];
+  layers: { rect: Rect; fontPx: number; scale: number }[];
+}
+
+/** The text of a layer cannot fit its box even at a tiny size: the manifest is wrong; retrying will not help. */
+export class TextDoesNotFitError extends Error {
+  override name = "TextDoesNotFitError";
+}
+
+export class RenderTimeoutError extends Error {
+  override name = "RenderTimeoutError";
+}
+
+const ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-extensions",
+  "--disable-breakpad",
+  "--disable-default-apps",
+  "--no-first-run",
+  "--no-default-browser-check",
+  "--disable-dev-shm-usage",
+  "--hide-scrollbars",
+  "--mute-audio",
+  "--font-render-hinting=none",
+  "--disable-features=Translate,MediaRouter,OptimizationHints",
+  // Below request interception, a second wall: prefetch and preconnect bypass interception, so every
+  // host name resolves to nothing and every connection goes to a proxy that does not exist.
+  "--host-resolver-rules=MAP * ~NOTFOUND",
+  "--proxy-server=socks5://255.255.255.255:1",
+  "--proxy-bypass-list=<-loopback>",
+  "--dns-prefetch-disable",
+];
+
+class Generation {
+  idle: Page[] = [];
+  inFlight = 0;
+  renders = 0;
+  dead = false;
+  constructor(
+    readonly browser: Browser,
+    readonly userDataDir: string,
+  ) {}
+  kill() {
+    this.dead = true;
+    this.browser.process()?.kill("SIGKILL");
+  }
+}
+
+export class Typesetter {
+  readonly #opts: Required<Omit<TypesetterOptions, "logger">>;
+  readonly #logger: TypesetterOptions["logger"];
+  #gen: Generation | null = null;
+  #launching: Promise<Generation> | null = null;
+  #active = 0;
+  #waiting: (() => void)[] = [];
+  #closed = false;
+  readonly #all = new Set<Generation>();
+  /** Counters for logs, tests and the benchmark. */
+  readonly stats = { launches: 0, renders: 0, retries: 0, blockedRequests: 0 };
+
+  constructor(options: TypesetterOptions = {}) {
+    this.#opts = {
+      executablePath: options.executablePath ?? "/usr/bin/chromium",
+      maxPages: options.maxPages ?? 2,
+      maxRendersPerBrowser: options.maxRendersPerBrowser ?? 500,
+      timeoutMs: options.timeoutMs ?? 60_000,
+      retries: options.retries ?? 2,
+    };
+    this.#logger = options.logger;
+  }
+
+  /** The current browser's process id (tests kill it); undefined before the first render. */
+  browserPid(): number | undefined {
+    return this.#gen?.browser.process()?.pid;
+  }
+
+  /** Typesets a page document: fits every layer, returns its pixels as clips to composite. */
+  async typeset(doc: PageDocument, safe: Rect, signal?: AbortSignal): Promise<Typeset> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= this.#opts.retries; attempt++) {
+      signal?.throwIfAborted();
+      await this.#acquireSlot();
+      let gen: Generation | undefined;
+      let page: Page | undefined;
+      let ok = false;
+      try {
+        gen = await this.#generation();
+        page = gen.idle.pop() ?? (await this.#newPage(gen));
+        gen.inFlight++;
+        const result = await this.#withTimeout(gen, render(page, doc, safe));
+        ok = true;
+        this.stats.renders++;
+        return result;
+      } catch (error) {
+        lastError = error;
+        if (error instanceof TextDoesNotFitError || this.#closed) throw error;
+        this.stats.retries++;
+        this.#logger?.warn({ err: error, attempt }, "render failed; retrying on a fresh page");
+      } finally {
+        if (gen && page) this.#release(gen, page, ok);
+        this.#releaseSlot();
+      }
+    }
+    throw lastError;
+  }
+
+  /** Closes every browser; renders in flight fail. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#gen = null;
+    await Promise.all([...this.#all].map((g) => this.#closeGeneration(g)));
+  }
+
+  async #withTimeout<T>(gen: Generation, work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // A hung renderer rarely recovers: kill the whole browser; the next attempt launches another.
+        gen.kill();
+        reject(new RenderTimeoutError(`render took longer than ${this.#opts.timeoutMs} ms`));
+      }, this.#opts.timeoutMs);
+    });
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+      work.catch(() => {});
+    }
+  }
+
+  async #generation(): Promise<Generation> {
+    if (this.#closed) throw new Error("typesetter is closed");
+    if (this.#gen && !this.#gen.dead) return this.#gen;
+    this.#launching ??= this.#launch().finally(() => {
+      this.#launching = null;
+    });
+    return this.#launching;
+  }
+
+  async #launch(): Promise<Generation> {
+    const userDataDir = await mkdtemp(path.join(tmpdir(), "faceapp-chromium-"));
+    const browser = await puppeteer.launch({
+      executablePath: this.#opts.executablePath,
+      headless: true,
+      pipe: true,
+      args: ARGS,
+      userDataDir,
+      timeout: 30_000,
+      protocolTimeout: Math.max(this.#opts.timeoutMs, 30_000),
+    });
+    const gen = new Generation(browser, userDataDir);
+    browser.on("disconnected", () => {
+      gen.dead = true;
+      if (this.#gen === gen) this.#gen = null;
+      void this.#closeGeneration(gen);
+    });
+    this.stats.launches++;
+    this.#all.add(gen);
+    if (this.#closed) {
+      await this.#closeGeneration(gen);
+      throw new Error("typesetter is closed");
+    }
+    this.#gen = gen;
+    return gen;
+  }
+
+  async #newPage(gen: Generation): Promise<Page> {
+    const page = await gen.browser.newPage();
+    await page.setJavaScriptEnabled(false);
+    await page.setRequestInterception(true);
+    page.on("request", (request) => {
+      if (request.url().startsWith("data:")) return void request.continue().catch(() => {});
+      this.stats.blockedRequests++;
+      request.abort("blockedbyclient").catch(() => {});
+    });
+    return page;
+  }
+
+  #release(gen: Generation, page: Page, ok: boolean) {
+    gen.inFlight--;
+    gen.renders++;
+    if (ok && !gen.dead && gen.renders < this.#opts.maxRendersPerBrowser) gen.idle.push(page);
+    else page.close().catch(() => {});
+    if (gen.renders >= this.#opts.maxRendersPerBrowser && this.#gen === gen) this.#gen = null;
+    if (this.#gen !== gen && gen.inFlight === 0) void this.#closeGeneration(gen);
+  }
+
+  async #closeGeneration(gen: Generation) {
+    if (!this.#all.delete(gen)) return;
+    gen.dead = true;
+    await Promise.race([gen.browser.close(), new Promise((r) => setTimeout(r, 5_000))]).catch(() => {});
+    gen.browser.process()?.kill("SIGKILL");
+    await rm(gen.userDataDir, { recursive: true, force: true }).catch(() => {});
+  }
+
+  async #acquireSlot() {
+    if (this.#active < this.#opts.maxPages) {
+      this.#active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  #releaseSlot() {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#active--;
+  }
+}
+
+/** The fitting step, run inside the page (by the DevTools protocol: page scripts stay disabled). */
+interface FitInput {
+  width: number;
+  maxHeight: number;
+  fontPx: number;
+}
+
+async function render(page: Page, doc: PageDocument, safe: Rect): Promise<Typeset> {
+  const viewport = page.viewport();
+  if (viewport?.width !== doc.width || viewport.height !== doc.height) {
+    await page.setViewport({ width: doc.width, height: doc.height, deviceScaleFactor: 1 });
+  }
+  await page.setContent(doc.html, { waitUntil: "load" });
+  const input: FitInput[] = doc.layers.map((l) => ({
+    width: l.box.width,
+    // Room for ascenders and descenders that reach past the line box.
+    maxHeight: l.box.maxHeight - 0.25 * l.fontPx,
+    fontPx: l.fontPx,
+  }));
+  const fitted = await page.evaluate(async (layers: FitInput[]) => {
+    await document.fonts.ready;
+    return layers.map((layer, i) => {
+      const el = document.getElementById(`l${i}`) as HTMLElement;
+      let size = layer.fontPx;
+      let fits = false;
+      for (let step = 0; step < 60; step++) {
+        const h = Math.max(el.getBoundingClientRect().height, el.scrollHeight);
+        const w = el.scrollWidth;
+        const room = layer.maxHeight - 0.25 * (size - layer.fontPx);
+        if (w <= layer.width + 0.5 && h <= room + 0.5) {
+          fits = true;
+          break;
+        }
+        // Width shrinks linearly with the size; height roughly with its square (lines × line height).
+        const f = Math.min(w > layer.width ? layer.width / w : 1, h > room ? Math.sqrt(room / h) : 1, 0.98);
+        size = Math.max(size * f, 1);
+        el.style.fontSize = `${size}px`;
+      }
+      const r = el.getBoundingClientRect();
+      return { fits, size, left: r.left, top: r.top, width: Math.max(r.width, el.scrollWidth), height: r.height };
+    });
+  }, input);
+
+  const layers = fitted.map((f, i) => {
+    if (!f.fits) throw new TextDoesNotFitError(`text layer ${i} does not fit its box`);
+    return {
+      rect: { left: f.left, top: f.top, width: f.width, height: f.height },
+      fontPx: f.size,
+      scale: f.size / doc.layers[i]!.fontPx,
+    };
+  });
+  // Each clip: the layer's box with room for glyph overhang and shadows, never outside the safe area.
+  const boxes = layers.map(({ rect, fontPx }) => {
+    const pad = 0.3 * fontPx;
+    const outer = {
+      left: Math.floor(rect.left - pad),
+      top: Math.floor(rect.top - pad),
+      width: Math.ceil(rect.width + 2 * pad),
+      height: Math.ceil(rect.height + 2 * pad),
+    };
+    return intersect(outer, safe);
+  });
+  const clips: Typeset["clips"] = [];
+  for (const rect of mergeOverlapping(boxes.filter((b) => b.width > 0 && b.height > 0))) {
+    const png = await page.screenshot({
+      type: "png",
+      omitBackground: true,
+      captureBeyondViewport: false,
+      optimizeForSpeed: true,
+      clip: { x: rect.left, y: rect.top, width: rect.width, height: rect.height },
+    });
+    clips.push({ rect, png: Buffer.from(png) });
+  }
+  return { clips, layers };
+}
