@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hashPassword, verifyPassword } from "../src/services/passwords.ts";
-import { bearer, email, jsonInit, PASSWORD, signUp, useApi } from "./helpers.ts";
+import { bearer, body, email, jsonInit, PASSWORD, signUp, useApi } from "./helpers.ts";
 
 const api = useApi();
 
@@ -12,9 +12,9 @@ describe("signup", () => {
       jsonInit("POST", { email: address, password: PASSWORD }),
     );
     expect(res.status).toBe(201);
-    const body = await res.json();
-    expect(body.user.email).toBe(address.toLowerCase());
-    expect(body.token.split(".")).toHaveLength(3);
+    const json = await body(res);
+    expect(json.user.email).toBe(address.toLowerCase());
+    expect(json.token.split(".")).toHaveLength(3);
     const cookie = res.headers.get("set-cookie")!;
     expect(cookie).toMatch(/^faceapp_session=/);
     expect(cookie).toMatch(/HttpOnly/);
@@ -59,8 +59,8 @@ describe("login", () => {
       jsonInit("POST", { email: `  ${address.toUpperCase()} `, password: PASSWORD }),
     );
     expect(res.status).toBe(200);
-    const body = await res.json();
-    expect(body.user.email).toBe(address.toLowerCase());
+    const json = await body(res);
+    expect(json.user.email).toBe(address.toLowerCase());
     expect(res.headers.get("set-cookie")).toMatch(/^faceapp_session=/);
   });
 });
@@ -70,14 +70,14 @@ describe("me", () => {
     const { token, user } = await signUp(api.app);
     const res = await api.app.request("/v1/me", { headers: bearer(token) });
     expect(res.status).toBe(200);
-    expect((await res.json()).user).toEqual(user);
+    expect((await body(res)).user).toEqual(user);
   });
 
   it("answers with the user for the session cookie (reads need no CSRF header)", async () => {
     const { cookie, user } = await signUp(api.app);
     const res = await api.app.request("/v1/me", { headers: { cookie } });
     expect(res.status).toBe(200);
-    expect((await res.json()).user.id).toBe(user.id);
+    expect((await body(res)).user.id).toBe(user.id);
   });
 });
 
@@ -95,8 +95,8 @@ describe("logout", () => {
     const address = email("two-sessions");
     const first = await api.app.request("/v1/auth/signup", jsonInit("POST", { email: address, password: PASSWORD }));
     const second = await api.app.request("/v1/auth/login", jsonInit("POST", { email: address, password: PASSWORD }));
-    const a = (await first.json()).token;
-    const b = (await second.json()).token;
+    const a = (await body(first)).token;
+    const b = (await body(second)).token;
     await api.app.request("/v1/auth/logout", { method: "POST", headers: bearer(a) });
     expect((await api.app.request("/v1/me", { headers: bearer(a) })).status).toBe(401);
     expect((await api.app.request("/v1/me", { headers: bearer(b) })).status).toBe(200);

@@ -184,3 +184,9 @@ export async function bookFolder(
   fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest, null, 2));
   return dir;
 }
+
+/** A response body as loosely typed JSON, for assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary JSON
+export async function body(res: Response): Promise<any> {
+  return res.json();
+}
