@@ -74,7 +74,7 @@ export async function addJob<T extends TaskName>(
   const parsed = parsePayload(task, payload);
   await sql`select graphile_worker.add_job(
     identifier => ${task}::text,
-    payload => ${JSON.stringify(parsed)}::json,
+    payload => ${parsed as object}::json,
     run_at => ${options.runAt ?? null}::timestamptz,
     max_attempts => ${jobs[task].maxAttempts}::int,
     job_key => ${jobKey(task, parsed)}::text,

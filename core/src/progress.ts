@@ -124,6 +124,6 @@ export async function insertEvent(
 ): Promise<ProgressEvent> {
   const { rows } = await sql<{ id: string }>`
     insert into app.events (personalization_id, type, data)
-    values (${personalizationId}, ${type}, ${JSON.stringify(data)}::jsonb) returning id`.execute(db);
+    values (${personalizationId}, ${type}, ${data}::jsonb) returning id`.execute(db);
   return { id: String(rows[0]?.id), type, data };
 }

@@ -1,0 +1,70 @@
+// Request and response schemas of /v1/personalizations (validation and OpenAPI from one source).
+import * as v from "valibot";
+
+const Uuid = v.pipe(v.string(), v.uuid());
+
+/**
+ * 1–40 characters of letters (any script), spaces, apostrophes and hyphens; normalised to NFC,
+ * trimmed, inner spaces collapsed.
+ */
+export const ChildName = v.pipe(
+  v.string(),
+  v.maxLength(200),
+  v.transform((s) => s.normalize("NFC").trim().replace(/\s+/gu, " ")),
+  v.minLength(1, "must not be empty"),
+  v.maxLength(40, "must be at most 40 characters"),
+  v.regex(/^(?=.*\p{L})[\p{L}\p{M} '’-]+$/u, "may hold letters, spaces, apostrophes and hyphens"),
+);
+
+export const CreatePersonalization = v.strictObject({
+  bookSlug: v.pipe(v.string(), v.regex(/^[a-z0-9]+(-[a-z0-9]+)*$/), v.maxLength(80)),
+  photoUploadId: Uuid,
+});
+export const GeneratePreview = v.strictObject({
+  childName: ChildName,
+  childAge: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(18))),
+  childGender: v.optional(v.picklist(["girl", "boy", "unspecified"])),
+});
+export const ReplacePhoto = v.strictObject({ photoUploadId: Uuid });
+export const PersonalizationId = v.strictObject({ id: Uuid });
+export const PersonalizationFile = v.strictObject({
+  id: Uuid,
+  name: v.picklist(["block.pdf", "cover.pdf", "pages.zip"]),
+});
+export const PersonalizationQuery = v.strictObject({
+  cursor: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,300}$/))),
+  limit: v.optional(
+    v.pipe(v.string(), v.regex(/^\d{1,3}$/), v.transform(Number), v.minValue(1), v.maxValue(100)),
+    "20",
+  ),
+});
+export const IdempotencyKey = v.pipe(
+  v.string(),
+  v.regex(/^[\x21-\x7e]{1,255}$/, "must be 1–255 visible ASCII characters"),
+);
+
+const Page = v.object({
+  page: v.string(),
+  stage: v.picklist(["preview", "full"]),
+  status: v.string(),
+  webUrl: v.nullable(v.string()),
+  failureReason: v.nullable(v.string()),
+});
+export const Personalization = v.object({
+  id: v.string(),
+  status: v.string(),
+  book: v.object({ slug: v.string(), title: v.string() }),
+  photoUploadId: v.string(),
+  childName: v.nullable(v.string()),
+  childAge: v.nullable(v.number()),
+  childGender: v.nullable(v.string()),
+  analysis: v.nullable(v.record(v.string(), v.unknown())),
+  failureReason: v.nullable(v.string()),
+  regenerationsLeft: v.number(),
+  pages: v.array(Page),
+  files: v.array(v.object({ name: v.string(), url: v.string() })),
+  thumbnailUrl: v.nullable(v.string()),
+  createdAt: v.string(),
+  updatedAt: v.string(),
+});
+export const PersonalizationList = v.object({ items: v.array(Personalization), nextCursor: v.nullable(v.string()) });

@@ -1,0 +1,318 @@
+// Personalisations: each route's state change and the jobs it needs commit in one transaction.
+import { createHash, randomInt } from "node:crypto";
+import {
+  AppError,
+  addJob,
+  cancelableStatuses,
+  insertEvent,
+  Manifest,
+  type PageId,
+  type PersonalizationStatus,
+  pageArt,
+  type ProgressEvent,
+  removeJobsOf,
+  stagePages,
+  transition,
+} from "@faceapp/core";
+import type { ChildGender, Database, Personalization } from "@faceapp/sql";
+import { type Kysely, sql, type Transaction } from "kysely";
+import * as v from "valibot";
+
+/** How many times a preview may be made again with a new seed. */
+export const MAX_REGENERATIONS = 3;
+
+type Tx = Transaction<Database>;
+
+/** Events to publish once their transaction has committed. */
+export interface Changed<T> {
+  value: T;
+  events: ProgressEvent[];
+}
+
+const compact = (events: (ProgressEvent | null)[]) => events.filter((e): e is ProgressEvent => e !== null);
+
+/** A row of the caller's, locked for the transaction; 404 for anyone else's (or nobody's) id. */
+async function lockOwned(tx: Tx, ownerId: string, id: string): Promise<Personalization> {
+  const row = await tx
+    .selectFrom("app.personalizations")
+    .selectAll()
+    .where("id", "=", id)
+    .where("owner_id", "=", ownerId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!row) throw new AppError("not_found", "Personalisation not found");
+  return row;
+}
+
+function invalidState(row: Personalization, action: string): AppError {
+  return new AppError(
+    "invalid_state",
+    `Cannot ${action} while the personalisation is ${row.status.replace(/_/g, " ")}`,
+    {
+      status: row.status,
+    },
+  );
+}
+
+async function readyPhoto(tx: Tx | Kysely<Database>, ownerId: string, uploadId: string): Promise<void> {
+  const upload = await tx
+    .selectFrom("app.uploads")
+    .select("status")
+    .where("id", "=", uploadId)
+    .where("owner_id", "=", ownerId)
+    .executeTakeFirst();
+  if (!upload) throw new AppError("not_found", "Upload not found");
+  if (upload.status !== "ready") {
+    throw new AppError("invalid_state", "The photo has not been verified: complete the upload first", {
+      status: upload.status,
+    });
+  }
+}
+
+/** A 31-bit seed per page, derived from the personalisation's seed, its generation and the page. */
+function pageSeed(seed: string, generation: number, page: PageId): number {
+  const digest = createHash("sha256").update(`${seed}:${generation}:${page}`).digest();
+  return digest.readUInt32BE(0) & 0x7fffffff;
+}
+
+/**
+ * Fans a stage out: one row per page (reset when it existed), and one job per page — face pages to
+ * the gpu runner first, the others straight to the render runner.
+ */
+async function startStage(tx: Tx, row: Personalization, stage: "preview" | "full", generation: number): Promise<void> {
+  const book = await tx
+    .selectFrom("app.books")
+    .select("manifest")
+    .where("id", "=", row.book_id)
+    .executeTakeFirstOrThrow();
+  const manifest = v.parse(Manifest, book.manifest);
+  const pages = stagePages(manifest, stage);
+  const rows = pages.map((page) => ({
+    personalization_id: row.id,
+    stage,
+    page,
+    generation,
+    needs_face: pageArt(manifest, page).needs_face_swap,
+    seed: pageSeed(row.seed, generation, page),
+  }));
+  await tx
+    .insertInto("app.personalization_pages")
+    .values(rows)
+    .onConflict((oc) =>
+      oc.columns(["personalization_id", "stage", "page"]).doUpdateSet((eb) => ({
+        generation: eb.ref("excluded.generation"),
+        seed: eb.ref("excluded.seed"),
+        status: "pending",
+        attempt: 0,
+        background_key: null,
+        print_key: null,
+        web_key: null,
+        comfy_prompt_id: null,
+        failure_reason: null,
+        updated_at: sql`now()`,
+      })),
+    )
+    .execute();
+  for (const page of rows) {
+    const payload = { personalizationId: row.id, stage, page: page.page, generation };
+    await addJob(tx, page.needs_face ? "personalize_page" : "render_page", payload);
+  }
+}
+
+export interface CreateInput {
+  bookSlug: string;
+  photoUploadId: string;
+}
+
+/**
+ * Starts a personalisation and queues its photo's analysis. With an idempotency key, the same key and
+ * body give back the same personalisation; the same key with another body is a conflict.
+ */
+export async function createPersonalization(
+  db: Kysely<Database>,
+  ownerId: string,
+  input: CreateInput,
+  idempotencyKey?: string,
+): Promise<Changed<Personalization> & { created: boolean }> {
+  const requestHash = idempotencyKey
+    ? createHash("sha256")
+        .update(JSON.stringify([input.bookSlug, input.photoUploadId]))
+        .digest("hex")
+    : null;
+  const replay = async () => {
+    if (!idempotencyKey) return null;
+    const existing = await db
+      .selectFrom("app.personalizations")
+      .selectAll()
+      .where("owner_id", "=", ownerId)
+      .where("idempotency_key", "=", idempotencyKey)
+      .executeTakeFirst();
+    if (!existing) return null;
+    if (existing.request_hash !== requestHash) {
+      throw new AppError("conflict", "This Idempotency-Key was already used with a different request");
+    }
+    return { value: existing, events: [], created: false };
+  };
+  const earlier = await replay();
+  if (earlier) return earlier;
+
+  const created = await db.transaction().execute(async (tx) => {
+    const book = await tx
+      .selectFrom("app.books")
+      .select("id")
+      .where("slug", "=", input.bookSlug)
+      .where("published", "=", true)
+      .executeTakeFirst();
+    if (!book) throw new AppError("not_found", "Book not found");
+    await readyPhoto(tx, ownerId, input.photoUploadId);
+    const row = await tx
+      .insertInto("app.personalizations")
+      .values({
+        owner_id: ownerId,
+        book_id: book.id,
+        photo_upload_id: input.photoUploadId,
+        status: "analyzing",
+        seed: randomInt(2 ** 47),
+        idempotency_key: idempotencyKey ?? null,
+        request_hash: requestHash,
+      })
+      .onConflict((oc) =>
+        oc.columns(["owner_id", "idempotency_key"]).where("idempotency_key", "is not", null).doNothing(),
+      )
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) return null; // a concurrent request with the same key won
+    await addJob(tx, "analyze_photo", { personalizationId: row.id, photoUploadId: input.photoUploadId });
+    const event = await insertEvent(tx, row.id, "status", { status: "analyzing" });
+    return { value: row, events: [event], created: true };
+  });
+  return created ?? (await replay()) ?? Promise.reject(new AppError("conflict", "Concurrent request"));
+}
+
+export interface GenerateInput {
+  childName: string;
+  childAge?: number | undefined;
+  childGender?: ChildGender | undefined;
+}
+
+/** The child's name (and age, gender) given: the preview stage starts. */
+export async function generatePreview(
+  db: Kysely<Database>,
+  ownerId: string,
+  id: string,
+  input: GenerateInput,
+): Promise<Changed<Personalization>> {
+  return db.transaction().execute(async (tx) => {
+    const row = await lockOwned(tx, ownerId, id);
+    if (row.status !== "analyzed") throw invalidState(row, "generate the preview");
+    const updated = await tx
+      .updateTable("app.personalizations")
+      .set({ child_name: input.childName, child_age: input.childAge ?? null, child_gender: input.childGender ?? null })
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const event = await transition(tx, id, ["analyzed"], "preview_generating");
+    await startStage(tx, updated, "preview", updated.regenerate_count);
+    return { value: { ...updated, status: "preview_generating" }, events: compact([event]) };
+  });
+}
+
+/** The preview again, with new seeds: at most MAX_REGENERATIONS times. */
+export async function regeneratePreview(
+  db: Kysely<Database>,
+  ownerId: string,
+  id: string,
+): Promise<Changed<Personalization>> {
+  return db.transaction().execute(async (tx) => {
+    const row = await lockOwned(tx, ownerId, id);
+    if (row.status !== "preview_ready") throw invalidState(row, "regenerate");
+    if (row.regenerate_count >= MAX_REGENERATIONS) {
+      throw new AppError("invalid_state", `The preview can be regenerated at most ${MAX_REGENERATIONS} times`, {
+        status: row.status,
+        regenerationsLeft: 0,
+      });
+    }
+    await removeJobsOf(tx, id);
+    const updated = await tx
+      .updateTable("app.personalizations")
+      .set({ regenerate_count: row.regenerate_count + 1, seed: randomInt(2 ** 47) })
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const event = await transition(tx, id, ["preview_ready"], "preview_generating", {
+      data: { regenerationsLeft: MAX_REGENERATIONS - updated.regenerate_count },
+    });
+    await startStage(tx, updated, "preview", updated.regenerate_count);
+    return { value: { ...updated, status: "preview_generating" }, events: compact([event]) };
+  });
+}
+
+const PHOTO_REPLACEABLE: PersonalizationStatus[] = [
+  "analyzed",
+  "analysis_failed",
+  "preview_ready",
+  "generation_failed",
+];
+
+/** Another photo: analysis runs again; the preview is made anew after it. */
+export async function replacePhoto(
+  db: Kysely<Database>,
+  ownerId: string,
+  id: string,
+  photoUploadId: string,
+): Promise<Changed<Personalization>> {
+  return db.transaction().execute(async (tx) => {
+    const row = await lockOwned(tx, ownerId, id);
+    if (!PHOTO_REPLACEABLE.includes(row.status)) throw invalidState(row, "replace the photo");
+    await readyPhoto(tx, ownerId, photoUploadId);
+    await removeJobsOf(tx, id);
+    const updated = await tx
+      .updateTable("app.personalizations")
+      .set({ photo_upload_id: photoUploadId, analysis: null })
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const event = await transition(tx, id, PHOTO_REPLACEABLE, "analyzing");
+    await addJob(tx, "analyze_photo", { personalizationId: id, photoUploadId });
+    return { value: { ...updated, status: "analyzing" }, events: compact([event]) };
+  });
+}
+
+/** The parent confirms (a shop gates this on payment): every remaining page, then the print files. */
+export async function confirmFull(
+  db: Kysely<Database>,
+  ownerId: string,
+  id: string,
+): Promise<Changed<Personalization>> {
+  return db.transaction().execute(async (tx) => {
+    const row = await lockOwned(tx, ownerId, id);
+    if (row.status !== "preview_ready") throw invalidState(row, "confirm");
+    const event = await transition(tx, id, ["preview_ready"], "full_generating");
+    await startStage(tx, row, "full", row.regenerate_count);
+    return { value: { ...row, status: "full_generating" }, events: compact([event]) };
+  });
+}
+
+/**
+ * Work stops: queued jobs are removed, open pages canceled, and the status event tells the runners
+ * holding running jobs to abort them (ComfyUI prompts included).
+ */
+export async function cancelPersonalization(
+  db: Kysely<Database>,
+  ownerId: string,
+  id: string,
+): Promise<Changed<Personalization>> {
+  return db.transaction().execute(async (tx) => {
+    const row = await lockOwned(tx, ownerId, id);
+    if (!cancelableStatuses.includes(row.status)) throw invalidState(row, "cancel");
+    await removeJobsOf(tx, id);
+    await tx
+      .updateTable("app.personalization_pages")
+      .set({ status: "canceled", updated_at: sql`now()` })
+      .where("personalization_id", "=", id)
+      .where("status", "in", ["pending", "personalizing", "rendering"])
+      .execute();
+    const event = await transition(tx, id, cancelableStatuses, "canceled");
+    return { value: { ...row, status: "canceled" }, events: compact([event]) };
+  });
+}

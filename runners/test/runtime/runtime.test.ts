@@ -1,0 +1,165 @@
+import { sql } from "kysely";
+import pino from "pino";
+import { afterAll, describe, expect, it } from "vitest";
+import { addJob, createPostgresBus, createS3Client } from "@faceapp/core";
+import { useTestBucket, useTestDatabase } from "@faceapp/testkit";
+import { startRunner } from "../../src/runtime/runner.ts";
+import { beat, sweep } from "../../src/runtime/heartbeat.ts";
+import { gpuTasks, renderTasks } from "../../src/tasks/index.ts";
+import type { RenderDeps } from "../../src/tasks/deps.ts";
+
+const t = useTestDatabase();
+const bucket = useTestBucket();
+const logger = pino({ level: "silent" });
+
+function deps(): RenderDeps {
+  const unused = async () => {
+    throw new Error("not used by this test");
+  };
+  return {
+    db: t,
+    s3: createS3Client(bucket),
+    s3Config: bucket,
+    bus: createPostgresBus(t.sql),
+    logger,
+    renderer: { render: unused, close: async () => {} },
+    assembler: { assemble: unused },
+  };
+}
+
+const options = {
+  concurrency: 1,
+  heartbeatSeconds: 1,
+  staleAfterSeconds: 60,
+  drainSeconds: 5,
+  healthPort: 0,
+  pollIntervalMs: 200,
+};
+
+async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("a runner", () => {
+  it("refuses to register another kind's tasks", async () => {
+    await expect(
+      startRunner({
+        ...options,
+        kind: "render",
+        databaseUrl: t.url,
+        deps: deps(),
+        tasks: [...renderTasks, ...gpuTasks] as never,
+      }),
+    ).rejects.toThrow(/render runner cannot run analyze_photo, personalize_page/);
+  });
+
+  it("fails a job whose payload breaks its schema once, with the reason, instead of retrying it", async () => {
+    await sql`select graphile_worker.add_job('render_page', ${{ personalizationId: "nope", stage: "draft" }}::json, max_attempts => 4)`.execute(
+      t.db,
+    );
+    const runner = await startRunner({
+      ...options,
+      kind: "render",
+      databaseUrl: t.url,
+      deps: deps(),
+      tasks: renderTasks,
+    });
+    try {
+      const job = await waitFor(async () => {
+        const { rows } = await sql<{
+          attempts: number;
+          max_attempts: number;
+          last_error: string | null;
+          locked_by: string | null;
+        }>`
+          select attempts, max_attempts, last_error, locked_by from graphile_worker.jobs where task_identifier = 'render_page'`.execute(
+          t.db,
+        );
+        return rows[0]?.last_error ? rows[0] : null;
+      });
+      expect(job.attempts).toBe(1);
+      expect(job.max_attempts).toBe(1);
+      expect(job.last_error).toMatch(/render_page payload is invalid: personalizationId: .*; stage: /);
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it("beats for its workers while running and forgets them when stopped", async () => {
+    const runner = await startRunner({
+      ...options,
+      kind: "render",
+      databaseUrl: t.url,
+      deps: deps(),
+      tasks: renderTasks,
+    });
+    const ids = await waitFor(async () => (runner.workerIds().length ? runner.workerIds() : null));
+    const rows = await waitFor(async () => {
+      const found = await t.db.selectFrom("app.runner_heartbeats").selectAll().where("worker_id", "in", ids).execute();
+      return found.length === ids.length ? found : null;
+    });
+    expect(rows.every((r) => r.kind === "render" && r.pid === process.pid)).toBe(true);
+    const health = await fetch(`http://127.0.0.1:${runner.healthPort}/readyz`);
+    expect(health.status).toBe(200);
+    await runner.stop();
+    expect(await t.db.selectFrom("app.runner_heartbeats").selectAll().where("worker_id", "in", ids).execute()).toEqual(
+      [],
+    );
+  });
+});
+
+describe("the sweeper", () => {
+  const lockJob = async (workerId: string, secondsAgo: number) => {
+    const { rows } = await sql<{ id: string }>`
+      update graphile_worker._private_jobs set locked_by = ${workerId}, locked_at = now() - make_interval(secs => ${secondsAgo})
+      where id = (select max(id) from graphile_worker._private_jobs) returning id`.execute(t.db);
+    return rows[0]?.id;
+  };
+  const lockedBy = async (id: string | undefined) => {
+    const { rows } = await sql<{
+      locked_by: string | null;
+    }>`select locked_by from graphile_worker.jobs where id = ${id}`.execute(t.db);
+    return rows[0]?.locked_by;
+  };
+  const job = async () => addJob(t.db, "assemble_print", { personalizationId: crypto.randomUUID() });
+
+  afterAll(async () => {
+    await sql`delete from graphile_worker._private_jobs`.execute(t.db);
+  });
+
+  it("unlocks the jobs of a worker whose heartbeat went silent, and only those", async () => {
+    await beat(t, "render", ["w-dead", "w-alive"]);
+    await sql`update app.runner_heartbeats set last_seen_at = now() - interval '2 minutes' where worker_id = 'w-dead'`.execute(
+      t.db,
+    );
+    await job();
+    const dead = await lockJob("w-dead", 120);
+    await job();
+    const alive = await lockJob("w-alive", 120);
+
+    expect(await sweep(t, 60)).toEqual(["w-dead"]);
+    expect(await lockedBy(dead)).toBeNull();
+    expect(await lockedBy(alive)).toBe("w-alive");
+    expect(
+      await t.db.selectFrom("app.runner_heartbeats").select("worker_id").where("worker_id", "=", "w-dead").execute(),
+    ).toEqual([]);
+  });
+
+  it("unlocks a job whose worker died before its first heartbeat, once the lock is as old as the bound", async () => {
+    await job();
+    const ghost = await lockJob("w-ghost", 90);
+    await job();
+    const fresh = await lockJob("w-new", 1);
+    const unlocked = await sweep(t, 60);
+    expect(unlocked).toContain("w-ghost");
+    expect(unlocked).not.toContain("w-new");
+    expect(await lockedBy(ghost)).toBeNull();
+    expect(await lockedBy(fresh)).toBe("w-new");
+  });
+});
