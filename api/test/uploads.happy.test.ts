@@ -1,0 +1,74 @@
+import { createHash } from "node:crypto";
+import { expect, it } from "vitest";
+import { bearer, body, image, signUp, useApi } from "./helpers.ts";
+import { complete, createTicket, postToBucket } from "./uploads.helpers.ts";
+
+const api = useApi();
+
+it("presigns a POST, takes the photo straight into the bucket, verifies it and serves a preview", async () => {
+  const { token, user } = await signUp(api.app);
+  const photo = await image("jpeg", 120, 80);
+  const ticket = await createTicket(api.app, token, "image/jpeg", photo.length);
+  expect(ticket.maxBytes).toBe(15 * 1024 * 1024);
+  expect(ticket.fields.key).toBe(`uploads/${user.id}/${ticket.id}`);
+  const minutes = (Date.parse(ticket.expiresAt) - Date.now()) / 60_000;
+  expect(minutes).toBeGreaterThan(1);
+  expect(minutes).toBeLessThanOrEqual(10);
+
+  const stored = await postToBucket(ticket, photo);
+  expect(stored.status).toBeLessThan(300);
+
+  const pending = await api.app.request(`/v1/uploads/${ticket.id}`, { headers: bearer(token) });
+  expect((await body(pending)).status).toBe("pending");
+
+  const res = await complete(api.app, token, ticket.id);
+  expect(res.status).toBe(200);
+  const done = await body(res);
+  expect(done).toMatchObject({
+    id: ticket.id,
+    status: "ready",
+    contentType: "image/jpeg",
+    width: 120,
+    height: 80,
+    bytes: photo.length,
+    sha256: createHash("sha256").update(photo).digest("hex"),
+    rejectReason: null,
+  });
+
+  const view = await body(await api.app.request(`/v1/uploads/${ticket.id}`, { headers: bearer(token) }));
+  expect(view.status).toBe("ready");
+  const preview = await fetch(view.url);
+  expect(preview.status).toBe(200);
+  expect(Buffer.from(await preview.arrayBuffer()).equals(photo)).toBe(true);
+  const expiresIn = (Date.parse(view.urlExpiresAt) - Date.now()) / 60_000;
+  expect(expiresIn).toBeLessThanOrEqual(5);
+});
+
+it.each(["png", "webp"] as const)("accepts %s photos", async (type) => {
+  const { token } = await signUp(api.app);
+  const photo = await image(type, 50, 40);
+  const ticket = await createTicket(api.app, token, `image/${type}`, photo.length);
+  await postToBucket(ticket, photo, `photo.${type}`);
+  const done = await body(await complete(api.app, token, ticket.id));
+  expect(done).toMatchObject({ status: "ready", width: 50, height: 40 });
+});
+
+it("records a JPEG with an EXIF rotation in its displayed orientation", async () => {
+  const { token } = await signUp(api.app);
+  const photo = await image("jpeg", 64, 48, { orientation: 6 }); // stored landscape, shown portrait
+  const ticket = await createTicket(api.app, token, "image/jpeg", photo.length);
+  await postToBucket(ticket, photo);
+  const done = await body(await complete(api.app, token, ticket.id));
+  expect(done).toMatchObject({ status: "ready", width: 48, height: 64 });
+});
+
+it("answers a repeated complete with the recorded result", async () => {
+  const { token } = await signUp(api.app);
+  const photo = await image("png");
+  const ticket = await createTicket(api.app, token, "image/png", photo.length);
+  await postToBucket(ticket, photo, "a.png");
+  const first = await body(await complete(api.app, token, ticket.id));
+  const again = await complete(api.app, token, ticket.id);
+  expect(again.status).toBe(200);
+  expect(await body(again)).toEqual(first);
+});
