@@ -6,6 +6,7 @@ import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
+import { crc32 } from "node:zlib";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { Manifest, PageId, PrintFile } from "@faceapp/core";
 import pdfmake from "pdfmake";
@@ -135,9 +136,21 @@ export async function uploadPrintFiles(
         Body: createReadStream(local),
         ContentLength: size,
         ContentType: types[file],
+        // Given up front, the checksum goes in a header: otherwise the SDK frames a streamed body as
+        // aws-chunked with a trailing checksum, which s3rver stores verbatim (a corrupt file).
+        ChecksumCRC32: await fileCrc32(local),
       }),
     );
   }
+}
+
+/** The CRC32 of a file, base64 of its big-endian bytes as S3 expects, read in a stream. */
+async function fileCrc32(file: string): Promise<string> {
+  let crc = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) crc = crc32(chunk as Buffer, crc);
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc >>> 0);
+  return out.toString("base64");
 }
 
 const isJpeg = (b: Buffer) => b[0] === 0xff && b[1] === 0xd8;

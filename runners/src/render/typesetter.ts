@@ -87,7 +87,7 @@ export class Typesetter {
   #closed = false;
   readonly #all = new Set<Generation>();
   /** Counters for logs, tests and the benchmark. */
-  readonly stats = { launches: 0, renders: 0, retries: 0, blockedRequests: 0 };
+  readonly stats = { launches: 0, renders: 0, retries: 0, blockedRequests: 0, peakPages: 0 };
 
   constructor(options: TypesetterOptions = {}) {
     this.#opts = {
@@ -116,8 +116,11 @@ export class Typesetter {
       let ok = false;
       try {
         gen = await this.#generation();
-        page = gen.idle.pop() ?? (await this.#newPage(gen));
+        // Counted when taken, so a browser serves exactly maxRendersPerBrowser renders.
         gen.inFlight++;
+        if (++gen.renders >= this.#opts.maxRendersPerBrowser && this.#gen === gen) this.#gen = null;
+        this.stats.peakPages = Math.max(this.stats.peakPages, this.#active);
+        page = gen.idle.pop() ?? (await this.#newPage(gen));
         const result = await this.#withTimeout(gen, render(page, doc, safe));
         ok = true;
         this.stats.renders++;
@@ -128,7 +131,7 @@ export class Typesetter {
         this.stats.retries++;
         this.#logger?.warn({ err: error, attempt }, "render failed; retrying on a fresh page");
       } finally {
-        if (gen && page) this.#release(gen, page, ok);
+        if (gen) this.#release(gen, page, ok);
         this.#releaseSlot();
       }
     }
@@ -207,12 +210,12 @@ export class Typesetter {
     return page;
   }
 
-  #release(gen: Generation, page: Page, ok: boolean) {
+  #release(gen: Generation, page: Page | undefined, ok: boolean) {
     gen.inFlight--;
-    gen.renders++;
-    if (ok && !gen.dead && gen.renders < this.#opts.maxRendersPerBrowser) gen.idle.push(page);
-    else page.close().catch(() => {});
-    if (gen.renders >= this.#opts.maxRendersPerBrowser && this.#gen === gen) this.#gen = null;
+    if (page) {
+      if (ok && !gen.dead && this.#gen === gen) gen.idle.push(page);
+      else page.close().catch(() => {});
+    }
     if (this.#gen !== gen && gen.inFlight === 0) void this.#closeGeneration(gen);
   }
 

@@ -1,0 +1,120 @@
+// The print files: exact page counts and sizes read back by poppler's pdfinfo, metadata, the web zip,
+// a wrong file refused, and the upload streamed to a real S3 (s3rver).
+
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { createS3Client, keys } from "@faceapp/core";
+import { useTestBucket } from "@faceapp/testkit";
+import pdfmake from "pdfmake";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { background, testManifest } from "./fixtures.ts";
+import {
+  type AssembledPrint,
+  assemblePrint,
+  checkPdf,
+  type PageId,
+  PrintCheckError,
+  uploadPrintFiles,
+} from "./imports.ts";
+
+const run = promisify(execFile);
+const bucket = useTestBucket();
+const manifest = testManifest();
+const prints = new Map<PageId, Buffer>();
+let assembled: AssembledPrint;
+
+async function pdfinfo(file: string) {
+  const { stdout } = await run("pdfinfo", ["-f", "1", "-l", "9999", file]);
+  const field = (name: string) => stdout.match(new RegExp(`^${name}:\\s*(.*)$`, "m"))?.[1];
+  const sizes = [...stdout.matchAll(/^Page\s+\d+ size:\s+([\d.]+) x ([\d.]+) pts/gm)].map((m) => `${m[1]}x${m[2]}`);
+  return { pages: Number(field("Pages")), title: field("Title"), creator: field("Creator"), sizes };
+}
+
+beforeAll(async () => {
+  const pages: PageId[] = [...manifest.pages.map((p) => `page_${p.page_num}` as PageId), "cover_front", "cover_back"];
+  for (const p of pages) prints.set(p, await background(manifest, p));
+  assembled = await assemblePrint({
+    manifest,
+    variables: { child_name: "Олеся" },
+    readPrint: async (p) => prints.get(p)!,
+    readWeb: async (p) => sharp(prints.get(p)!).resize(1200).jpeg().toBuffer(),
+  });
+});
+afterAll(() => assembled?.dispose());
+
+describe("assemblePrint", () => {
+  it("writes block.pdf: 24 pages, each exactly 612.28 pt square, with the title and creator", async () => {
+    const info = await pdfinfo(assembled.files["block.pdf"]);
+    expect(info.pages).toBe(24);
+    expect(info.sizes).toEqual(Array(24).fill("612.28x612.28"));
+    expect(info.title).toBe("Test Book — Олеся");
+    expect(info.creator).toBe("faceapp");
+  });
+
+  it("embeds each block page at 300 dpi (2551 px across 21.6 cm)", async () => {
+    const { stdout } = await run("pdfimages", ["-list", assembled.files["block.pdf"]]);
+    const rows = stdout
+      .split("\n")
+      .slice(2)
+      .filter(Boolean)
+      .map((l) => l.trim().split(/\s+/));
+    expect(rows).toHaveLength(24);
+    for (const r of rows) {
+      // page num type width height color comp bpc enc interp object ID x-ppi y-ppi
+      expect([r[3], r[4], r[8]]).toEqual(["2551", "2551", "jpeg"]);
+      expect(Number(r[12])).toBeCloseTo(300, 0);
+    }
+  });
+
+  it("writes cover.pdf: one spread, back cover left, front right, at the covers' physical size", async () => {
+    const info = await pdfinfo(assembled.files["cover.pdf"]);
+    expect(info.pages).toBe(1);
+    expect(info.sizes).toEqual(["1344x720"]);
+    const { stdout } = await run("pdfimages", ["-list", assembled.files["cover.pdf"]]);
+    const rows = stdout.split("\n").slice(2).filter(Boolean);
+    expect(rows).toHaveLength(2);
+    expect(rows.every((r) => /\b2800\s+3000\b/.test(r))).toBe(true);
+  });
+
+  it("writes pages.zip with the web pages in reading order", async () => {
+    const { stdout } = await run("zipinfo", ["-1", assembled.files["pages.zip"]]);
+    const names = stdout.trim().split("\n");
+    expect(names).toHaveLength(24);
+    expect(names[0]).toBe("00_cover_front.jpg");
+    expect(names[1]).toBe("01_page_1.jpg");
+    expect(names[22]).toBe("22_page_22.jpg");
+    expect(names[23]).toBe("23_cover_back.jpg");
+  });
+
+  it("refuses a PDF with the wrong page size or count", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "faceapp-wrong-"));
+    try {
+      const file = path.join(dir, "wrong.pdf");
+      await pdfmake.createPdf({ pageSize: "A4", content: [] }).write(file);
+      await expect(checkPdf(file, { pages: 1, width: 612.28, height: 612.28 })).rejects.toBeInstanceOf(PrintCheckError);
+      await expect(
+        checkPdf(assembled.files["block.pdf"], { pages: 23, width: 612.28, height: 612.28 }),
+      ).rejects.toBeInstanceOf(PrintCheckError);
+      await checkPdf(assembled.files["block.pdf"], { pages: 24, width: 612.28, height: 612.28 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("uploads the three files to S3 under the personalisation's keys", async () => {
+    const s3 = createS3Client(bucket);
+    await uploadPrintFiles(s3, bucket.bucket, (f) => keys.printFile("p1", f), assembled);
+    for (const f of ["block.pdf", "cover.pdf", "pages.zip"] as const) {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket.bucket, Key: keys.printFile("p1", f) }));
+      const local = await readFile(assembled.files[f]);
+      expect(head.ContentLength).toBe(local.length);
+      const body = await s3.send(new GetObjectCommand({ Bucket: bucket.bucket, Key: keys.printFile("p1", f) }));
+      expect(Buffer.from(await body.Body!.transformToByteArray()).equals(local)).toBe(true);
+    }
+  });
+});
