@@ -14,3 +14,13 @@ export {
 export { type Description, type DescriptionSource, promptFor, VlmDescription } from "./analysis/describe.ts";
 export type { Box, DetectedFace, FaceDetector, Point } from "./analysis/types.ts";
 export type { VlmConfig } from "./analysis/vlm.ts";
+export {
+  type ComfyEngine,
+  type ComfyEngineConfig,
+  createComfyEngine,
+  type PendingPage,
+} from "./engines/comfyui/engine.ts";
+export { describeRejection } from "./engines/comfyui/http.ts";
+export { FaceEngineError, type FaceEngineErrorCode } from "./engines/errors.ts";
+export type { EngineReadiness, FaceEngine, PersonalizeRequest } from "./engines/types.ts";
+export { checkParamMap, faceWorkflowParams, loadFaceWorkflow } from "./workflow/params.ts";

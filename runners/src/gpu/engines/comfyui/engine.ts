@@ -1,0 +1,186 @@
+import { createHash, randomUUID } from "node:crypto";
+import { FaceEngineError } from "../errors.ts";
+import type { EngineReadiness, FaceEngine, PersonalizeRequest } from "../types.ts";
+import { type FaceWorkflow, loadFaceWorkflow } from "../../workflow/params.ts";
+import { ComfyHttp } from "./http.ts";
+import { runPrompt } from "./run.ts";
+import { ComfySocket } from "./socket.ts";
+
+export interface ComfyEngineConfig {
+  /** COMFY_BASE_URL, e.g. `http://comfyui:8188`. */
+  baseUrl: string;
+  /** COMFY_PROMPT_TIMEOUT_SECONDS × 1000: from submission to the background, queue wait included. */
+  promptTimeoutMs: number;
+  /** IPADAPTER_STRENGTH_SCALE. */
+  strengthScale?: number;
+  /**
+   * Prompts this engine keeps in ComfyUI at once (running + waiting), default 2: the next page is
+   * queued while the current one runs, so the GPU never waits for us, and no more is piled up.
+   */
+  maxInFlight?: number;
+  /** How often /history is polled besides the socket, default 1000 ms. */
+  pollMs?: number;
+  /** Resubmissions of a prompt ComfyUI lost by restarting, default 2. */
+  resubmits?: number;
+  /** Defaults to the face workflow in workflow/, checked against its parameter map here. */
+  workflow?: FaceWorkflow;
+  negativePrompt?: string;
+}
+
+const defaultNegative = "photo, realistic, deformed face, extra eyes, blurry, text, watermark";
+const pngMagic = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
+
+/** A page handed to the engine; `result()` is the background. */
+export interface PendingPage {
+  result(): Promise<Buffer>;
+}
+
+export interface ComfyEngine extends FaceEngine {
+  readonly name: "comfyui";
+  /** Starts a page without waiting for it (personalize() is `submit(r).result()`). */
+  submit(request: PersonalizeRequest): PendingPage;
+  /** Node classes the workflow uses that the server lacks; empty when it can run the workflow. */
+  missingNodeClasses(): Promise<string[]>;
+}
+
+/**
+ * The ComfyUI face engine. Safe to call concurrently: uploads of the next page overlap the running
+ * prompt, and at most `maxInFlight` prompts sit in ComfyUI, so with a runner concurrency of 2 ComfyUI
+ * always has the next prompt queued when the current one ends.
+ */
+export function createComfyEngine(config: ComfyEngineConfig): ComfyEngine {
+  const workflow = config.workflow ?? loadFaceWorkflow();
+  const http = new ComfyHttp(config.baseUrl);
+  const wsUrl = new URL("/ws", config.baseUrl);
+  wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new ComfySocket(wsUrl.toString(), `faceapp-${randomUUID()}`);
+  const slots = new Semaphore(config.maxInFlight ?? 2);
+  const classes = [...new Set(Object.values(workflow.graph).map((n) => n.class_type))];
+
+  async function upload(bytes: Buffer, kind: string, signal?: AbortSignal): Promise<string> {
+    // Content-addressed names: the same illustration is stored once, and ComfyUI answers its name.
+    const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 24);
+    return transient(() => http.upload(bytes, `faceapp-${kind}-${hash}.png`, signal), signal);
+  }
+
+  async function personalize(request: PersonalizeRequest): Promise<Buffer> {
+    const { signal } = request;
+    for (let attempt = 0; ; attempt++) {
+      const [childImage, illustration, mask] = await Promise.all([
+        upload(request.faceCrop, "child", signal),
+        upload(request.illustration, "art", signal),
+        upload(request.mask, "mask", signal),
+      ]);
+      const graph = workflow.build({
+        childImage,
+        illustration,
+        mask,
+        prompt: request.prompt,
+        negativePrompt: request.negativePrompt ?? config.negativePrompt ?? defaultNegative,
+        seed: request.seed,
+        strengthScale: config.strengthScale ?? 1,
+      });
+      const result = await slots.use(signal, () =>
+        runPrompt(http, socket, {
+          graph,
+          promptId: randomUUID(),
+          timeoutMs: config.promptTimeoutMs,
+          pollMs: config.pollMs ?? 1_000,
+          ...(signal ? { signal } : {}),
+          ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+          ...(request.onQueued ? { onQueued: request.onQueued } : {}),
+        }),
+      );
+      if (result.kind === "lost") {
+        if (attempt < (config.resubmits ?? 2)) continue;
+        throw new FaceEngineError(
+          "unavailable",
+          "ComfyUI restarted and lost the prompt each time it was submitted",
+          true,
+        );
+      }
+      const image = result.entry.outputs[workflow.output.node]?.images?.[0];
+      if (!image) throw new FaceEngineError("bad_output", "ComfyUI finished without the background image", true);
+      const bytes = await http.view(image, signal);
+      if (!bytes.subarray(0, 4).equals(pngMagic)) {
+        throw new FaceEngineError("bad_output", "ComfyUI's background is not a PNG", true);
+      }
+      request.onProgress?.(100);
+      return bytes;
+    }
+  }
+
+  return {
+    name: "comfyui",
+    personalize,
+    submit(request) {
+      const result = personalize(request);
+      // The caller awaits result(); until then a rejection must not count as unhandled.
+      result.catch(() => {});
+      return { result: () => result };
+    },
+    async missingNodeClasses() {
+      const known = await http.nodeClasses();
+      return classes.filter((c) => !known.has(c));
+    },
+    async readiness(): Promise<EngineReadiness> {
+      try {
+        const queueRemaining = await http.queueRemaining(AbortSignal.timeout(2_000));
+        return { engine: "comfyui", ready: true, reachable: true, queueRemaining };
+      } catch (error) {
+        return { engine: "comfyui", ready: false, reachable: false, problem: (error as Error).message };
+      }
+    },
+    async close() {
+      socket.close();
+    },
+  };
+}
+
+/**
+ * Retries a step that failed because ComfyUI was briefly unreachable (a restart, a dropped keep-alive
+ * connection): three more tries over about a second; longer outages are the job's retry's business.
+ */
+async function transient<T>(step: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (!(error instanceof FaceEngineError && error.code === "unavailable") || attempt >= 3) throw error;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      signal?.throwIfAborted();
+    }
+  }
+}
+
+/** A counting semaphore whose waiters leave when their signal aborts. */
+class Semaphore {
+  private waiters: Array<() => void> = [];
+  constructor(private free: number) {}
+
+  async use<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          this.waiters = this.waiters.filter((w) => w !== go);
+          reject(signal?.reason);
+        };
+        const go = () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        signal?.throwIfAborted();
+        signal?.addEventListener("abort", onAbort, { once: true });
+        this.waiters.push(go);
+      });
+    }
+    try {
+      return await work();
+    } finally {
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}

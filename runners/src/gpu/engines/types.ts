@@ -1,0 +1,40 @@
+import type { Point } from "../analysis/types.ts";
+
+/** One face page to personalise. */
+export interface PersonalizeRequest {
+  /** The face crop PNG from analysis (already oriented; what ComfyUI's IPAdapter sees as the child). */
+  faceCrop: Buffer;
+  /** The five landmarks in face-crop pixels (analysis `crop.landmarks`). */
+  landmarks: Point[];
+  /** The page's illustration (PNG). */
+  illustration: Buffer;
+  /** The page's face mask (PNG, white = face region), same size as the illustration. */
+  mask: Buffer;
+  prompt: string;
+  negativePrompt?: string;
+  seed: number;
+  signal?: AbortSignal;
+  /** Page progress, 0..100, never decreasing; 100 once the background is ready. */
+  onProgress?: (percent: number) => void;
+  /** ComfyUI's prompt id once queued (for logs and the page row); other engines do not call it. */
+  onQueued?: (promptId: string) => void;
+}
+
+/** What `/readyz` needs from the engine. */
+export interface EngineReadiness {
+  engine: "comfyui" | "composite";
+  ready: boolean;
+  /** ComfyUI: reachable and its queue depth (pending + running). */
+  reachable?: boolean;
+  queueRemaining?: number;
+  /** Why it is not ready (unreachable, node classes missing). */
+  problem?: string;
+}
+
+/** A face engine: both write the same background PNG (the illustration's size) and report progress the same way. */
+export interface FaceEngine {
+  readonly name: "comfyui" | "composite";
+  personalize(request: PersonalizeRequest): Promise<Buffer>;
+  readiness(): Promise<EngineReadiness>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,487 @@
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { WebSocket, WebSocketServer } from "ws";
+import { type ApiGraph, defaultNodeClasses, executionOrder, outputClasses, validateGraph } from "./comfyui-validate.ts";
+
+// A ComfyUI test double over a real HTTP and WebSocket socket, built from comfyui-protocol.md: the
+// routes the GPU runner uses, event order and targeting, `{node: null}` completion, the /history
+// shape, upload renaming, 400 node_errors, interrupt and queue delete. It can be told to be slow,
+// drop its sockets, fail a node or restart (losing queue and history).
+
+export interface ComfyDoubleOptions {
+  /** Time one prompt takes, spread over the sampler's progress steps; 0 (default) is instant. */
+  promptMs?: number;
+  /** Progress events of the sampler node per prompt, default 4. */
+  progressSteps?: number;
+  /** The output image a SaveImage node writes; default: the bytes of the graph's last LoadImage input. */
+  render?: (graph: ApiGraph, input: (name: string) => Buffer | undefined) => Buffer | Promise<Buffer>;
+}
+
+interface QueueItem {
+  number: number;
+  promptId: string;
+  graph: ApiGraph;
+  clientId: string | undefined;
+  outputs: string[];
+}
+
+type HistoryEntry = {
+  prompt: unknown[];
+  outputs: Record<string, { images: Array<{ filename: string; subfolder: string; type: string }> }>;
+  status: { status_str: "success" | "error"; completed: boolean; messages: Array<[string, unknown]> };
+  meta: Record<string, unknown>;
+};
+
+/** What the double saw, for tests and the benchmark: prompt start and end times in ms (performance.now). */
+export interface PromptRecord {
+  promptId: string;
+  clientId: string | undefined;
+  queuedAt: number;
+  startedAt?: number;
+  endedAt?: number;
+  outcome?: "success" | "error" | "interrupted" | "deleted" | "lost";
+}
+
+class Interrupted extends Error {}
+
+export class ComfyDouble extends EventEmitter {
+  url = "";
+  promptMs: number;
+  progressSteps: number;
+  readonly records = new Map<string, PromptRecord>();
+  readonly interrupts: Array<string | null> = [];
+  /** Files in the input folder by name (kept across restarts, as on disk). */
+  readonly inputs = new Map<string, Buffer>();
+  readonly outputsFolder = new Map<string, Buffer>();
+  readonly knownClasses = new Set(defaultNodeClasses);
+  /** Literal input values that are "not installed" (a missing checkpoint): validation fails on them. */
+  readonly missingValues = new Set<string>();
+  /** Node ids or class types that raise an execution error when they run. */
+  readonly failing = new Map<string, string>();
+  refuseSockets = false;
+
+  private server!: Server;
+  private wss = new WebSocketServer({ noServer: true });
+  private sockets = new Map<string, WebSocket>();
+  private queue: QueueItem[] = [];
+  private running: (QueueItem & { node?: string; interrupt?: () => void }) | undefined;
+  private history = new Map<string, HistoryEntry>();
+  private counter = 0;
+  private saved = 0;
+  private generation = 0;
+  private port = 0;
+  private render: NonNullable<ComfyDoubleOptions["render"]>;
+
+  constructor(options: ComfyDoubleOptions = {}) {
+    super();
+    this.promptMs = options.promptMs ?? 0;
+    this.progressSteps = options.progressSteps ?? 4;
+    this.render =
+      options.render ??
+      ((graph, input) => {
+        const loads = Object.values(graph).filter((n) => n.class_type === "LoadImage");
+        const last = loads[loads.length - 1];
+        return input(String(last?.inputs.image)) ?? Buffer.alloc(0);
+      });
+  }
+
+  /** Starts listening on 127.0.0.1 (a free port, or the one given). */
+  async listen(port = 0): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: Error) => {
+        if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+        res.end(error.message);
+      });
+    });
+    this.server.on("upgrade", (req, socket, head) => {
+      const url = new URL(req.url ?? "/", "http://x");
+      if (this.refuseSockets || url.pathname.replace(/^\/api/, "") !== "/ws") {
+        socket.destroy();
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, url.searchParams.get("clientId")));
+    });
+    await new Promise<void>((resolve) => this.server.listen(port, "127.0.0.1", resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    this.url = `http://127.0.0.1:${this.port}`;
+    return this;
+  }
+
+  /** Closes every socket at once, as a flaky network would; clients must reconnect. */
+  dropSockets(): void {
+    for (const ws of this.sockets.values()) ws.terminate();
+    this.sockets.clear();
+  }
+
+  /** Makes a node (by id or class type) raise an execution error with `message`. */
+  failNode(idOrClass: string, message = "simulated failure"): void {
+    this.failing.set(idOrClass, message);
+  }
+
+  /**
+   * Restarts: the process goes away for `downMs` (connections refused), and comes back with an
+   * empty queue and history; files in the input and output folders survive.
+   */
+  async restart(downMs = 50): Promise<void> {
+    this.generation++;
+    this.dropSockets();
+    if (this.running) {
+      this.record(this.running.promptId).outcome = "lost";
+      this.running.interrupt?.();
+    }
+    for (const item of this.queue) this.record(item.promptId).outcome = "lost";
+    this.queue = [];
+    this.running = undefined;
+    this.history.clear();
+    await this.closeServer();
+    await new Promise((r) => setTimeout(r, downMs));
+    await this.listen(this.port);
+    this.emit("restarted");
+  }
+
+  async close(): Promise<void> {
+    this.generation++;
+    this.running?.interrupt?.();
+    this.dropSockets();
+    await this.closeServer();
+  }
+
+  /** Pending plus running, as `GET /prompt` reports it. */
+  get queueRemaining(): number {
+    return this.queue.length + (this.running ? 1 : 0);
+  }
+
+  private async closeServer(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private record(promptId: string): PromptRecord {
+    let r = this.records.get(promptId);
+    if (!r) {
+      r = { promptId, clientId: undefined, queuedAt: performance.now() };
+      this.records.set(promptId, r);
+    }
+    return r;
+  }
+
+  // ── WebSocket ────────────────────────────────────────────────────────────
+
+  private connect(ws: WebSocket, requested: string | null): void {
+    const sid = requested || randomUUID().replace(/-/g, "");
+    const old = this.sockets.get(sid);
+    // Reconnecting with the same id replaces the old socket.
+    if (old && old !== ws) old.terminate();
+    this.sockets.set(sid, ws);
+    ws.on("close", () => {
+      if (this.sockets.get(sid) === ws) this.sockets.delete(sid);
+    });
+    ws.on("error", () => {});
+    this.sendTo(sid, "status", { status: { exec_info: { queue_remaining: this.queueRemaining } }, sid });
+    const running = this.running;
+    if (running && running.clientId === sid && running.node) {
+      this.sendTo(sid, "executing", { node: running.node, display_node: running.node, prompt_id: running.promptId });
+    }
+  }
+
+  private sendTo(sid: string | undefined, type: string, data: unknown): void {
+    if (sid === undefined) return;
+    const ws = this.sockets.get(sid);
+    if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type, data }));
+  }
+
+  private broadcast(type: string, data: unknown): void {
+    const frame = JSON.stringify({ type, data });
+    for (const ws of this.sockets.values()) if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+  }
+
+  private broadcastStatus(): void {
+    this.broadcast("status", { status: { exec_info: { queue_remaining: this.queueRemaining } } });
+  }
+
+  // ── execution ────────────────────────────────────────────────────────────
+
+  private kick(): void {
+    if (this.running || this.queue.length === 0) return;
+    const item = this.queue.shift()!;
+    this.running = item;
+    const generation = this.generation;
+    void this.execute(item, generation).finally(() => {
+      if (generation !== this.generation) return;
+      if (this.running === item) this.running = undefined;
+      this.kick();
+    });
+  }
+
+  private async execute(item: QueueItem, generation: number): Promise<void> {
+    const { promptId, graph, clientId } = item;
+    const alive = () => generation === this.generation;
+    const rec = this.record(promptId);
+    rec.startedAt = performance.now();
+    this.emit("started", promptId);
+    const ts = () => Date.now();
+    const messages: Array<[string, unknown]> = [];
+    const send = (type: string, data: Record<string, unknown>) => {
+      if (type.startsWith("execution_")) messages.push([type, data]);
+      this.sendTo(clientId, type, data);
+    };
+    send("execution_start", { prompt_id: promptId, timestamp: ts() });
+    send("execution_cached", { nodes: [], prompt_id: promptId, timestamp: ts() });
+    const outputs: HistoryEntry["outputs"] = {};
+    const executed: string[] = [];
+    let current = "";
+    let status: "success" | "error" = "success";
+    try {
+      for (const id of executionOrder(graph)) {
+        const node = graph[id]!;
+        current = id;
+        this.running!.node = id;
+        send("executing", { node: id, display_node: id, prompt_id: promptId });
+        const failure = this.failing.get(id) ?? this.failing.get(node.class_type);
+        if (failure !== undefined) {
+          status = "error";
+          send("execution_error", {
+            prompt_id: promptId,
+            node_id: id,
+            node_type: node.class_type,
+            executed,
+            exception_message: failure,
+            exception_type: "RuntimeError",
+            traceback: [],
+            current_inputs: {},
+            current_outputs: {},
+            timestamp: ts(),
+          });
+          break;
+        }
+        if (node.class_type === "KSampler") {
+          const steps = this.progressSteps;
+          for (let step = 1; step <= steps; step++) {
+            await this.wait(this.promptMs / steps);
+            if (!alive()) return;
+            const progress = { value: step, max: steps, prompt_id: promptId, node: id };
+            // Progress of a prompt without client_id is broadcast to every socket.
+            if (clientId === undefined) this.broadcast("progress", progress);
+            else this.sendTo(clientId, "progress", progress);
+            this.emit("progress", promptId, step, steps);
+          }
+        }
+        if (outputClasses.has(node.class_type)) {
+          const bytes = await this.render(graph, (name) => this.inputs.get(name));
+          if (!alive()) return;
+          const prefix = String(node.inputs.filename_prefix ?? "ComfyUI");
+          const type = node.class_type === "SaveImage" ? "output" : "temp";
+          const filename = `${prefix}_${String(++this.saved).padStart(5, "0")}_.png`;
+          this.outputsFolder.set(`${type}/${filename}`, bytes);
+          const images = [{ filename, subfolder: "", type }];
+          outputs[id] = { images };
+          send("executed", { node: id, display_node: id, output: { images }, prompt_id: promptId });
+        }
+        executed.push(id);
+      }
+      if (status === "success") send("execution_success", { prompt_id: promptId, timestamp: ts() });
+    } catch (error) {
+      if (!(error instanceof Interrupted) || !alive()) return;
+      status = "error";
+      const data = { prompt_id: promptId, node_id: current, node_type: graph[current]?.class_type, executed };
+      messages.push(["execution_interrupted", data]);
+      // Interruption is announced to every socket, even for prompts sent without client_id.
+      this.broadcast("execution_interrupted", { ...data, timestamp: ts() });
+      rec.outcome = "interrupted";
+    }
+    rec.endedAt = performance.now();
+    rec.outcome ??= status;
+    this.history.set(promptId, {
+      prompt: [item.number, promptId, graph, { client_id: clientId }, item.outputs],
+      outputs,
+      status: { status_str: status, completed: status === "success", messages },
+      meta: {},
+    });
+    this.running = undefined;
+    this.broadcastStatus();
+    this.sendTo(clientId, "executing", { node: null, prompt_id: promptId });
+    this.emit("finished", promptId, rec.outcome);
+  }
+
+  /** Waits `ms` (yielding even at 0), or throws Interrupted when the running prompt is interrupted. */
+  private wait(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve);
+      this.running!.interrupt = () => {
+        if (ms > 0) clearTimeout(timer as NodeJS.Timeout);
+        else clearImmediate(timer as NodeJS.Immediate);
+        reject(new Interrupted());
+      };
+    });
+  }
+
+  // ── HTTP ─────────────────────────────────────────────────────────────────
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://x");
+    const path = url.pathname.replace(/^\/api(?=\/)/, "");
+    const body = await readBody(req);
+    const json = (status: number, data?: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(data === undefined ? "" : JSON.stringify(data));
+    };
+    const route = `${req.method} ${path}`;
+    if (route === "POST /prompt") return this.postPrompt(body, json);
+    if (route === "GET /prompt") return json(200, { exec_info: { queue_remaining: this.queueRemaining } });
+    if (route === "GET /queue") {
+      const item = (q: QueueItem) => [q.number, q.promptId, q.graph, { client_id: q.clientId }, q.outputs];
+      return json(200, {
+        queue_running: this.running ? [item(this.running)] : [],
+        queue_pending: this.queue.map(item),
+      });
+    }
+    if (route === "POST /queue") {
+      const data = parseJson(body) as { clear?: boolean; delete?: string[] };
+      const remove = (q: QueueItem) => data.clear === true || (data.delete ?? []).includes(q.promptId);
+      for (const q of this.queue.filter(remove)) this.record(q.promptId).outcome = "deleted";
+      this.queue = this.queue.filter((q) => !remove(q));
+      this.broadcastStatus();
+      return json(200);
+    }
+    if (route === "POST /interrupt") {
+      const data = parseJson(body) as { prompt_id?: string };
+      this.interrupts.push(data.prompt_id ?? null);
+      if (this.running && (data.prompt_id === undefined || data.prompt_id === this.running.promptId)) {
+        this.running.interrupt?.();
+      }
+      return json(200);
+    }
+    if (req.method === "GET" && path.startsWith("/history/")) {
+      const id = decodeURIComponent(path.slice("/history/".length));
+      const entry = this.history.get(id);
+      return json(200, entry ? { [id]: entry } : {});
+    }
+    if (route === "GET /view") return this.view(url, res);
+    if (route === "POST /upload/image") return this.upload(req, body, json);
+    if (route === "GET /system_stats") {
+      return json(200, {
+        system: {
+          os: "posix",
+          ram_total: 0,
+          ram_free: 0,
+          comfyui_version: "double",
+          python_version: "",
+          pytorch_version: "",
+        },
+        devices: [{ name: "double", type: "cpu", index: 0, vram_total: 0, vram_free: 0 }],
+      });
+    }
+    if (route === "GET /object_info") {
+      const info = Object.fromEntries(
+        [...this.knownClasses].map((c) => [
+          c,
+          { input: { required: {} }, output: [], name: c, output_node: outputClasses.has(c) },
+        ]),
+      );
+      return json(200, info);
+    }
+    if (route === "POST /free") return json(200);
+    json(404, { error: "not found" });
+  }
+
+  private postPrompt(body: Buffer, json: (status: number, data?: unknown) => void): void {
+    const data = parseJson(body) as { prompt?: unknown; client_id?: string; prompt_id?: string; front?: boolean };
+    const result = validateGraph(data.prompt, this.knownClasses, new Set(this.inputs.keys()), this.missingValues);
+    if (!result.ok) {
+      json(400, { error: result.error, node_errors: result.node_errors });
+      return;
+    }
+    const promptId = data.prompt_id ?? randomUUID();
+    const item: QueueItem = {
+      number: this.counter++,
+      promptId,
+      graph: data.prompt as ApiGraph,
+      clientId: data.client_id,
+      outputs: result.outputs,
+    };
+    const rec = this.record(promptId);
+    rec.clientId = data.client_id;
+    rec.queuedAt = performance.now();
+    if (data.front) this.queue.unshift(item);
+    else this.queue.push(item);
+    this.emit("queued", promptId);
+    this.broadcastStatus();
+    this.kick();
+    json(200, { prompt_id: promptId, number: item.number, node_errors: {} });
+  }
+
+  private view(url: URL, res: ServerResponse): void {
+    const filename = url.searchParams.get("filename") ?? "";
+    const type = url.searchParams.get("type") ?? "output";
+    const subfolder = url.searchParams.get("subfolder") ?? "";
+    if (!filename || filename.startsWith("/") || filename.includes("..")) {
+      res.writeHead(400).end();
+      return;
+    }
+    if (subfolder.includes("..") || subfolder.startsWith("/")) {
+      res.writeHead(403).end();
+      return;
+    }
+    const name = subfolder ? `${subfolder}/${filename}` : filename;
+    const bytes = type === "input" ? this.inputs.get(name) : this.outputsFolder.get(`${type}/${name}`);
+    if (!bytes) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": "image/png", "content-length": bytes.length }).end(bytes);
+  }
+
+  private async upload(
+    req: IncomingMessage,
+    body: Buffer,
+    json: (status: number, data?: unknown) => void,
+  ): Promise<void> {
+    const form = await new Request("http://x/upload/image", {
+      method: "POST",
+      headers: { "content-type": req.headers["content-type"] ?? "" },
+      body,
+    }).formData();
+    const image = form.get("image");
+    if (!image || typeof image === "string") return json(400);
+    const overwrite = ["true", "1"].includes(String(form.get("overwrite") ?? ""));
+    const subfolder = String(form.get("subfolder") ?? "");
+    const bytes = Buffer.from(await image.arrayBuffer());
+    const original = image.name.replace(/^.*[\\/]/, "");
+    const dot = original.lastIndexOf(".");
+    const [stem, ext] = dot > 0 ? [original.slice(0, dot), original.slice(dot)] : [original, ""];
+    const key = (n: string) => (subfolder ? `${subfolder}/${n}` : n);
+    let name = original;
+    // Same name, different bytes: stored as "name (1).ext" and that name is returned.
+    for (let i = 1; !overwrite && this.inputs.has(key(name)) && !this.inputs.get(key(name))!.equals(bytes); i++) {
+      name = `${stem} (${i})${ext}`;
+    }
+    this.inputs.set(key(name), bytes);
+    json(200, { name, subfolder, type: String(form.get("type") ?? "input") });
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch {
+    return {};
+  }
+}
+
+/** Starts a ComfyUI double on a free port. */
+export async function startComfyDouble(options: ComfyDoubleOptions = {}): Promise<ComfyDouble> {
+  return new ComfyDouble(options).listen();
+}
