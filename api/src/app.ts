@@ -13,6 +13,7 @@ import { authRoutes } from "./routes/auth.ts";
 import { bookRoutes } from "./routes/books.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { meRoutes } from "./routes/me.ts";
+import { personalizationRoutes } from "./routes/personalizations.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
 import { noCatalogCache, redisCatalogCache } from "./services/catalog-cache.ts";
 import { memoryRateLimiter, redisRateLimiter } from "./services/rate-limit.ts";
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/me", meRoutes(ctx));
   app.route("/v1/books", bookRoutes(ctx));
   app.route("/v1/uploads", uploadRoutes(ctx));
+  app.route("/v1/personalizations", personalizationRoutes(ctx));
 
   const openapi = buildOpenApi(app, { title: "faceapp API", version: "1.0.0" });
   app.get("/openapi.json", (c) => c.json(openapi));

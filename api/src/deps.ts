@@ -1,5 +1,5 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { Logger, S3Config } from "@faceapp/core";
+import type { Logger, ProgressBus, S3Config } from "@faceapp/core";
 import type { Database } from "@faceapp/sql";
 import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
@@ -14,6 +14,10 @@ export interface AppDeps {
   redis: Redis | null;
   env: Readonly<ApiEnv>;
   logger: Logger;
+  /** Progress events: published after each state change, fanned out to this process's SSE streams. */
+  bus: ProgressBus;
+  /** Heartbeat comments of the event stream (15 s unless a test wants it sooner). */
+  sseHeartbeatMs?: number;
   /** Prefix of every Redis key this app writes; lets tests share one Redis. */
   redisPrefix?: string;
 }

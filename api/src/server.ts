@@ -1,5 +1,5 @@
 // `npm run start:api`: wires the real dependencies, serves, and drains on SIGTERM.
-import { createS3Client, createLogger } from "@faceapp/core";
+import { createLogger, createProgressBus, createS3Client } from "@faceapp/core";
 import { resolveServices } from "@faceapp/core/local";
 import { createDb, migrate } from "@faceapp/sql";
 import { serve } from "@hono/node-server";
@@ -13,12 +13,15 @@ if (env.MIGRATE_ON_START) await migrate(services.databaseUrl);
 const database = createDb(services.databaseUrl, { applicationName: "faceapp-api" });
 const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false }) : null;
 redis?.on("error", (err) => logger.warn({ err }, "redis error"));
+// One subscription per process: Redis pub/sub when configured, Postgres LISTEN/NOTIFY otherwise.
+const bus = createProgressBus(env.REDIS_URL, database.sql);
 
 const app = createApp({
   db: database.db,
   s3: createS3Client(services.s3),
   s3Config: services.s3,
   redis,
+  bus,
   env,
   logger,
 });
@@ -42,6 +45,7 @@ async function shutdown(signal: string): Promise<void> {
     server.close(() => resolve());
     (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   });
+  await bus.close();
   await database.close();
   await redis?.quit().catch(() => {});
   await services.stop();

@@ -2,7 +2,14 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createLogger, createS3Client, parseEnv, type S3Config } from "@faceapp/core";
+import {
+  createLogger,
+  createProgressBus,
+  createS3Client,
+  parseEnv,
+  type ProgressBus,
+  type S3Config,
+} from "@faceapp/core";
 import { redisPrefix, redisUrl, useTestBucket, useTestDatabase, type TestDb } from "@faceapp/testkit";
 import { Redis } from "ioredis";
 import sharp from "sharp";
@@ -45,6 +52,7 @@ export function useApi(options: { env?: Record<string, string>; redis?: boolean 
   const handle = { db, s3Config } as TestApi;
   const prefix = redisPrefix();
   const clients: Redis[] = [];
+  const buses: ProgressBus[] = [];
   beforeAll(() => {
     const s3 = createS3Client(s3Config);
     handle.bucket = { client: s3, config: s3Config };
@@ -52,11 +60,14 @@ export function useApi(options: { env?: Record<string, string>; redis?: boolean 
       const useRedis = (o.redis ?? options.redis ?? true) && redisUrl !== null;
       const redis = useRedis ? new Redis(redisUrl!, { lazyConnect: false }) : null;
       if (redis) clients.push(redis);
+      const bus = createProgressBus(useRedis ? redisUrl : null, db.sql);
+      buses.push(bus);
       const deps: AppDeps = {
         db: db.db,
         s3,
         s3Config,
         redis,
+        bus,
         env: testEnv({ ...options.env, ...o.env }),
         logger: createLogger("api-test", "silent"),
         redisPrefix: prefix,
@@ -68,6 +79,7 @@ export function useApi(options: { env?: Record<string, string>; redis?: boolean 
     handle.redis = clients[0] ?? null;
   });
   afterAll(async () => {
+    for (const bus of buses) await bus.close();
     for (const client of clients) {
       const keys = await client.keys(`${prefix}*`);
       if (keys.length) await client.del(...keys);

@@ -1,0 +1,221 @@
+import { AppError } from "@faceapp/core";
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import * as v from "valibot";
+import type { ApiContext } from "../context.ts";
+import { doc } from "../http/openapi.ts";
+import type { AppEnv } from "../http/types.ts";
+import { emptyBody, json, NoQuery, params, query } from "../http/validate.ts";
+import {
+  CreatePersonalization,
+  GeneratePreview,
+  IdempotencyKey,
+  Personalization,
+  PersonalizationFile,
+  PersonalizationId,
+  PersonalizationList,
+  PersonalizationQuery,
+  ReplacePhoto,
+} from "../personalization-schemas.ts";
+import { streamEvents } from "../services/event-stream.ts";
+import {
+  assertOwned,
+  fileDownload,
+  getPersonalization,
+  listPersonalizations,
+} from "../services/personalization-views.ts";
+import {
+  cancelPersonalization,
+  type Changed,
+  confirmFull,
+  createPersonalization,
+  generatePreview,
+  regeneratePreview,
+  replacePhoto,
+} from "../services/personalizations.ts";
+
+/** Event streams one user may hold open at once on one api process. */
+export const MAX_STREAMS_PER_USER = 8;
+
+/** /v1/personalizations: the book made for one child, its stages, its live events and its files. */
+export function personalizationRoutes(ctx: ApiContext) {
+  const streams = new Map<string, number>();
+  // Publish after commit, then answer with the fresh view.
+  const respond = async <T extends { id: string }>(ownerId: string, change: Changed<T>) => {
+    await ctx.bus.publish(change.value.id, change.events);
+    return getPersonalization(ctx.db, ctx.bucket, ownerId, change.value.id);
+  };
+  const action = (summary: string) =>
+    [
+      doc({ summary, tags: ["personalizations"], auth: "user", responses: { 202: Personalization } }),
+      ctx.auth,
+      params(PersonalizationId),
+      emptyBody(),
+    ] as const;
+
+  return new Hono<AppEnv>()
+    .post(
+      "/",
+      doc({
+        summary: "Start a personalisation (analysis is queued)",
+        tags: ["personalizations"],
+        auth: "user",
+        responses: { 202: Personalization },
+      }),
+      ctx.auth,
+      json(CreatePersonalization),
+      async (c) => {
+        const header = c.req.header("idempotency-key");
+        const key = header === undefined ? undefined : v.safeParse(IdempotencyKey, header);
+        if (key && !key.success) throw new AppError("invalid_input", "Invalid Idempotency-Key header");
+        const user = c.get("user").id;
+        const change = await createPersonalization(ctx.db, user, c.req.valid("json"), key?.output);
+        return c.json(await respond(user, change), 202);
+      },
+    )
+    .get(
+      "/",
+      doc({
+        summary: "My personalisations, newest first",
+        tags: ["personalizations"],
+        auth: "user",
+        responses: { 200: PersonalizationList },
+      }),
+      ctx.auth,
+      query(PersonalizationQuery),
+      async (c) => c.json(await listPersonalizations(ctx.db, ctx.bucket, c.get("user").id, c.req.valid("query"))),
+    )
+    .get(
+      "/:id",
+      doc({
+        summary: "A personalisation with its pages and files",
+        tags: ["personalizations"],
+        auth: "user",
+        responses: { 200: Personalization },
+      }),
+      ctx.auth,
+      params(PersonalizationId),
+      query(NoQuery),
+      async (c) => c.json(await getPersonalization(ctx.db, ctx.bucket, c.get("user").id, c.req.valid("param").id)),
+    )
+    .post(
+      "/:id/generate",
+      doc({
+        summary: "Name the child and make the preview",
+        tags: ["personalizations"],
+        auth: "user",
+        responses: { 202: Personalization },
+      }),
+      ctx.auth,
+      params(PersonalizationId),
+      json(GeneratePreview),
+      async (c) => {
+        const user = c.get("user").id;
+        const change = await generatePreview(ctx.db, user, c.req.valid("param").id, c.req.valid("json"));
+        return c.json(await respond(user, change), 202);
+      },
+    )
+    .post("/:id/regenerate", ...action("Make the preview again with new seeds (at most 3 times)"), async (c) => {
+      const user = c.get("user").id;
+      return c.json(await respond(user, await regeneratePreview(ctx.db, user, c.req.valid("param").id)), 202);
+    })
+    .post("/:id/confirm", ...action("Make the full book and its print files"), async (c) => {
+      const user = c.get("user").id;
+      return c.json(await respond(user, await confirmFull(ctx.db, user, c.req.valid("param").id)), 202);
+    })
+    .post("/:id/cancel", ...action("Stop all work on it"), async (c) => {
+      const user = c.get("user").id;
+      return c.json(await respond(user, await cancelPersonalization(ctx.db, user, c.req.valid("param").id)), 202);
+    })
+    .put(
+      "/:id/photo",
+      doc({
+        summary: "Use another photo (analysis runs again)",
+        tags: ["personalizations"],
+        auth: "user",
+        responses: { 202: Personalization },
+      }),
+      ctx.auth,
+      params(PersonalizationId),
+      json(ReplacePhoto),
+      async (c) => {
+        const user = c.get("user").id;
+        const change = await replacePhoto(ctx.db, user, c.req.valid("param").id, c.req.valid("json").photoUploadId);
+        return c.json(await respond(user, change), 202);
+      },
+    )
+    .get(
+      "/:id/files/:name",
+      doc({
+        summary: "Download a print file (302 to a short-lived URL)",
+        tags: ["personalizations"],
+        auth: "user",
+        responses: { 302: null },
+      }),
+      ctx.auth,
+      params(PersonalizationFile),
+      query(NoQuery),
+      async (c) => {
+        const { id, name } = c.req.valid("param");
+        const { url } = await fileDownload(ctx.db, ctx.bucket, c.get("user").id, id, name);
+        return c.redirect(url, 302);
+      },
+    )
+    .get(
+      "/:id/events",
+      doc({
+        summary: "Live events (SSE): replay after Last-Event-ID, then live",
+        tags: ["personalizations"],
+        auth: "user",
+        responses: { 200: null },
+      }),
+      ctx.auth,
+      params(PersonalizationId),
+      query(NoQuery),
+      async (c) => {
+        const user = c.get("user").id;
+        const { id } = c.req.valid("param");
+        await assertOwned(ctx.db, user, id);
+        const open = streams.get(user) ?? 0;
+        if (open >= MAX_STREAMS_PER_USER) {
+          c.header("Retry-After", "5");
+          throw new AppError("rate_limited", `At most ${MAX_STREAMS_PER_USER} event streams at once`);
+        }
+        streams.set(user, open + 1);
+        const lastEventId = c.req.header("last-event-id");
+        c.header("X-Accel-Buffering", "no");
+        c.header("Cache-Control", "no-cache, no-transform");
+        return streamSSE(
+          c,
+          async (stream) => {
+            const ended = new AbortController();
+            stream.onAbort(() => ended.abort());
+            try {
+              await streamEvents(
+                ctx.db,
+                ctx.bus,
+                ctx.bucket,
+                id,
+                lastEventId,
+                {
+                  send: (message) => stream.writeSSE(message),
+                  comment: async (text) => {
+                    await stream.write(`: ${text}\n\n`);
+                  },
+                },
+                ended.signal,
+                { heartbeatMs: ctx.sseHeartbeatMs },
+              );
+            } finally {
+              const left = (streams.get(user) ?? 1) - 1;
+              if (left > 0) streams.set(user, left);
+              else streams.delete(user);
+            }
+          },
+          async (err) => {
+            ctx.logger.warn({ err }, "event stream ended with an error");
+          },
+        );
+      },
+    );
+}
