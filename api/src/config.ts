@@ -26,6 +26,8 @@ export const ApiEnv = v.pipe(
     MIGRATE_ON_START: bool(true),
     /** Seconds a catalog response stays in Redis. */
     CATALOG_CACHE_SECONDS: int(300, 0),
+    /** Heartbeat comments on idle event streams (and the catch-up read that comes with them). */
+    SSE_HEARTBEAT_SECONDS: int(15, 1, 300),
   }),
   v.forward(
     v.partialCheck(

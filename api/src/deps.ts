@@ -16,8 +16,6 @@ export interface AppDeps {
   logger: Logger;
   /** Progress events: published after each state change, fanned out to this process's SSE streams. */
   bus: ProgressBus;
-  /** Heartbeat comments of the event stream (15 s unless a test wants it sooner). */
-  sseHeartbeatMs?: number;
   /** Prefix of every Redis key this app writes; lets tests share one Redis. */
   redisPrefix?: string;
 }

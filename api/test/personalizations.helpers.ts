@@ -56,7 +56,7 @@ export interface SseEvent {
 /** Parses an SSE body as it arrives; `until` decides when to stop reading. */
 export async function readEvents(
   response: Response,
-  until: (events: SseEvent[]) => boolean,
+  until: (events: SseEvent[], comments: string[]) => boolean,
   timeoutMs = 60_000,
 ): Promise<{ events: SseEvent[]; comments: string[] }> {
   const reader = response.body!.getReader();
@@ -66,7 +66,7 @@ export async function readEvents(
   let buffer = "";
   const deadline = Date.now() + timeoutMs;
   try {
-    while (!until(events)) {
+    while (!until(events, comments)) {
       if (Date.now() > deadline)
         throw new Error(`stream: condition not met; got ${events.map((e) => e.event).join(",")}`);
       const { value, done } = await reader.read();

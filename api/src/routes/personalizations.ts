@@ -204,7 +204,7 @@ export function personalizationRoutes(ctx: ApiContext) {
                   },
                 },
                 ended.signal,
-                { heartbeatMs: ctx.sseHeartbeatMs },
+                { heartbeatMs: ctx.env.SSE_HEARTBEAT_SECONDS * 1000 },
               );
             } finally {
               const left = (streams.get(user) ?? 1) - 1;

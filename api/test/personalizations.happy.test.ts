@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { redisUrl, serviceEnv, spawnRunner, type Spawned } from "@faceapp/testkit";
+import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
+import { book, createPersonalization, readEvents, readyPhoto, waitForStatus } from "./personalizations.helpers.ts";
+
+// The whole pipeline through real runner processes: the api here, one gpu and one render runner.
+const api = useApi({ env: { SSE_HEARTBEAT_SECONDS: "1" } });
+const runners: Spawned[] = [];
+
+beforeAll(async () => {
+  await book(api, { slug: "moon", facePages: [1], previewPages: [1, 2] });
+  const env = serviceEnv(api.db.url, api.s3Config, redisUrl);
+  runners.push(...(await Promise.all([spawnRunner("gpu", env), spawnRunner("render", env)])));
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(runners.map((r) => r.stop()));
+});
+
+describe("a personalisation", () => {
+  let token: string;
+  let id: string;
+
+  it("is analysed after its photo is uploaded", async () => {
+    const user = await signUp(api.app);
+    token = user.token;
+    const photo = await readyPhoto(api.app, token);
+    const res = await createPersonalization(api.app, token, "moon", photo);
+    expect(res.status).toBe(202);
+    const created = await body(res);
+    expect(created.status).toBe("analyzing");
+    id = created.id;
+    const analyzed = await waitForStatus(api.app, token, id, ["analyzed", "analysis_failed"]);
+    expect(analyzed.status).toBe("analyzed");
+    expect(analyzed.analysis).toMatchObject({ ok: true });
+    expect(JSON.stringify(analyzed.analysis)).not.toContain("faceCropKey");
+  });
+
+  it("streams its preview pages as they finish, then preview_ready", async () => {
+    const stream = await api.app.request(`/v1/personalizations/${id}/events`, { headers: bearer(token) });
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get("content-type")).toContain("text/event-stream");
+    const generate = await api.app.request(
+      `/v1/personalizations/${id}/generate`,
+      jsonInit("POST", { childName: "Ada", childAge: 5 }, bearer(token)),
+    );
+    expect(generate.status).toBe(202);
+    const { events } = await readEvents(stream, (evs) =>
+      evs.some((e) => e.event === "status" && e.data.status === "preview_ready"),
+    );
+    const statuses = events.filter((e) => e.event === "status").map((e) => e.data.status);
+    expect(statuses).toEqual(["analyzing", "analyzed", "preview_generating", "preview_ready"]);
+    const done = events.filter((e) => e.event === "page" && e.data.state === "done");
+    expect(done.map((e) => e.data.page).sort()).toEqual(["cover_front", "page_1", "page_2"]);
+    expect(events.find((e) => e.event === "analysis")?.data).toMatchObject({ ok: true });
+    // Every persisted event has an increasing id; the page image is a real JPEG behind its URL.
+    const ids = events.filter((e) => e.id).map((e) => BigInt(e.id as string));
+    expect([...ids].sort((a, b) => (a < b ? -1 : 1))).toEqual(ids);
+    const image = await fetch(done[0]?.data.webUrl);
+    expect(image.status).toBe(200);
+    expect(Buffer.from(await image.arrayBuffer()).subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+    expect(JSON.stringify(events)).not.toContain("webKey");
+
+    const view = await body(await api.app.request(`/v1/personalizations/${id}`, { headers: bearer(token) }));
+    expect(view.status).toBe("preview_ready");
+    expect(view.pages.filter((p: { webUrl: string | null }) => p.webUrl)).toHaveLength(3);
+    expect(view.regenerationsLeft).toBe(3);
+  });
+
+  it("replays after Last-Event-ID without missing or repeating anything", async () => {
+    const all = await api.db.db
+      .selectFrom("app.events")
+      .select(["id", "type"])
+      .where("personalization_id", "=", id)
+      .orderBy("id")
+      .execute();
+    expect(all.length).toBeGreaterThan(5);
+    const cut = all[2]!.id;
+    const resumed = await api.app.request(`/v1/personalizations/${id}/events`, {
+      headers: { ...bearer(token), "last-event-id": cut },
+    });
+    const { events } = await readEvents(resumed, (evs) => evs.filter((e) => e.id).length >= all.length - 3);
+    expect(events.filter((e) => e.id).map((e) => e.id)).toEqual(all.slice(3).map((e) => e.id));
+    // Caught up: nothing more is sent but heartbeat comments.
+    const quiet = await api.app.request(`/v1/personalizations/${id}/events`, {
+      headers: { ...bearer(token), "last-event-id": all.at(-1)!.id },
+    });
+    const idle = await readEvents(quiet, (_evs, comments) => comments.length >= 2);
+    expect(idle.events).toEqual([]);
+    expect(idle.comments).toEqual(["heartbeat", "heartbeat"]);
+  });
+
+  it("regenerates with new seeds, counting down", async () => {
+    const before = await api.db.db
+      .selectFrom("app.personalization_pages")
+      .select(["page", "seed"])
+      .where("personalization_id", "=", id)
+      .execute();
+    const res = await api.app.request(`/v1/personalizations/${id}/regenerate`, {
+      method: "POST",
+      headers: bearer(token),
+    });
+    expect(res.status).toBe(202);
+    const ready = await waitForStatus(api.app, token, id, ["preview_ready", "generation_failed"]);
+    expect(ready.status).toBe("preview_ready");
+    expect(ready.regenerationsLeft).toBe(2);
+    const after = await api.db.db
+      .selectFrom("app.personalization_pages")
+      .select(["page", "seed", "generation", "status"])
+      .where("personalization_id", "=", id)
+      .execute();
+    expect(after.every((p) => p.generation === 1 && p.status === "done")).toBe(true);
+    for (const page of after) expect(page.seed).not.toBe(before.find((b) => b.page === page.page)?.seed);
+  });
+
+  it("lists newest first with a thumbnail", async () => {
+    const list = await body(await api.app.request("/v1/personalizations?limit=1", { headers: bearer(token) }));
+    expect(list.items).toHaveLength(1);
+    expect(list.items[0].id).toBe(id);
+    expect(list.items[0].thumbnailUrl).toMatch(/^http/);
+  });
+});
