@@ -1,0 +1,76 @@
+// The demo books: the generator writes valid manifests, art at print size, masks for face pages,
+// fonts with their licence; and their pages render.
+
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EDITIONS, generateBooks, readManifest } from "../../../books/generate.ts";
+import { maskUri, type PageId, pageArt, pageSize, renderPage, Typesetter } from "./imports.ts";
+
+let root: string;
+const typesetter = new Typesetter({ timeoutMs: 30_000 });
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), "faceapp-books-"));
+  await generateBooks(root);
+});
+afterAll(async () => {
+  await typesetter.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+const ids: PageId[] = [...Array.from({ length: 24 }, (_, i) => `page_${i}` as PageId), "cover_front", "cover_back"];
+
+describe.each(EDITIONS.map((e) => [e.slug, e.language]))("the demo book %s (%s)", (slug, language) => {
+  it("has a valid manifest: 24 pages, both covers, face pages with masks, text with the child's name", async () => {
+    const dir = path.join(root, slug);
+    const manifest = await readManifest(dir);
+    expect(manifest.language).toBe(language);
+    expect(manifest.pages).toHaveLength(24);
+    const faces = ids.filter((id) => pageArt(manifest, id).needs_face_swap);
+    expect(faces.length).toBeGreaterThanOrEqual(8);
+    expect(faces).toContain("cover_front");
+    for (const id of ids) {
+      const art = pageArt(manifest, id);
+      const meta = await sharp(path.join(dir, art.base_uri)).metadata();
+      expect([meta.width, meta.height]).toEqual([pageSize(manifest, id).width, pageSize(manifest, id).height]);
+      expect(art.text_layers.length).toBeGreaterThan(0);
+      if (art.needs_face_swap) {
+        const mask = await sharp(path.join(dir, maskUri(art)))
+          .greyscale()
+          .stats();
+        // Some white (the face), mostly black.
+        expect(mask.channels[0]!.max).toBe(255);
+        expect(mask.channels[0]!.mean).toBeLessThan(20);
+      } else {
+        expect(existsSync(path.join(dir, maskUri(art)))).toBe(false);
+      }
+    }
+    const named = ids.filter((id) => pageArt(manifest, id).text_layers.some((l) => l.variables.includes("child_name")));
+    expect(named.length).toBeGreaterThanOrEqual(10);
+    for (const font of Object.values(manifest.typography.fonts))
+      expect(existsSync(path.join(dir, font.file))).toBe(true);
+    for (const pkg of ["rubik", "rubik-bubbles"]) {
+      expect(await readFile(path.join(dir, "fonts", `${pkg}-LICENSE.txt`), "utf8")).toContain("SIL Open Font License");
+    }
+  });
+
+  it("renders its front cover and a face page with a long name, shrunk to fit when needed", async () => {
+    const dir = path.join(root, slug);
+    const manifest = await readManifest(dir);
+    for (const id of ["cover_front", "page_1", "page_0"] as PageId[]) {
+      const out = await renderPage(typesetter, {
+        manifest,
+        page: id,
+        background: await readFile(path.join(dir, pageArt(manifest, id).base_uri)),
+        variables: { child_name: "Maximilian-Alexander Montgomery-Smithson" },
+        readBookFile: (f) => readFile(path.join(dir, f)),
+      });
+      expect(out.textBoxes.length).toBeGreaterThan(0);
+      expect(out.scales.every((s) => s > 0 && s <= 1)).toBe(true);
+    }
+  });
+});
