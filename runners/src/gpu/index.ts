@@ -24,3 +24,4 @@ export { describeRejection } from "./engines/comfyui/http.ts";
 export { FaceEngineError, type FaceEngineErrorCode } from "./engines/errors.ts";
 export type { EngineReadiness, FaceEngine, PersonalizeRequest } from "./engines/types.ts";
 export { checkParamMap, faceWorkflowParams, loadFaceWorkflow } from "./workflow/params.ts";
+export { type CompositeEngineConfig, createCompositeEngine } from "./engines/composite.ts";
