@@ -12,6 +12,12 @@ export {
   type RefusalReason,
 } from "./analysis/analyzer.ts";
 export { type Description, type DescriptionSource, promptFor, VlmDescription } from "./analysis/describe.ts";
+export { createFaceApiDetector } from "./analysis/faceapi.ts";
+export {
+  createInsightFaceDetector,
+  createInsightFaceDetectorFromFiles,
+  findInsightFaceFiles,
+} from "./analysis/insightface/backend.ts";
 export type { Box, DetectedFace, FaceDetector, Point } from "./analysis/types.ts";
 export type { VlmConfig } from "./analysis/vlm.ts";
 export {
