@@ -8,6 +8,7 @@ export {
   BLOCK_PAGE_PT,
   uploadPrintFiles,
 } from "./assemble.ts";
+export { createRenderEngines, type RenderEnginesOptions } from "./engines.ts";
 export { fontFaceCss, type ReadBookFile } from "./fonts.ts";
 export { escapeHtml, pageDocument, substitute, type Variables } from "./html.ts";
 export { pageSize, type Rect, safeRect } from "./layout.ts";
