@@ -7,7 +7,7 @@ import { anchorCenters, decodeScrfd, iou, nms, scrfdInput } from "../../src/gpu/
 import type { RgbImage } from "../../src/gpu/analysis/types.ts";
 import { applyAffine, arcfaceTemplate, similarityTransform, warpAffine } from "../../src/gpu/geometry.ts";
 import { createInsightFaceDetectorFromFiles, findInsightFaceFiles } from "../../src/gpu/index.ts";
-import { buildModel, tensor } from "./onnx-builder.ts";
+import { buildModel, type NodeSpec, tensor } from "./onnx-builder.ts";
 
 const solidImage = (width: number, height: number, value: number): RgbImage => ({
   data: new Uint8Array(width * height * 3).fill(value),
@@ -126,7 +126,7 @@ describe("insightface backend on onnxruntime-node", () => {
     await mkdir(models, { recursive: true });
     const counts = { 8: 128, 16: 32, 32: 8 } as const;
     const initializers = [];
-    const nodes = [{ op: "ReduceMax", inputs: ["input.1"], outputs: ["peak"], ints: { keepdims: 0 } }];
+    const nodes: NodeSpec[] = [{ op: "ReduceMax", inputs: ["input.1"], outputs: ["peak"], ints: { keepdims: 0 } }];
     const outputs: Array<[string, number[]]> = [];
     for (const stride of [8, 16, 32] as const) {
       const scores = new Array(counts[stride]).fill(0.1);
@@ -135,7 +135,7 @@ describe("insightface backend on onnxruntime-node", () => {
         scores[11] = 0.8; // the same cell's other anchor: suppressed by NMS
       }
       initializers.push(tensor(`s${stride}`, [counts[stride], 1], scores));
-      nodes.push({ op: "Mul", inputs: [`s${stride}`, "peak"], outputs: [`score_${stride}`], ints: {} });
+      nodes.push({ op: "Mul", inputs: [`s${stride}`, "peak"], outputs: [`score_${stride}`] });
       outputs.push([`score_${stride}`, [counts[stride], 1]]);
     }
     for (const [kind, width, value] of [
@@ -146,7 +146,7 @@ describe("insightface backend on onnxruntime-node", () => {
         initializers.push(
           tensor(`${kind}${stride}c`, [counts[stride], width], new Array(counts[stride] * width).fill(value)),
         );
-        nodes.push({ op: "Identity", inputs: [`${kind}${stride}c`], outputs: [`${kind}_${stride}`], ints: {} });
+        nodes.push({ op: "Identity", inputs: [`${kind}${stride}c`], outputs: [`${kind}_${stride}`] });
         outputs.push([`${kind}_${stride}`, [counts[stride], width]]);
       }
     }

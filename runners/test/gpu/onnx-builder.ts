@@ -25,7 +25,7 @@ const FLOAT = 1;
 /** A float tensor initializer. */
 export function tensor(name: string, dims: number[], values: number[]): Field {
   const raw = Buffer.alloc(values.length * 4);
-  values.forEach((v, i) => raw.writeFloatLE(v, i * 4));
+  for (const [i, v] of values.entries()) raw.writeFloatLE(v, i * 4);
   return msg(5, ...dims.map((d) => int(1, d)), int(2, FLOAT), str(8, name), bytes(9, raw));
 }
 
