@@ -11,7 +11,7 @@ export const RunnerEnv = v.pipe(
     /** The runner's own /healthz and /readyz; 0 picks a free port. */
     RUNNER_HEALTH_PORT: int(0, 0, 65535),
     /** A worker whose heartbeat is older than this has its jobs unlocked for others. */
-    RUNNER_STALE_AFTER_SECONDS: int(60, 5, 3600),
+    RUNNER_STALE_AFTER_SECONDS: int(60, 2, 3600),
     RUNNER_HEARTBEAT_SECONDS: int(10, 1, 600),
     /** How long SIGTERM waits for running jobs before releasing them. */
     RUNNER_DRAIN_SECONDS: int(30, 0, 3600),

