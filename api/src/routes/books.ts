@@ -5,16 +5,19 @@ import type { AppEnv } from "../http/types.ts";
 import { NoQuery, params, query } from "../http/validate.ts";
 import { BookDetail, BookList, BookQuery, BookSlug } from "../schemas.ts";
 import { type BookSummary, getBook, listBooks } from "../services/books.ts";
-import { presignGet } from "../services/storage.ts";
+import { cachedPresignGet } from "../services/storage.ts";
 
-/** Covers are private objects shown through presigned GETs valid for an hour. */
+/** Covers are private objects shown through presigned GETs valid for an hour, each URL handed out
+ * while it still has at least 15 minutes left. */
 const COVER_URL_SECONDS = 3600;
+const COVER_URL_MIN_LEFT_SECONDS = 900;
 
 /** /v1/books: the public catalog. */
 export function bookRoutes(ctx: ApiContext) {
+  const coverUrl = cachedPresignGet(ctx.bucket, COVER_URL_SECONDS, COVER_URL_MIN_LEFT_SECONDS);
   const withCover = async <T extends BookSummary>({ coverKey, ...book }: T) => ({
     ...book,
-    coverUrl: (await presignGet(ctx.bucket, coverKey, COVER_URL_SECONDS)).url,
+    coverUrl: await coverUrl(coverKey),
   });
 
   return new Hono<AppEnv>()

@@ -96,3 +96,20 @@ export async function deleteObject(bucket: Bucket, key: string): Promise<void> {
 export async function pingBucket(bucket: Bucket): Promise<void> {
   await bucket.client.send(new HeadBucketCommand({ Bucket: bucket.config.bucket }));
 }
+
+/**
+ * Presigned GETs reused while they have more than `minRemainingSeconds` left: for public, rarely
+ * changing objects (catalog covers), signing once per key rather than once per response.
+ */
+export function cachedPresignGet(bucket: Bucket, expiresSeconds: number, minRemainingSeconds: number) {
+  const urls = new Map<string, { url: string; reuseUntil: number }>();
+  return async (key: string): Promise<string> => {
+    const now = Date.now();
+    const hit = urls.get(key);
+    if (hit && hit.reuseUntil > now) return hit.url;
+    const { url } = await presignGet(bucket, key, expiresSeconds);
+    if (urls.size >= 10_000) urls.clear();
+    urls.set(key, { url, reuseUntil: now + (expiresSeconds - minRemainingSeconds) * 1000 });
+    return url;
+  };
+}
