@@ -1,0 +1,230 @@
+// `npm run bench:pipeline [-- --seconds 5] [--concurrency 16] [--jobs 1000] [--personalizations 150]`
+// 1. POST /v1/personalizations: auth, validation, one transaction with its job — requests/s, p99.
+// 2. enqueue → task start over sequential jobs through our runner runtime — p50/p99.
+// 3. no-op pages through one render runner: the real render_page task (claim, objects written to S3,
+//    fan-in, events) with a renderer that returns ready-made images — pages/s.
+// On a throwaway database of the configured (or embedded) Postgres; S3 as configured (or embedded).
+import { parseArgs } from "node:util";
+import type { AddressInfo } from "node:net";
+import sharp from "sharp";
+import { addJob, createLogger, createProgressBus, createS3Client } from "@faceapp/core";
+import { resolveServices } from "@faceapp/core/local";
+import { createDb } from "@faceapp/sql";
+import { serve } from "@hono/node-server";
+import { sql } from "kysely";
+import { createApp } from "../api/src/app.ts";
+import { dataDir, env } from "../api/src/env.ts";
+import { generatePreview } from "../api/src/services/personalizations.ts";
+import { startRunner } from "../runners/src/runtime/runner.ts";
+import { defineTask } from "../runners/src/runtime/task.ts";
+import { renderTasks } from "../runners/src/tasks/index.ts";
+import { seedBook } from "../testkit/src/book.ts";
+import { load, printResults, type Result, summarize, throwawayDatabase } from "./lib.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "5" },
+    concurrency: { type: "string", default: "16" },
+    jobs: { type: "string", default: "1000" },
+    personalizations: { type: "string", default: "150" },
+  },
+});
+const SECONDS = Math.min(60, Math.max(1, Number(args.seconds)));
+const CONCURRENCY = Math.min(256, Math.max(1, Number(args.concurrency)));
+const JOBS = Math.min(20_000, Math.max(10, Number(args.jobs)));
+const PERSONALIZATIONS = Math.min(2_000, Math.max(1, Number(args.personalizations)));
+
+const logger = createLogger("bench", "silent");
+const services = await resolveServices(env, dataDir);
+const database = await throwawayDatabase(services.databaseUrl);
+const db = createDb(database.url, { max: 20, applicationName: "faceapp-bench" });
+const s3 = createS3Client(services.s3);
+const bus = createProgressBus(env.REDIS_URL, db.sql);
+const results: Result[] = [];
+const row = (name: string, value: string) => console.log(`${name.padEnd(58)} ${value}`);
+
+try {
+  // The book: 12 preview pages and the front cover, no face pages (the gpu runner is not measured here).
+  await seedBook(db, services.s3, {
+    slug: "bench",
+    facePages: [],
+    previewPages: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+  });
+  const app = createApp({
+    db: db.db,
+    s3,
+    s3Config: services.s3,
+    redis: null,
+    bus,
+    env: { ...env, LOG_LEVEL: "silent" },
+    logger,
+  });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  // One user per client, each with a verified photo (inserted: uploads are measured by bench:api).
+  const users = await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, i) => {
+      const res = await fetch(`${base}/v1/auth/signup`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: `bench-${i}-${Date.now()}@example.com`, password: "bench password 1" }),
+      });
+      const { token, user } = (await res.json()) as { token: string; user: { id: string } };
+      const upload = await db.db
+        .insertInto("app.uploads")
+        .values({
+          owner_id: user.id,
+          object_key: `uploads/${user.id}/bench`,
+          content_type: "image/png",
+          declared_bytes: 1000,
+          status: "ready",
+          width: 512,
+          height: 512,
+          bytes: 1000,
+          sha256: "0".repeat(64),
+          verified_at: new Date(),
+        })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      return { token, id: user.id, body: JSON.stringify({ bookSlug: "bench", photoUploadId: upload.id }) };
+    }),
+  );
+  const create = (i: number) =>
+    fetch(`${base}/v1/personalizations`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${users[i]!.token}` },
+      body: users[i]!.body,
+    });
+  await load(create, 1, CONCURRENCY); // warm-up
+  const run = await load(create, SECONDS, CONCURRENCY);
+  const created = summarize(run.latencies);
+  const rate = run.requests / run.seconds;
+  row(
+    "POST /v1/personalizations",
+    `${rate.toFixed(0)} req/s, p50 ${created.p50.toFixed(1)} ms, p99 ${created.p99.toFixed(1)} ms, ${run.errors} errors (${CONCURRENCY} clients)`,
+  );
+  results.push(
+    { name: "POST /v1/personalizations: requests per second", value: rate, unit: "req/s", target: "", met: null },
+    { name: "POST /v1/personalizations: p99 latency", value: created.p99, unit: "ms", target: "", met: null },
+    {
+      name: "POST /v1/personalizations: errors",
+      value: run.errors,
+      unit: "requests",
+      target: "0",
+      met: run.errors === 0,
+    },
+  );
+  server.close();
+  await sql`delete from graphile_worker._private_jobs`.execute(db.db);
+
+  // Enqueue → start: one job at a time, each added by core's addJob and picked up by our runtime.
+  let started: (() => void) | null = null;
+  const probe = defineTask({
+    name: "render_page",
+    async run() {
+      started?.();
+    },
+  });
+  const runnerOptions = {
+    databaseUrl: database.url,
+    heartbeatSeconds: 10,
+    staleAfterSeconds: 60,
+    drainSeconds: 5,
+    healthPort: 0,
+  };
+  const deps = { db, s3, s3Config: services.s3, bus, logger };
+  const latencyRunner = await startRunner({
+    ...runnerOptions,
+    kind: "render",
+    concurrency: 1,
+    deps: deps as never,
+    tasks: [probe],
+  });
+  const latencies: number[] = [];
+  for (let i = 0; i < JOBS; i++) {
+    const begun = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const t0 = performance.now();
+    await addJob(db.db, "render_page", {
+      personalizationId: crypto.randomUUID(),
+      stage: "preview",
+      page: "page_1",
+      generation: 0,
+    });
+    await begun;
+    latencies.push(performance.now() - t0);
+  }
+  await latencyRunner.stop();
+  const enqueue = summarize(latencies);
+  row(
+    `enqueue → task start (${JOBS} sequential jobs)`,
+    `p50 ${enqueue.p50.toFixed(2)} ms, p99 ${enqueue.p99.toFixed(2)} ms, max ${enqueue.max.toFixed(1)} ms`,
+  );
+  results.push(
+    { name: "enqueue → task start: p50", value: enqueue.p50, unit: "ms", target: "≤ 5", met: enqueue.p50 <= 5 },
+    { name: "enqueue → task start: p99", value: enqueue.p99, unit: "ms", target: "≤ 15", met: enqueue.p99 <= 15 },
+  );
+
+  // No-op pages: previews of PERSONALIZATIONS personalisations (13 pages each) through one render runner.
+  const all = await db.db
+    .selectFrom("app.personalizations")
+    .select(["id", "owner_id"])
+    .limit(PERSONALIZATIONS)
+    .execute();
+  await db.db
+    .updateTable("app.personalizations")
+    .set({ status: "analyzed" })
+    .where(
+      "id",
+      "in",
+      all.map((p) => p.id),
+    )
+    .execute();
+  for (const p of all) await generatePreview(db.db, p.owner_id, p.id, { childName: "Ada" });
+  const pages = all.length * 13;
+  const print = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#fff" } })
+    .png()
+    .toBuffer();
+  const web = await sharp(print).jpeg().toBuffer();
+  const noop = { render: async () => ({ print, web }), close: async () => {} };
+  const concurrency = Number(process.env.RUNNER_CONCURRENCY ?? 4);
+  const t0 = performance.now();
+  const pageRunner = await startRunner({
+    ...runnerOptions,
+    kind: "render",
+    concurrency,
+    deps: { ...deps, renderer: noop, assembler: { assemble: async () => {} } },
+    tasks: renderTasks,
+  });
+  for (;;) {
+    const { rows } = await sql<{
+      n: number;
+    }>`select count(*)::int as n from app.personalization_pages where status = 'done'`.execute(db.db);
+    if ((rows[0]?.n ?? 0) >= pages) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await pageRunner.stop();
+  const throughput = pages / seconds;
+  row(
+    `no-op pages, one render runner (concurrency ${concurrency})`,
+    `${throughput.toFixed(0)} pages/s (${pages} pages in ${seconds.toFixed(1)} s)`,
+  );
+  results.push({
+    name: "no-op pages through one render runner",
+    value: throughput,
+    unit: "pages/s",
+    target: "≥ 500",
+    met: throughput >= 500,
+  });
+  printResults(results);
+} finally {
+  await bus.close();
+  await db.close();
+  await database.drop();
+  await services.stop();
+}
+process.exit(0);
