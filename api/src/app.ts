@@ -1,4 +1,4 @@
-import { AppError } from "@faceapp/core";
+import { AppError, createS3Client } from "@faceapp/core";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -28,7 +28,13 @@ export function createContext(deps: AppDeps): ApiContext {
   const tokens = { secret: deps.env.JWT_SECRET_KEY, algorithm: deps.env.JWT_ALGORITHM };
   return {
     ...deps,
-    bucket: { client: deps.s3, config: deps.s3Config },
+    bucket: {
+      client: deps.s3,
+      config: deps.s3Config,
+      presignClient: deps.env.S3_PUBLIC_ENDPOINT_URL
+        ? createS3Client({ ...deps.s3Config, endpoint: deps.env.S3_PUBLIC_ENDPOINT_URL })
+        : undefined,
+    },
     tokens,
     allowedOrigins,
     auth: requireAuth({ db: deps.db, tokens, allowedOrigins }),

@@ -1,6 +1,6 @@
 // The api's configuration schema, apart from env.ts so tests and tools can parse their own.
 import * as v from "valibot";
-import { BaseEnv, bool, defaultDataDir, int, localSecret, str } from "@faceapp/core";
+import { BaseEnv, bool, defaultDataDir, int, localSecret, str, url } from "@faceapp/core";
 
 export const ApiEnv = v.pipe(
   v.object({
@@ -12,6 +12,8 @@ export const ApiEnv = v.pipe(
     JWT_ACCESS_TOKEN_EXPIRE_MINUTES: int(10080, 1, 525_600),
     /** The web app's origin(s), comma-separated: CORS and the CSRF origin check. */
     WEB_ORIGIN: v.optional(str(), "http://localhost:8000,http://localhost:5173"),
+    /** The S3 endpoint browsers reach, when it differs from AWS_ENDPOINT_URL (MinIO inside compose). */
+    S3_PUBLIC_ENDPOINT_URL: v.optional(url()),
     /** Behind nginx or a load balancer: take the client IP from X-Forwarded-For. */
     TRUST_PROXY: bool(false),
     /** Signup/login attempts allowed per client IP, and per email, in one window. */

@@ -24,4 +24,6 @@ export interface AppDeps {
 export interface Bucket {
   client: S3Client;
   config: S3Config;
+  /** Signs the URLs handed to clients when they reach the store by another address. */
+  presignClient?: S3Client | undefined;
 }

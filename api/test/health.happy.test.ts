@@ -31,6 +31,7 @@ describe("GET /metrics", () => {
     const { token } = await signUp(api.app);
     await api.app.request(`/v1/uploads/${crypto.randomUUID()}`, { headers: bearer(token) });
     await api.app.request("/v1/books/some-book");
+    await api.app.request("/no/such/route/123");
     const res = await api.app.request("/metrics");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/plain");
@@ -40,7 +41,9 @@ describe("GET /metrics", () => {
     expect(text).toMatch(
       /http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/v1\/books\/:slug",status="404"\}/,
     );
+    expect(text).toMatch(/http_requests_total\{method="GET",route="unmatched",status="404"\} 1/);
     expect(text).not.toContain("some-book");
+    expect(text).not.toContain("/no/such/route");
   });
 });
 

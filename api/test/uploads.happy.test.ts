@@ -72,3 +72,10 @@ it("answers a repeated complete with the recorded result", async () => {
   expect(again.status).toBe(200);
   expect(await body(again)).toEqual(first);
 });
+
+it("signs upload and preview URLs for S3_PUBLIC_ENDPOINT_URL when browsers reach the store elsewhere", async () => {
+  const app = api.build({ env: { S3_PUBLIC_ENDPOINT_URL: "https://files.example" } });
+  const { token } = await signUp(app);
+  const ticket = await createTicket(app, token);
+  expect(ticket.url).toBe(`https://files.example/${api.s3Config.bucket}`);
+});

@@ -23,7 +23,7 @@ export async function presignPost(
   options: { key: string; contentType: string; maxBytes: number; expiresSeconds: number },
 ): Promise<PresignedPost> {
   const expiresAt = new Date(Date.now() + options.expiresSeconds * 1000);
-  const { url, fields } = await createPresignedPost(bucket.client, {
+  const { url, fields } = await createPresignedPost(bucket.presignClient ?? bucket.client, {
     Bucket: bucket.config.bucket,
     Key: options.key,
     Conditions: [
@@ -43,9 +43,13 @@ export async function presignGet(
   key: string,
   expiresSeconds: number,
 ): Promise<{ url: string; expiresAt: Date }> {
-  const url = await getSignedUrl(bucket.client, new GetObjectCommand({ Bucket: bucket.config.bucket, Key: key }), {
-    expiresIn: expiresSeconds,
-  });
+  const url = await getSignedUrl(
+    bucket.presignClient ?? bucket.client,
+    new GetObjectCommand({ Bucket: bucket.config.bucket, Key: key }),
+    {
+      expiresIn: expiresSeconds,
+    },
+  );
   return { url, expiresAt: new Date(Date.now() + expiresSeconds * 1000) };
 }
 
