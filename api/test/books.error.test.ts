@@ -37,7 +37,11 @@ describe("importing a malformed book is refused with readable errors, and nothin
   });
 
   it("a cross-field rule (age_min above age_max)", async () => {
-    const error = await importError(await bookFolder("ages-book", (m) => ((m.age_min = 9), (m.age_max = 3))));
+    const dir = await bookFolder("ages-book", (m) => {
+      m.age_min = 9;
+      m.age_max = 3;
+    });
+    const error = await importError(dir);
     expect(error.message).toContain("age_min must not exceed age_max");
     await nothingStored("ages-book");
   });
