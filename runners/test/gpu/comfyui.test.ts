@@ -104,6 +104,20 @@ describe("ComfyUI engine against the protocol double", () => {
     expect(graph["3"]!.inputs.image).toBe(`faceapp-art-${hash} (1).png`);
   });
 
+  it("uploads a book's art once per ComfyUI, and again when ComfyUI has lost its input files", async () => {
+    const { double, engine } = await setup();
+    await engine.personalize({ ...page, seed: 1 });
+    await engine.personalize({ ...page, seed: 2 });
+    expect(double.uploadLog).toHaveLength(3);
+    const firstFiles = new Map(double.inputs);
+    double.inputs.clear();
+    await engine.personalize({ ...page, seed: 3 });
+    // The third page's first submission was refused (files gone); the engine re-uploaded and resubmitted.
+    expect([...double.inputs.keys()].sort()).toEqual([...firstFiles.keys()].sort());
+    expect(double.uploadLog).toHaveLength(6);
+    expect([...double.records.values()].map((r) => r.outcome)).toEqual(["success", "success", "success"]);
+  });
+
   it("forwards progress as a rising percentage that ends at 100", async () => {
     const { double, engine } = await setup({ promptMs: 80 });
     double.progressSteps = 8;

@@ -52,6 +52,8 @@ export class ComfyDouble extends EventEmitter {
   progressSteps: number;
   readonly records = new Map<string, PromptRecord>();
   readonly interrupts: Array<string | null> = [];
+  /** Names of the files posted to /upload/image, in order. */
+  readonly uploadLog: string[] = [];
   /** Files in the input folder by name (kept across restarts, as on disk). */
   readonly inputs = new Map<string, Buffer>();
   readonly outputsFolder = new Map<string, Buffer>();
@@ -459,6 +461,7 @@ export class ComfyDouble extends EventEmitter {
       name = `${stem} (${i})${ext}`;
     }
     this.inputs.set(key(name), bytes);
+    this.uploadLog.push(original);
     json(200, { name, subfolder, type: String(form.get("type") ?? "input") });
   }
 }

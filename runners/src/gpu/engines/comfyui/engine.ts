@@ -57,14 +57,21 @@ export function createComfyEngine(config: ComfyEngineConfig): ComfyEngine {
   const slots = new Semaphore(config.maxInFlight ?? 2);
   const classes = [...new Set(Object.values(workflow.graph).map((n) => n.class_type))];
 
+  // Content-addressed names: a book's art is uploaded to a ComfyUI once, not once per page; the
+  // cache is dropped when ComfyUI shows it lost files (a restart, a 400 for a missing LoadImage file).
+  const uploaded = new Map<string, string>();
   async function upload(bytes: Buffer, kind: string, signal?: AbortSignal): Promise<string> {
-    // Content-addressed names: the same illustration is stored once, and ComfyUI answers its name.
     const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 24);
-    return transient(() => http.upload(bytes, `faceapp-${kind}-${hash}.png`, signal), signal);
+    const known = uploaded.get(hash);
+    if (known) return known;
+    const name = await transient(() => http.upload(bytes, `faceapp-${kind}-${hash}.png`, signal), signal);
+    uploaded.set(hash, name);
+    return name;
   }
 
   async function personalize(request: PersonalizeRequest): Promise<Buffer> {
     const { signal } = request;
+    let reuploaded = false;
     for (let attempt = 0; ; attempt++) {
       const [childImage, illustration, mask] = await Promise.all([
         upload(request.faceCrop, "child", signal),
@@ -80,18 +87,28 @@ export function createComfyEngine(config: ComfyEngineConfig): ComfyEngine {
         seed: request.seed,
         strengthScale: config.strengthScale ?? 1,
       });
-      const result = await slots.use(signal, () =>
-        runPrompt(http, socket, {
-          graph,
-          promptId: randomUUID(),
-          timeoutMs: config.promptTimeoutMs,
-          pollMs: config.pollMs ?? 1_000,
-          ...(signal ? { signal } : {}),
-          ...(request.onProgress ? { onProgress: request.onProgress } : {}),
-          ...(request.onQueued ? { onQueued: request.onQueued } : {}),
-        }),
-      );
+      const result = await slots
+        .use(signal, () =>
+          runPrompt(http, socket, {
+            graph,
+            promptId: randomUUID(),
+            timeoutMs: config.promptTimeoutMs,
+            pollMs: config.pollMs ?? 1_000,
+            ...(signal ? { signal } : {}),
+            ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+            ...(request.onQueued ? { onQueued: request.onQueued } : {}),
+          }),
+        )
+        .catch((error: unknown) => {
+          if (error instanceof FaceEngineError && error.details?.missingUpload === true && !reuploaded) {
+            reuploaded = true;
+            uploaded.clear();
+            return { kind: "lost" as const };
+          }
+          throw error;
+        });
       if (result.kind === "lost") {
+        uploaded.clear();
         if (attempt < (config.resubmits ?? 2)) continue;
         throw new FaceEngineError(
           "unavailable",

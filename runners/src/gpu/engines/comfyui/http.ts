@@ -61,6 +61,15 @@ export function describeRejection(body: unknown, graph?: ApiGraph): string {
   return `ComfyUI rejected the workflow: ${[head + missingNode, ...parts].filter(Boolean).join("; ")}`;
 }
 
+/** Whether a 400 says a LoadImage file is not in ComfyUI's input folder (it lost our upload). */
+function namesMissingUpload(body: unknown): boolean {
+  const parsed = v.safeParse(Rejection, body);
+  if (!parsed.success) return false;
+  return Object.values(parsed.output.node_errors).some(
+    (n) => n.class_type === "LoadImage" && n.errors.some((e) => e.type === "value_not_in_list"),
+  );
+}
+
 /** ComfyUI's HTTP routes, as comfyui-protocol.md describes them. */
 export class ComfyHttp {
   constructor(
@@ -128,7 +137,10 @@ export class ComfyHttp {
     );
     const body: unknown = await res.json().catch(() => ({}));
     if (res.status === 400) {
-      throw new FaceEngineError("workflow_rejected", describeRejection(body, graph), false, { response: body });
+      throw new FaceEngineError("workflow_rejected", describeRejection(body, graph), false, {
+        response: body,
+        missingUpload: namesMissingUpload(body),
+      });
     }
     if (!res.ok) throw new FaceEngineError("unavailable", `ComfyUI answered ${res.status} to /prompt`, true);
     return Number((body as { number?: number }).number ?? 0);
