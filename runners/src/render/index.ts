@@ -6,6 +6,7 @@ export {
   type AssemblePrintInput,
   assemblePrint,
   BLOCK_PAGE_PT,
+  PRINT_JPEG,
   uploadPrintFiles,
 } from "./assemble.ts";
 export { createRenderEngines, type RenderEnginesOptions } from "./engines.ts";

@@ -2,6 +2,7 @@
 
 import { type Manifest, type PageId, pageArt } from "@faceapp/core";
 import sharp from "sharp";
+import { PRINT_JPEG } from "./assemble.ts";
 import { fontFaceCss, type ReadBookFile } from "./fonts.ts";
 import { pageDocument, type Variables } from "./html.ts";
 import { isCover, pageSize, type Rect, safeRect } from "./layout.ts";
@@ -18,12 +19,16 @@ export interface RenderPageInput {
   variables: Variables;
   /** Reads the book's files (only its fonts are read here). */
   readBookFile: ReadBookFile;
+  /** Also encode the print image as JPEG (for assemblePrint, which then has no PNG to decode). */
+  printJpeg?: boolean;
   signal?: AbortSignal;
 }
 
 export interface RenderedPage {
   /** The print image: PNG at print size (2551×2551 block, 2800×3000 covers), 300 dpi. */
   print: Buffer;
+  /** The print image as JPEG (PRINT_JPEG), when asked for with `printJpeg`. */
+  printJpeg?: Buffer;
   /** The web image: JPEG, WEB_SIZE px square; for covers, of the web crop. */
   web: Buffer;
   width: number;
@@ -57,11 +62,13 @@ export async function renderPage(typesetter: Typesetter, input: RenderPageInput)
   const flat = await composed.removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const raw = { raw: { width, height, channels: flat.info.channels } } as const;
   const webSource = isCover(page) ? sharp(flat.data, raw).extract(webCrop(manifest, page)) : sharp(flat.data, raw);
-  const [print, web] = await Promise.all([
-    sharp(flat.data, raw).withMetadata({ density: manifest.output.dpi }).png({ compressionLevel: 3 }).toBuffer(),
+  const density = { density: manifest.output.dpi };
+  const [print, web, printJpeg] = await Promise.all([
+    sharp(flat.data, raw).withMetadata(density).png({ compressionLevel: 3 }).toBuffer(),
     webSource.resize(WEB_SIZE, WEB_SIZE, { fit: "cover" }).jpeg({ quality: 82, mozjpeg: false }).toBuffer(),
+    input.printJpeg ? sharp(flat.data, raw).withMetadata(density).jpeg(PRINT_JPEG).toBuffer() : undefined,
   ]);
-  return { print, web, width, height, textBoxes, scales };
+  return { print, web, width, height, textBoxes, scales, ...(printJpeg ? { printJpeg } : {}) };
 }
 
 /** The part of a cover shown on the web (book-format.md: 2551×2551 at (25, 210) front, (210, 210) back). */
