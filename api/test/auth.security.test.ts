@@ -224,3 +224,19 @@ describeWithRedis("rate limits in Redis", () => {
     expect((await attempt(one)).status).toBe(429);
   });
 });
+
+describe("JWT_ALGORITHM", () => {
+  it("signs with the configured algorithm and refuses tokens of the default one", async () => {
+    const hs384 = api.build({ env: { JWT_ALGORITHM: "HS384" } });
+    const { token, user } = await signUp(hs384);
+    expect(JSON.parse(Buffer.from(token.split(".")[0]!, "base64url").toString()).alg).toBe("HS384");
+    expect((await hs384.request("/v1/me", { headers: bearer(token) })).status).toBe(200);
+    const { sid } = await claimsOf(token);
+    const hs256 = await new SignJWT({ sid })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject(user.id)
+      .setExpirationTime("1h")
+      .sign(key);
+    expect((await hs384.request("/v1/me", { headers: bearer(hs256) })).status).toBe(401);
+  });
+});

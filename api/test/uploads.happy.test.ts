@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import fs from "node:fs";
+import { fixturePath } from "@faceapp/testkit";
 import { expect, it } from "vitest";
 import { bearer, body, image, signUp, useApi } from "./helpers.ts";
 import { complete, createTicket, postToBucket } from "./uploads.helpers.ts";
@@ -78,4 +80,15 @@ it("signs upload and preview URLs for S3_PUBLIC_ENDPOINT_URL when browsers reach
   const { token } = await signUp(app);
   const ticket = await createTicket(app, token);
   expect(ticket.url).toBe(`https://files.example/${api.s3Config.bucket}`);
+});
+
+it("verifies a real photo from the shared fixtures", async () => {
+  const { token } = await signUp(api.app);
+  const photo = fs.readFileSync(fixturePath("face-astronaut.png"));
+  const ticket = await createTicket(api.app, token, "image/png", photo.length);
+  await postToBucket(ticket, photo, "astronaut.png");
+  const done = await body(await complete(api.app, token, ticket.id));
+  expect(done.status).toBe("ready");
+  expect(done.bytes).toBe(photo.length);
+  expect(done.width).toBeGreaterThan(100);
 });
