@@ -28,7 +28,9 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     db,
     sql,
     close: async () => {
-      await db.destroy(); // ends the postgres.js pool too
+      // Bounded: a connection still held (an event stream's query at shutdown) is closed after 5 s.
+      await sql.end({ timeout: 5 });
+      await db.destroy();
     },
   };
 }

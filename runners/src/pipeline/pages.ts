@@ -48,11 +48,11 @@ async function publish(bus: ProgressBus, personalizationId: string, events: (Pro
   );
 }
 
-/** A fine progress tick: published only, never stored. */
+/** A page started, or a progress tick: published only, never stored. */
 export async function publishProgress(bus: ProgressBus, key: PageKey, percent: number): Promise<void> {
-  await bus.publish(key.personalizationId, [
-    { type: "page", data: { stage: key.stage, page: key.page, state: "progress", percent: Math.round(percent) } },
-  ]);
+  const state =
+    percent <= 0 ? { state: "started" } : { state: "progress", percent: Math.min(100, Math.round(percent)) };
+  await bus.publish(key.personalizationId, [{ type: "page", data: { stage: key.stage, page: key.page, ...state } }]);
 }
 
 /** The face engine's result is stored: the page moves on to its render job, in the same transaction. */

@@ -15,6 +15,7 @@ export default defineTask<"personalize_page", GpuDeps>({
       log.info("page no longer wanted");
       return;
     }
+    await publishProgress(bus, key, 0);
     const subject = await loadSubject(db, key.personalizationId);
     const analysis = subject?.personalization.analysis as { faceCropKey?: string; prompt?: string } | null;
     if (!subject || !analysis?.faceCropKey) throw new Error("the personalisation has no analysed photo");

@@ -1,6 +1,6 @@
 import { getObjectBytes, keys, type PageId, putObjectBytes } from "@faceapp/core";
 import { artKeys, loadSubject } from "../pipeline/load.ts";
-import { claimPage, completePage, failPage } from "../pipeline/pages.ts";
+import { claimPage, completePage, failPage, publishProgress } from "../pipeline/pages.ts";
 import { defineTask } from "../runtime/task.ts";
 import type { RenderDeps } from "./deps.ts";
 
@@ -15,6 +15,7 @@ export default defineTask<"render_page", RenderDeps>({
       log.info("page no longer wanted");
       return;
     }
+    await publishProgress(bus, key, 0);
     const subject = await loadSubject(db, key.personalizationId);
     if (!subject) throw new Error("the personalisation is gone");
     const { personalization, book } = subject;
