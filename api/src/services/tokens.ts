@@ -1,4 +1,5 @@
 // Access tokens: HS* JWTs naming a user (sub) and the session (sid) that logout revokes.
+import { webcrypto } from "node:crypto";
 import { AppError } from "@faceapp/core";
 import { jwtVerify, SignJWT } from "jose";
 
@@ -14,6 +15,26 @@ export interface TokenClaims {
   sessionId: string;
 }
 
+const hashOf = { HS256: "SHA-256", HS384: "SHA-384", HS512: "SHA-512" } as const;
+const keys = new Map<string, Promise<webcrypto.CryptoKey>>();
+
+/** The HMAC key, imported once per secret and algorithm rather than on every request. */
+function keyOf(config: TokenConfig): Promise<webcrypto.CryptoKey> {
+  const id = `${config.algorithm}:${config.secret}`;
+  let key = keys.get(id);
+  if (!key) {
+    key = webcrypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(config.secret),
+      { name: "HMAC", hash: hashOf[config.algorithm] },
+      false,
+      ["sign", "verify"],
+    );
+    keys.set(id, key);
+  }
+  return key;
+}
+
 /** Signs an access token that expires at `expiresAt`. */
 export async function signToken(config: TokenConfig, claims: TokenClaims, expiresAt: Date): Promise<string> {
   return new SignJWT({ sid: claims.sessionId })
@@ -21,7 +42,7 @@ export async function signToken(config: TokenConfig, claims: TokenClaims, expire
     .setSubject(claims.userId)
     .setIssuedAt()
     .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-    .sign(new TextEncoder().encode(config.secret));
+    .sign(await keyOf(config));
 }
 
 /**
@@ -30,7 +51,7 @@ export async function signToken(config: TokenConfig, claims: TokenClaims, expire
  */
 export async function verifyToken(config: TokenConfig, token: string): Promise<TokenClaims> {
   try {
-    const { payload } = await jwtVerify(token, new TextEncoder().encode(config.secret), {
+    const { payload } = await jwtVerify(token, await keyOf(config), {
       algorithms: [config.algorithm],
       requiredClaims: ["exp", "sub", "sid"],
     });
