@@ -16,7 +16,7 @@ import { meRoutes } from "./routes/me.ts";
 import { personalizationRoutes } from "./routes/personalizations.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
 import { noCatalogCache, redisCatalogCache } from "./services/catalog-cache.ts";
-import { memoryRateLimiter, redisRateLimiter } from "./services/rate-limit.ts";
+import { memoryRateLimiter, redisRateLimiter, withFallback } from "./services/rate-limit.ts";
 
 /** JSON bodies of this api are small; anything bigger is refused before it is read. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -38,7 +38,11 @@ export function createContext(deps: AppDeps): ApiContext {
     tokens,
     allowedOrigins,
     auth: requireAuth({ db: deps.db, tokens, allowedOrigins }),
-    limiter: deps.redis ? redisRateLimiter(deps.redis, prefix) : memoryRateLimiter(),
+    limiter: deps.redis
+      ? withFallback(redisRateLimiter(deps.redis, prefix), memoryRateLimiter(), (err) =>
+          deps.logger.warn({ err }, "rate limiter: Redis failed, counting in memory"),
+        )
+      : memoryRateLimiter(),
     cache: deps.redis ? redisCatalogCache(deps.redis, prefix, deps.env.CATALOG_CACHE_SECONDS) : noCatalogCache,
   };
 }

@@ -132,3 +132,27 @@ describe("me and logout", () => {
     await expectError(await api.app.request("/v1/me", { method: "DELETE" }), 404, "not_found");
   });
 });
+
+describe("when Redis fails", () => {
+  it("login still answers (limits counted in memory) and the catalog is read from Postgres", async () => {
+    const { Redis } = await import("ioredis");
+    const { createApp } = await import("../src/app.ts");
+    const redis = new Redis("redis://127.0.0.1:9", {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    redis.on("error", () => {});
+    const app = createApp({ ...api.deps, redis });
+    const address = email("redis-down");
+    expect(
+      (await app.request("/v1/auth/signup", jsonInit("POST", { email: address, password: PASSWORD }))).status,
+    ).toBe(201);
+    expect((await app.request("/v1/auth/login", jsonInit("POST", { email: address, password: PASSWORD }))).status).toBe(
+      200,
+    );
+    expect((await app.request("/v1/books")).status).toBe(200);
+    redis.disconnect();
+  });
+});

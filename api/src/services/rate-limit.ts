@@ -42,3 +42,21 @@ export function memoryRateLimiter(): RateLimiter {
     },
   };
 }
+
+/** Redis first; while Redis fails, counting goes on in memory rather than refusing every login. */
+export function withFallback(
+  primary: RateLimiter,
+  fallback: RateLimiter,
+  onError: (err: unknown) => void,
+): RateLimiter {
+  return {
+    async hit(key, limit, windowSeconds) {
+      try {
+        return await primary.hit(key, limit, windowSeconds);
+      } catch (err) {
+        onError(err);
+        return fallback.hit(key, limit, windowSeconds);
+      }
+    },
+  };
+}
