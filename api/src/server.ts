@@ -1,5 +1,7 @@
 // `npm run start:api`: wires the real dependencies, serves, and drains on SIGTERM.
-import { createLogger, createProgressBus, createS3Client } from "@faceapp/core";
+import fs from "node:fs";
+import path from "node:path";
+import { createLogger, createProgressBus, createS3Client, repoRoot } from "@faceapp/core";
 import { createDb, migrate } from "@faceapp/sql";
 import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
@@ -22,9 +24,14 @@ const database = createDb(services.databaseUrl, { applicationName: "faceapp-api"
 const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false }) : null;
 redis?.on("error", (err) => logger.warn({ err }, "redis error"));
 // One subscription per process: Redis pub/sub when configured, Postgres LISTEN/NOTIFY otherwise.
-const bus = createProgressBus(env.REDIS_URL, database.sql);
+const bus = createProgressBus(env.REDIS_URL, database.sql, {
+  onError: (err) => logger.warn({ err }, "progress publish failed"),
+});
 
+// The embedded run serves the built web app (npm run build -w @faceapp/web) from the same origin.
+const webDist = env.WEB_DIST_DIR === "off" ? undefined : path.resolve(env.WEB_DIST_DIR ?? path.join(repoRoot, "web/dist"));
 const app = createApp({
+  webDist: webDist && fs.existsSync(path.join(webDist, "index.html")) ? webDist : undefined,
   db: database.db,
   s3: createS3Client(services.s3),
   s3Config: services.s3,

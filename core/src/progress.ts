@@ -25,6 +25,10 @@ type Listener = (event: ProgressEvent) => void;
 /** Publishes progress and fans incoming messages out to this process's listeners. */
 export interface ProgressBus {
   readonly kind: "redis" | "postgres";
+  /**
+   * Never throws: persisted events are already committed and streams read them back from the table
+   * at their next heartbeat, so a publish lost to an outage delays an event, it does not lose it.
+   */
   publish(personalizationId: string, events: ProgressEvent[]): Promise<void>;
   /** Listens to one personalisation's events; returns the function that stops listening. */
   subscribe(personalizationId: string, listener: Listener): () => void;
@@ -65,8 +69,14 @@ class Fanout {
   }
 }
 
+export interface BusOptions {
+  channel?: string;
+  /** Told about publish failures (the caller's logger). */
+  onError?: (error: unknown) => void;
+}
+
 /** Progress over Redis pub/sub: one publisher and one subscriber connection per process. */
-export function createRedisBus(url: string, options: { channel?: string } = {}): ProgressBus {
+export function createRedisBus(url: string, options: BusOptions = {}): ProgressBus {
   const channel = options.channel ?? CHANNEL;
   const fanout = new Fanout();
   const pub = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
@@ -79,7 +89,11 @@ export function createRedisBus(url: string, options: { channel?: string } = {}):
   return {
     kind: "redis",
     async publish(personalizationId, events) {
-      for (const event of events) await pub.publish(channel, JSON.stringify({ personalizationId, event }));
+      try {
+        for (const event of events) await pub.publish(channel, JSON.stringify({ personalizationId, event }));
+      } catch (error) {
+        options.onError?.(error);
+      }
     },
     subscribe: (id, listener) => fanout.add(id, listener),
     listenerCount: () => fanout.count(),
@@ -91,7 +105,7 @@ export function createRedisBus(url: string, options: { channel?: string } = {}):
 }
 
 /** Progress over Postgres LISTEN/NOTIFY, for deployments without Redis. */
-export function createPostgresBus(pg: postgres.Sql, options: { channel?: string } = {}): ProgressBus {
+export function createPostgresBus(pg: postgres.Sql, options: BusOptions = {}): ProgressBus {
   const channel = options.channel ?? CHANNEL;
   const fanout = new Fanout();
   const listening = pg.listen(channel, (raw) => fanout.deliver(raw));
@@ -111,8 +125,12 @@ export function createPostgresBus(pg: postgres.Sql, options: { channel?: string 
 }
 
 /** Redis when configured, Postgres NOTIFY otherwise. */
-export function createProgressBus(redisUrl: string | undefined | null, pg: postgres.Sql): ProgressBus {
-  return redisUrl ? createRedisBus(redisUrl) : createPostgresBus(pg);
+export function createProgressBus(
+  redisUrl: string | undefined | null,
+  pg: postgres.Sql,
+  options: BusOptions = {},
+): ProgressBus {
+  return redisUrl ? createRedisBus(redisUrl, options) : createPostgresBus(pg, options);
 }
 
 /** Appends an event in the caller's transaction; publish it after the commit. */

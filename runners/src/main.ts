@@ -16,7 +16,9 @@ export async function main(kind: RunnerKindName): Promise<void> {
   const concurrency = env.RUNNER_CONCURRENCY ?? DEFAULT_CONCURRENCY[kind];
   const db = createDb(services.databaseUrl, { max: concurrency + 4, applicationName: `faceapp-${kind}-runner` });
   const s3 = createS3Client(services.s3);
-  const bus = createProgressBus(env.REDIS_URL, db.sql);
+  const bus = createProgressBus(env.REDIS_URL, db.sql, {
+    onError: (err) => log.warn({ err }, "progress publish failed"),
+  });
   const base = { db, s3, s3Config: services.s3, bus, logger: log };
 
   const options = {
