@@ -31,3 +31,4 @@ export { FaceEngineError, type FaceEngineErrorCode } from "./engines/errors.ts";
 export type { EngineReadiness, FaceEngine, PersonalizeRequest } from "./engines/types.ts";
 export { checkParamMap, faceWorkflowParams, loadFaceWorkflow } from "./workflow/params.ts";
 export { type CompositeEngineConfig, createCompositeEngine } from "./engines/composite.ts";
+export { analyzerFromEnv, faceEngineFromEnv, type GpuEnv } from "./config.ts";

@@ -171,6 +171,11 @@ describe("ComfyUI engine against the protocol double", () => {
     const { double, engine } = await setup();
     double.knownClasses.delete("IPAdapterFaceID");
     expect(await engine.missingNodeClasses()).toEqual(["IPAdapterFaceID"]);
+    expect(await engine.readiness()).toMatchObject({
+      ready: false,
+      reachable: true,
+      problem: expect.stringContaining("IPAdapterFaceID"),
+    });
     const error = await engine.personalize({ ...page, seed: 1 }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/IPAdapterFaceID does not exist.*custom node pack is missing/);
   });

@@ -56,6 +56,7 @@ export function createComfyEngine(config: ComfyEngineConfig): ComfyEngine {
   const socket = new ComfySocket(wsUrl.toString(), `faceapp-${randomUUID()}`);
   const slots = new Semaphore(config.maxInFlight ?? 2);
   const classes = [...new Set(Object.values(workflow.graph).map((n) => n.class_type))];
+  let missing: string[] | undefined;
 
   // Content-addressed names: a book's art is uploaded to a ComfyUI once, not once per page; the
   // cache is dropped when ComfyUI shows it lost files (a restart, a 400 for a missing LoadImage file).
@@ -143,6 +144,12 @@ export function createComfyEngine(config: ComfyEngineConfig): ComfyEngine {
     async readiness(): Promise<EngineReadiness> {
       try {
         const queueRemaining = await http.queueRemaining(AbortSignal.timeout(2_000));
+        // /object_info is large on a real server: asked once per engine, after the first contact.
+        missing ??= await this.missingNodeClasses();
+        if (missing.length > 0) {
+          const problem = `ComfyUI lacks the workflow's node classes ${missing.join(", ")} (a custom node pack is missing)`;
+          return { engine: "comfyui", ready: false, reachable: true, queueRemaining, problem };
+        }
         return { engine: "comfyui", ready: true, reachable: true, queueRemaining };
       } catch (error) {
         return { engine: "comfyui", ready: false, reachable: false, problem: (error as Error).message };
