@@ -121,13 +121,13 @@ export class Typesetter {
         if (++gen.renders >= this.#opts.maxRendersPerBrowser && this.#gen === gen) this.#gen = null;
         this.stats.peakPages = Math.max(this.stats.peakPages, this.#active);
         page = gen.idle.pop() ?? (await this.#newPage(gen));
-        const result = await this.#withTimeout(gen, render(page, doc, safe));
+        const result = await this.#withTimeout(gen, render(page, doc, safe), signal);
         ok = true;
         this.stats.renders++;
         return result;
       } catch (error) {
         lastError = error;
-        if (error instanceof TextDoesNotFitError || this.#closed) throw error;
+        if (error instanceof TextDoesNotFitError || this.#closed || signal?.aborted) throw error;
         this.stats.retries++;
         this.#logger?.warn({ err: error, attempt }, "render failed; retrying on a fresh page");
       } finally {
@@ -145,19 +145,25 @@ export class Typesetter {
     await Promise.all([...this.#all].map((g) => this.#closeGeneration(g)));
   }
 
-  async #withTimeout<T>(gen: Generation, work: Promise<T>): Promise<T> {
+  async #withTimeout<T>(gen: Generation, work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
+    let onAbort: (() => void) | undefined;
+    const stop = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         // A hung renderer rarely recovers: kill the whole browser; the next attempt launches another.
         gen.kill();
         reject(new RenderTimeoutError(`render took longer than ${this.#opts.timeoutMs} ms`));
       }, this.#opts.timeoutMs);
+      // Cancelled: stop waiting now; the page is closed rather than reused, since it may be mid-render.
+      onAbort = () => reject(signal!.reason);
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener("abort", onAbort, { once: true });
     });
     try {
-      return await Promise.race([work, timeout]);
+      return await Promise.race([work, stop]);
     } finally {
       clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
       work.catch(() => {});
     }
   }

@@ -92,3 +92,16 @@ describe("the typesetter's browser", () => {
     expect(t.stats.peakPages).toBe(2);
   });
 });
+
+describe("a cancelled render", () => {
+  it("stops at once with the signal's reason, and the typesetter goes on working", async () => {
+    const t = typesetter();
+    await t.typeset(await doc(), safe);
+    const controller = new AbortController();
+    const rendering = t.typeset(await doc("Taras"), safe, controller.signal);
+    controller.abort(new Error("canceled by the parent"));
+    await expect(rendering).rejects.toThrow("canceled by the parent");
+    expect(t.stats.retries).toBe(0);
+    expect((await t.typeset(await doc(), safe)).clips).toHaveLength(1);
+  });
+});
