@@ -8,7 +8,17 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EDITIONS, generateBooks, readManifest } from "../../../books/generate.ts";
-import { maskUri, type PageId, pageArt, pageSize, renderPage, Typesetter } from "./imports.ts";
+import puppeteer from "puppeteer-core";
+import {
+  fontFaceCss,
+  maskUri,
+  type PageId,
+  pageArt,
+  pageDocument,
+  pageSize,
+  renderPage,
+  Typesetter,
+} from "./imports.ts";
 
 let root: string;
 const typesetter = new Typesetter({ timeoutMs: 30_000 });
@@ -55,6 +65,43 @@ describe.each(EDITIONS.map((e) => [e.slug, e.language]))("the demo book %s (%s)"
       expect(existsSync(path.join(dir, font.file))).toBe(true);
     for (const pkg of ["rubik", "rubik-bubbles"]) {
       expect(await readFile(path.join(dir, "fonts", `${pkg}-LICENSE.txt`), "utf8")).toContain("SIL Open Font License");
+    }
+  });
+
+  it("sets every character of every page in the book's own fonts (no fallback to system fonts)", async () => {
+    const dir = path.join(root, slug);
+    const manifest = await readManifest(dir);
+    const css = await fontFaceCss(manifest, (f) => readFile(path.join(dir, f)));
+    const browser = await puppeteer.launch({
+      executablePath: "/usr/bin/chromium",
+      headless: true,
+      pipe: true,
+      args: ["--no-sandbox"],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.setJavaScriptEnabled(false);
+      const cdp = await page.createCDPSession();
+      await cdp.send("DOM.enable");
+      await cdp.send("CSS.enable");
+      for (const id of ids) {
+        const doc = pageDocument(
+          manifest,
+          id,
+          pageArt(manifest, id),
+          { child_name: language === "uk" ? "Соломія" : "Oliver" },
+          css,
+        );
+        await page.setContent(doc.html, { waitUntil: "load" });
+        const { root: dom } = await cdp.send("DOM.getDocument", { depth: -1 });
+        for (let i = 0; i < doc.layers.length; i++) {
+          const { nodeId } = await cdp.send("DOM.querySelector", { nodeId: dom.nodeId, selector: `#l${i}` });
+          const { fonts } = await cdp.send("CSS.getPlatformFontsForNode", { nodeId });
+          expect({ id, fonts: fonts.filter((f) => !f.isCustomFont) }).toEqual({ id, fonts: [] });
+        }
+      }
+    } finally {
+      await browser.close();
     }
   });
 
