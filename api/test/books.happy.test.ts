@@ -68,6 +68,9 @@ describe("GET /v1/books", () => {
     expect(await slugs("ageMin=8&ageMax=9")).toEqual(["sea-song"]);
     expect(await slugs("ageMin=4&ageMax=5")).toEqual(["dino-day", "moon-trip"]);
     expect(await slugs("q=dinosaur")).toEqual(["dino-day"]);
+    expect(await slugs("q=DINO")).toEqual(["dino-day"]);
+    expect(await slugs("q=friendly%20dino")).toEqual(["dino-day"]);
+    expect(await slugs("q=%21%21%21")).toEqual([]);
     expect(await slugs("q=sea&category=adventure")).toEqual(["sea-song"]);
     expect(await slugs("q=nothing-matches-this")).toEqual([]);
   });

@@ -97,7 +97,18 @@ export async function listBooks(db: Kysely<Database>, cache: CatalogCache, filte
   if (filters.category) query = query.where("category", "=", filters.category);
   if (filters.ageMin !== undefined) query = query.where("age_max", ">=", filters.ageMin);
   if (filters.ageMax !== undefined) query = query.where("age_min", "<=", filters.ageMax);
-  if (filters.q) query = query.where(sql<boolean>`search @@ websearch_to_tsquery('simple', ${filters.q})`);
+  if (filters.q) {
+    // Each word matches as a prefix ("dino" finds "dinosaur"); only letters and digits reach to_tsquery.
+    const words = (
+      filters.q
+        .normalize("NFC")
+        .toLowerCase()
+        .match(/[\p{L}\p{N}]+/gu) ?? []
+    ).slice(0, 10);
+    if (words.length === 0) return { items: [], nextCursor: null };
+    const tsquery = words.map((w) => `${w}:*`).join(" & ");
+    query = query.where(sql<boolean>`search @@ to_tsquery('simple', ${tsquery})`);
+  }
   if (after) query = query.where("slug", ">", after);
   const rows = await query.execute();
   const items = rows.slice(0, filters.limit).map(summary);
