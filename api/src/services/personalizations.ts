@@ -44,6 +44,25 @@ async function lockOwned(tx: Tx, ownerId: string, id: string): Promise<Personali
   return row;
 }
 
+/**
+ * One state change of the caller's personalisation: in a transaction, with the row locked, allowed
+ * only from `from` (409 invalid_state otherwise).
+ */
+async function change<T>(
+  db: Kysely<Database>,
+  ownerId: string,
+  id: string,
+  from: readonly PersonalizationStatus[],
+  action: string,
+  apply: (tx: Tx, row: Personalization) => Promise<Changed<T>>,
+): Promise<Changed<T>> {
+  return db.transaction().execute(async (tx) => {
+    const row = await lockOwned(tx, ownerId, id);
+    if (!from.includes(row.status)) throw invalidState(row, action);
+    return apply(tx, row);
+  });
+}
+
 function invalidState(row: Personalization, action: string): AppError {
   return new AppError(
     "invalid_state",
@@ -202,9 +221,7 @@ export async function generatePreview(
   id: string,
   input: GenerateInput,
 ): Promise<Changed<Personalization>> {
-  return db.transaction().execute(async (tx) => {
-    const row = await lockOwned(tx, ownerId, id);
-    if (row.status !== "analyzed") throw invalidState(row, "generate the preview");
+  return change(db, ownerId, id, ["analyzed"], "generate the preview", async (tx) => {
     const updated = await tx
       .updateTable("app.personalizations")
       .set({ child_name: input.childName, child_age: input.childAge ?? null, child_gender: input.childGender ?? null })
@@ -223,9 +240,7 @@ export async function regeneratePreview(
   ownerId: string,
   id: string,
 ): Promise<Changed<Personalization>> {
-  return db.transaction().execute(async (tx) => {
-    const row = await lockOwned(tx, ownerId, id);
-    if (row.status !== "preview_ready") throw invalidState(row, "regenerate");
+  return change(db, ownerId, id, ["preview_ready"], "regenerate", async (tx, row) => {
     if (row.regenerate_count >= MAX_REGENERATIONS) {
       throw new AppError("invalid_state", `The preview can be regenerated at most ${MAX_REGENERATIONS} times`, {
         status: row.status,
@@ -261,9 +276,7 @@ export async function replacePhoto(
   id: string,
   photoUploadId: string,
 ): Promise<Changed<Personalization>> {
-  return db.transaction().execute(async (tx) => {
-    const row = await lockOwned(tx, ownerId, id);
-    if (!PHOTO_REPLACEABLE.includes(row.status)) throw invalidState(row, "replace the photo");
+  return change(db, ownerId, id, PHOTO_REPLACEABLE, "replace the photo", async (tx) => {
     await readyPhoto(tx, ownerId, photoUploadId);
     await removeJobsOf(tx, id);
     const updated = await tx
@@ -284,9 +297,7 @@ export async function confirmFull(
   ownerId: string,
   id: string,
 ): Promise<Changed<Personalization>> {
-  return db.transaction().execute(async (tx) => {
-    const row = await lockOwned(tx, ownerId, id);
-    if (row.status !== "preview_ready") throw invalidState(row, "confirm");
+  return change(db, ownerId, id, ["preview_ready"], "confirm", async (tx, row) => {
     const event = await transition(tx, id, ["preview_ready"], "full_generating");
     await startStage(tx, row, "full", row.regenerate_count);
     return { value: { ...row, status: "full_generating" }, events: compact([event]) };
@@ -302,9 +313,7 @@ export async function cancelPersonalization(
   ownerId: string,
   id: string,
 ): Promise<Changed<Personalization>> {
-  return db.transaction().execute(async (tx) => {
-    const row = await lockOwned(tx, ownerId, id);
-    if (!cancelableStatuses.includes(row.status)) throw invalidState(row, "cancel");
+  return change(db, ownerId, id, cancelableStatuses, "cancel", async (tx, row) => {
     await removeJobsOf(tx, id);
     await tx
       .updateTable("app.personalization_pages")
