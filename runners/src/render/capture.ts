@@ -1,0 +1,93 @@
+// One render on a page of the pool: load the document, fit every layer (shrinking, never cutting),
+// and screenshot only the text boxes, clipped to the safe area.
+
+import type { Page } from "puppeteer-core";
+import type { PageDocument } from "./html.ts";
+import { intersect, mergeOverlapping, type Rect } from "./layout.ts";
+
+/** A typeset page: transparent PNG clips at print pixels, and where each layer ended up. */
+export interface Typeset {
+  clips: { rect: Rect; png: Buffer }[];
+  layers: { rect: Rect; fontPx: number; scale: number }[];
+}
+
+/** The text of a layer cannot fit its box even at a tiny size: the manifest is wrong; retrying will not help. */
+export class TextDoesNotFitError extends Error {
+  override name = "TextDoesNotFitError";
+}
+
+/** The fitting step, run inside the page (by the DevTools protocol: page scripts stay disabled). */
+interface FitInput {
+  width: number;
+  maxHeight: number;
+  fontPx: number;
+}
+
+export async function render(page: Page, doc: PageDocument, safe: Rect): Promise<Typeset> {
+  const viewport = page.viewport();
+  if (viewport?.width !== doc.width || viewport.height !== doc.height) {
+    await page.setViewport({ width: doc.width, height: doc.height, deviceScaleFactor: 1 });
+  }
+  await page.setContent(doc.html, { waitUntil: "load" });
+  const input: FitInput[] = doc.layers.map((l) => ({
+    width: l.box.width,
+    // Room for ascenders and descenders that reach past the line box.
+    maxHeight: l.box.maxHeight - 0.25 * l.fontPx,
+    fontPx: l.fontPx,
+  }));
+  const fitted = await page.evaluate(async (layers: FitInput[]) => {
+    await document.fonts.ready;
+    return layers.map((layer, i) => {
+      const el = document.getElementById(`l${i}`) as HTMLElement;
+      let size = layer.fontPx;
+      let fits = false;
+      for (let step = 0; step < 60; step++) {
+        const h = Math.max(el.getBoundingClientRect().height, el.scrollHeight);
+        const w = el.scrollWidth;
+        const room = layer.maxHeight - 0.25 * (size - layer.fontPx);
+        if (w <= layer.width + 0.5 && h <= room + 0.5) {
+          fits = true;
+          break;
+        }
+        // Width shrinks linearly with the size; height roughly with its square (lines × line height).
+        const f = Math.min(w > layer.width ? layer.width / w : 1, h > room ? Math.sqrt(room / h) : 1, 0.98);
+        size = Math.max(size * f, 1);
+        el.style.fontSize = `${size}px`;
+      }
+      const r = el.getBoundingClientRect();
+      return { fits, size, left: r.left, top: r.top, width: Math.max(r.width, el.scrollWidth), height: r.height };
+    });
+  }, input);
+
+  const layers = fitted.map((f, i) => {
+    if (!f.fits) throw new TextDoesNotFitError(`text layer ${i} does not fit its box`);
+    return {
+      rect: { left: f.left, top: f.top, width: f.width, height: f.height },
+      fontPx: f.size,
+      scale: f.size / doc.layers[i]!.fontPx,
+    };
+  });
+  // Each clip: the layer's box with room for glyph overhang and shadows, never outside the safe area.
+  const boxes = layers.map(({ rect, fontPx }) => {
+    const pad = 0.3 * fontPx;
+    const outer = {
+      left: Math.floor(rect.left - pad),
+      top: Math.floor(rect.top - pad),
+      width: Math.ceil(rect.width + 2 * pad),
+      height: Math.ceil(rect.height + 2 * pad),
+    };
+    return intersect(outer, safe);
+  });
+  const clips: Typeset["clips"] = [];
+  for (const rect of mergeOverlapping(boxes.filter((b) => b.width > 0 && b.height > 0))) {
+    const png = await page.screenshot({
+      type: "png",
+      omitBackground: true,
+      captureBeyondViewport: false,
+      optimizeForSpeed: true,
+      clip: { x: rect.left, y: rect.top, width: rect.width, height: rect.height },
+    });
+    clips.push({ rect, png: Buffer.from(png) });
+  }
+  return { clips, layers };
+}
