@@ -89,18 +89,19 @@ export function createCompositeEngine(config: CompositeEngineConfig = {}): FaceE
     if (request.landmarks.length !== 5) {
       throw new FaceEngineError("invalid_input", "the face crop needs its five landmarks", false);
     }
-    const art = await sharp(request.illustration).raw().toBuffer({ resolveWithObject: true });
+    const meta = await sharp(request.illustration).metadata();
+    if (!meta.width || !meta.height) throw new FaceEngineError("invalid_input", "the illustration has no size", false);
+    // Decoded side by side: libvips runs each on its own thread.
+    const [art, { bits, box }, crop] = await Promise.all([
+      sharp(request.illustration).raw().toBuffer({ resolveWithObject: true }),
+      readMask(request.mask, meta.width, meta.height),
+      sharp(request.faceCrop).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true }),
+    ]);
     const { width, height, channels } = art.info;
-    const { bits, box } = await readMask(request.mask, width, height);
     signal?.throwIfAborted();
     progress(20);
 
     // The face, warped into the region's box (a local canvas: the rest of the page is untouched).
-    const crop = await sharp(request.faceCrop)
-      .removeAlpha()
-      .toColourspace("srgb")
-      .raw()
-      .toBuffer({ resolveWithObject: true });
     const face: RgbImage = { data: crop.data, width: crop.info.width, height: crop.info.height };
     const m = similarityTransform(request.landmarks, targetLandmarks(box));
     const local: Affine = [m[0], m[1], m[2] - box.x, m[3], m[4], m[5] - box.y];
@@ -168,7 +169,8 @@ export function createCompositeEngine(config: CompositeEngineConfig = {}): FaceE
       }
     }
     signal?.throwIfAborted();
-    const png = await sharp(out, { raw: { width, height, channels } }).png().toBuffer();
+    // An intermediate file for the render runner: zlib level 3 is a third faster than 6 at the same size.
+    const png = await sharp(out, { raw: { width, height, channels } }).png({ compressionLevel: 3 }).toBuffer();
     progress(100);
     return png;
   }
