@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
 import { type ApiGraph, defaultNodeClasses, executionOrder, outputClasses, validateGraph } from "./comfyui-validate.ts";
+import { type Folders, uploadImage, viewFile } from "./comfyui-files.ts";
 
 // A ComfyUI test double over a real HTTP and WebSocket socket, built from comfyui-protocol.md: the
 // routes the GPU runner uses, event order and targeting, `{node: null}` completion, the /history
@@ -54,9 +55,10 @@ export class ComfyDouble extends EventEmitter {
   readonly interrupts: Array<string | null> = [];
   /** Names of the files posted to /upload/image, in order. */
   readonly uploadLog: string[] = [];
-  /** Files in the input folder by name (kept across restarts, as on disk). */
-  readonly inputs = new Map<string, Buffer>();
-  readonly outputsFolder = new Map<string, Buffer>();
+  /** The input and output folders (kept across restarts, as on disk). */
+  readonly folders: Folders = { input: new Map(), output: new Map() };
+  /** Files in the input folder by name. */
+  readonly inputs = this.folders.input;
   readonly knownClasses = new Set(defaultNodeClasses);
   /** Literal input values that are "not installed" (a missing checkpoint): validation fails on them. */
   readonly missingValues = new Set<string>();
@@ -277,7 +279,7 @@ export class ComfyDouble extends EventEmitter {
           const prefix = String(node.inputs.filename_prefix ?? "ComfyUI");
           const type = node.class_type === "SaveImage" ? "output" : "temp";
           const filename = `${prefix}_${String(++this.saved).padStart(5, "0")}_.png`;
-          this.outputsFolder.set(`${type}/${filename}`, bytes);
+          this.folders.output.set(`${type}/${filename}`, bytes);
           const images = [{ filename, subfolder: "", type }];
           outputs[id] = { images };
           send("executed", { node: id, display_node: id, output: { images }, prompt_id: promptId });
@@ -361,8 +363,13 @@ export class ComfyDouble extends EventEmitter {
       const entry = this.history.get(id);
       return json(200, entry ? { [id]: entry } : {});
     }
-    if (route === "GET /view") return this.view(url, res);
-    if (route === "POST /upload/image") return this.upload(req, body, json);
+    if (route === "GET /view") return viewFile(this.folders, url, res);
+    if (route === "POST /upload/image") {
+      const stored = await uploadImage(this.folders, req.headers["content-type"] ?? "", body);
+      if (!stored) return json(400);
+      this.uploadLog.push(stored.original);
+      return json(200, stored.answer);
+    }
     if (route === "GET /system_stats") {
       return json(200, {
         system: {
@@ -413,56 +420,6 @@ export class ComfyDouble extends EventEmitter {
     this.broadcastStatus();
     this.kick();
     json(200, { prompt_id: promptId, number: item.number, node_errors: {} });
-  }
-
-  private view(url: URL, res: ServerResponse): void {
-    const filename = url.searchParams.get("filename") ?? "";
-    const type = url.searchParams.get("type") ?? "output";
-    const subfolder = url.searchParams.get("subfolder") ?? "";
-    if (!filename || filename.startsWith("/") || filename.includes("..")) {
-      res.writeHead(400).end();
-      return;
-    }
-    if (subfolder.includes("..") || subfolder.startsWith("/")) {
-      res.writeHead(403).end();
-      return;
-    }
-    const name = subfolder ? `${subfolder}/${filename}` : filename;
-    const bytes = type === "input" ? this.inputs.get(name) : this.outputsFolder.get(`${type}/${name}`);
-    if (!bytes) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "content-type": "image/png", "content-length": bytes.length }).end(bytes);
-  }
-
-  private async upload(
-    req: IncomingMessage,
-    body: Buffer,
-    json: (status: number, data?: unknown) => void,
-  ): Promise<void> {
-    const form = await new Request("http://x/upload/image", {
-      method: "POST",
-      headers: { "content-type": req.headers["content-type"] ?? "" },
-      body,
-    }).formData();
-    const image = form.get("image");
-    if (!image || typeof image === "string") return json(400);
-    const overwrite = ["true", "1"].includes(String(form.get("overwrite") ?? ""));
-    const subfolder = String(form.get("subfolder") ?? "");
-    const bytes = Buffer.from(await image.arrayBuffer());
-    const original = image.name.replace(/^.*[\\/]/, "");
-    const dot = original.lastIndexOf(".");
-    const [stem, ext] = dot > 0 ? [original.slice(0, dot), original.slice(dot)] : [original, ""];
-    const key = (n: string) => (subfolder ? `${subfolder}/${n}` : n);
-    let name = original;
-    // Same name, different bytes: stored as "name (1).ext" and that name is returned.
-    for (let i = 1; !overwrite && this.inputs.has(key(name)) && !this.inputs.get(key(name))!.equals(bytes); i++) {
-      name = `${stem} (${i})${ext}`;
-    }
-    this.inputs.set(key(name), bytes);
-    this.uploadLog.push(original);
-    json(200, { name, subfolder, type: String(form.get("type") ?? "input") });
   }
 }
 
