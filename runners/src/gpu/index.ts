@@ -1,5 +1,19 @@
 // The GPU runner's capabilities as plain library code: photo analysis and the face engines. The job
 // tasks (analyze_photo, personalize_page) wrap these; nothing here knows about graphile-worker.
+//
+// At start-up (once per process):
+//   const analyzer = await analyzerFromEnv(env);   // insightface if its ONNX files are mounted, else face-api
+//   const engine = faceEngineFromEnv(env);          // FACE_ENGINE: comfyui (workflow checked here) or composite
+//   /readyz: await engine.readiness()               // {engine, ready, reachable?, queueRemaining?, problem?}
+// analyze_photo:
+//   const outcome = await analyzer.analyze(photoBytes, { signal });
+//   outcome.accepted ? store outcome.faceCrop (keys.faceCrop) and outcome.analysis (JSON)
+//                    : end the work as analysis_failed with outcome.reason and outcome.message (no retry)
+// personalize_page (run two at once so ComfyUI always has the next prompt queued):
+//   const png = await engine.personalize({ faceCrop, landmarks: analysis.crop.landmarks, illustration, mask,
+//     prompt: art.prompt ?? analysis.prompt, negativePrompt: art.negative_prompt, seed, signal,
+//     onProgress: (percent) => publish(...), onQueued: (promptId) => record it on the page row });
+//   FaceEngineError: rethrow when `retryable` (graphile-worker retries), else record `message` as the reason.
 
 export {
   type Accepted,

@@ -113,6 +113,11 @@ export class ComfyDouble extends EventEmitter {
     return this;
   }
 
+  /** Makes every following prompt take `ms` (0: instant). */
+  slow(ms: number): void {
+    this.promptMs = ms;
+  }
+
   /** Closes every socket at once, as a flaky network would; clients must reconnect. */
   dropSockets(): void {
     for (const ws of this.sockets.values()) ws.terminate();
