@@ -1,3 +1,7 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisUrl, serviceEnv, spawnRunner, type Spawned } from "@faceapp/testkit";
 import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
@@ -112,6 +116,35 @@ describe("a personalisation", () => {
     expect(after.every((p) => p.generation === 1 && p.status === "done")).toBe(true);
     for (const page of after) expect(page.seed).not.toBe(before.find((b) => b.page === page.page)?.seed);
   });
+
+  it("confirms: every remaining page, then block.pdf, cover.pdf and pages.zip", async () => {
+    const early = await api.app.request(`/v1/personalizations/${id}/files/block.pdf`, { headers: bearer(token) });
+    expect(early.status).toBe(409);
+    const res = await api.app.request(`/v1/personalizations/${id}/confirm`, { method: "POST", headers: bearer(token) });
+    expect(res.status).toBe(202);
+    const done = await waitForStatus(api.app, token, id, ["completed", "generation_failed"], 180_000);
+    expect(done.failureReason).toBeNull();
+    expect(done.status).toBe("completed");
+    expect(done.pages).toHaveLength(26);
+    expect(done.files.map((f: { name: string }) => f.name)).toEqual(["block.pdf", "cover.pdf", "pages.zip"]);
+    const redirect = await api.app.request(`/v1/personalizations/${id}/files/block.pdf`, { headers: bearer(token) });
+    expect(redirect.status).toBe(302);
+    const pdf = Buffer.from(await (await fetch(redirect.headers.get("location") as string)).arrayBuffer());
+    expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
+    const file = path.join(os.tmpdir(), `block-${id}.pdf`);
+    fs.writeFileSync(file, pdf);
+    const info = execFileSync("pdfinfo", [file], { encoding: "utf8" });
+    fs.rmSync(file);
+    expect(info).toMatch(/Pages:\s+24/);
+    expect(info).toMatch(/Page size:\s+612\.2\d x 612\.2\d pts/);
+    expect(info).toMatch(/Title:\s+.*Ada/);
+    const events = await api.db.db
+      .selectFrom("app.events")
+      .select(["type", "data"])
+      .where("personalization_id", "=", id)
+      .execute();
+    expect(events.filter((e) => e.type === "files")).toHaveLength(1);
+  }, 240_000);
 
   it("lists newest first with a thumbnail", async () => {
     const list = await body(await api.app.request("/v1/personalizations?limit=1", { headers: bearer(token) }));

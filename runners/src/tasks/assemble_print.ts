@@ -17,7 +17,7 @@ export default defineTask<"assemble_print", RenderDeps>({
     // The preview pages of the current generation and the full stage's pages, all done.
     const pages = await db.db
       .selectFrom("app.personalization_pages")
-      .select(["page", "stage", "status", "print_key", "web_key"])
+      .select(["page", "stage", "generation", "status", "print_key", "web_key"])
       .where("personalization_id", "=", personalizationId)
       .where((eb) =>
         eb.or([
@@ -30,7 +30,11 @@ export default defineTask<"assemble_print", RenderDeps>({
     const webKeys = new Map<PageId, string>();
     for (const p of pages) {
       if (p.status !== "done" || !p.print_key || !p.web_key) throw new Error(`${p.page} is not finished`);
-      printKeys.set(p.page as PageId, p.print_key);
+      // The PDFs are built from the print JPEG that render_page stored beside the PNG.
+      printKeys.set(
+        p.page as PageId,
+        keys.page(personalizationId, p.stage, p.generation, p.page as PageId, "print.jpg"),
+      );
       webKeys.set(p.page as PageId, p.web_key);
     }
     const files = {

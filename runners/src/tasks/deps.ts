@@ -44,19 +44,21 @@ export interface RenderInput {
   variables: { child_name: string; child_age: string };
   /** Reads a file of the book's folder (fonts, logos). */
   readBookFile(relative: string): Promise<Buffer>;
+  /** Also return the print image as JPEG, which the PDFs are built from (pdfmake decodes PNG slowly). */
+  printJpeg?: boolean;
   signal: AbortSignal;
 }
 
 export interface PageRenderer {
-  /** The print PNG at the page's print size and the web image (JPEG). */
-  render(input: RenderInput): Promise<{ print: Buffer; web: Buffer }>;
+  /** The print PNG at the page's print size, the web image (JPEG), and the print JPEG when asked. */
+  render(input: RenderInput): Promise<{ print: Buffer; web: Buffer; printJpeg?: Buffer | undefined }>;
   close(): Promise<void>;
 }
 
 export interface PrintInput {
   manifest: Manifest;
   childName: string;
-  /** Print PNG keys of page_0 … page_23, cover_front, cover_back; web JPEG keys likewise. */
+  /** Print JPEG keys of page_0 … page_23, cover_front, cover_back; web JPEG keys likewise. */
   printKeys: Map<PageId, string>;
   webKeys: Map<PageId, string>;
   /** Where each file goes. */

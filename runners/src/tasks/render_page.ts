@@ -22,7 +22,7 @@ export default defineTask<"render_page", RenderDeps>({
     const get = (k: string) => getObjectBytes(s3, s3Config.bucket, k);
     // Face pages have the engine's background; the others stay as drawn.
     const background = await get(pageRow.background_key ?? artKeys(subject, page).illustration);
-    const { print, web } = await deps.renderer.render({
+    const { print, web, printJpeg } = await deps.renderer.render({
       manifest: book.manifest,
       page,
       background,
@@ -31,6 +31,7 @@ export default defineTask<"render_page", RenderDeps>({
         child_age: personalization.child_age?.toString() ?? "",
       },
       readBookFile: (relative) => get(keys.bookFile(book.slug, relative)),
+      printJpeg: true,
       signal,
     });
     signal.throwIfAborted();
@@ -38,6 +39,9 @@ export default defineTask<"render_page", RenderDeps>({
     const webKey = keys.page(key.personalizationId, key.stage, key.generation, page, "web.jpg");
     await putObjectBytes(s3, s3Config.bucket, printKey, print, "image/png");
     await putObjectBytes(s3, s3Config.bucket, webKey, web, "image/jpeg");
+    if (!printJpeg) throw new Error("the renderer returned no print JPEG");
+    const printJpegKey = keys.page(key.personalizationId, key.stage, key.generation, page, "print.jpg");
+    await putObjectBytes(s3, s3Config.bucket, printJpegKey, printJpeg, "image/jpeg");
     await completePage(db, bus, key, { printKey, webKey });
   },
   async onFinalFailure(key, reason, { deps }) {
