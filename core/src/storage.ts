@@ -12,6 +12,10 @@ export interface S3Config {
 export function createS3Client(config: S3Config): S3Client {
   return new S3Client({
     region: config.region,
+    // Checksums only where S3 requires them: the SDK's default streams bodies in aws-chunked framing
+    // with trailing checksums, which S3-compatible stores (s3rver, older MinIO, Yandex) store verbatim.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
     ...(config.endpoint ? { endpoint: config.endpoint, forcePathStyle: true } : {}),
     ...(config.credentials ? { credentials: config.credentials } : {}),
   });
