@@ -11,7 +11,7 @@
 //                    : end the work as analysis_failed with outcome.reason and outcome.message (no retry)
 // personalize_page (run two at once so ComfyUI always has the next prompt queued):
 //   const png = await engine.personalize({ faceCrop, landmarks: analysis.crop.landmarks, illustration, mask,
-//     prompt: art.prompt ?? analysis.prompt, negativePrompt: art.negative_prompt, seed, signal,
+//     prompt: pagePrompt(analysis.prompt, art.prompt), negativePrompt: art.negative_prompt, seed, signal,
 //     onProgress: (percent) => publish(...), onQueued: (promptId) => record it on the page row });
 //   FaceEngineError: rethrow when `retryable` (graphile-worker retries), else record `message` as the reason.
 
@@ -25,7 +25,13 @@ export {
   type Refusal,
   type RefusalReason,
 } from "./analysis/analyzer.ts";
-export { type Description, type DescriptionSource, promptFor, VlmDescription } from "./analysis/describe.ts";
+export {
+  type Description,
+  type DescriptionSource,
+  pagePrompt,
+  promptFor,
+  VlmDescription,
+} from "./analysis/describe.ts";
 export { createFaceApiDetector } from "./analysis/faceapi.ts";
 export {
   createInsightFaceDetector,

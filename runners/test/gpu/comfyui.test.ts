@@ -136,6 +136,8 @@ describe("ComfyUI engine against the protocol double", () => {
     const out = await engine.personalize({ ...page, seed: 1, onProgress: (p) => progress.push(p) });
     expect(out.equals(background)).toBe(true);
     expect(progress.at(-1)).toBe(100);
+    expect(double.connections.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(double.connections)).toEqual(new Set([[...double.records.values()][0]!.clientId]));
   });
 
   it("completes by polling /history when the socket drops and cannot reconnect", async () => {

@@ -53,6 +53,8 @@ export class ComfyDouble extends EventEmitter {
   progressSteps: number;
   readonly records = new Map<string, PromptRecord>();
   readonly interrupts: Array<string | null> = [];
+  /** Client ids of the WebSocket connections, in order. */
+  readonly connections: string[] = [];
   /** Names of the files posted to /upload/image, in order. */
   readonly uploadLog: string[] = [];
   /** The input and output folders (kept across restarts, as on disk). */
@@ -181,6 +183,7 @@ export class ComfyDouble extends EventEmitter {
 
   private connect(ws: WebSocket, requested: string | null): void {
     const sid = requested || randomUUID().replace(/-/g, "");
+    this.connections.push(sid);
     const old = this.sockets.get(sid);
     // Reconnecting with the same id replaces the old socket.
     if (old && old !== ws) old.terminate();

@@ -80,3 +80,8 @@ export function promptFor(d: Description): string {
   ];
   return parts.filter(Boolean).join(", ");
 }
+
+/** A page's prompt: the book's own prompt for the page (scene, style) first, then the child's description. */
+export function pagePrompt(childPrompt: string, pagePromptText?: string): string {
+  return [pagePromptText?.trim(), childPrompt].filter(Boolean).join(", ");
+}
