@@ -232,6 +232,15 @@ describe("ComfyUI engine against the protocol double", () => {
     }
   });
 
+  it("fails a page as retryable when ComfyUI cannot be reached at all", async () => {
+    const { double, engine } = await setup();
+    await double.close();
+    const error = await engine.personalize({ ...page, seed: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FaceEngineError);
+    expect(error).toMatchObject({ code: "unavailable", retryable: true });
+    expect((error as Error).message).toMatch(/ComfyUI is not reachable at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+  });
+
   it("reports readiness: reachable with its queue depth, or not", async () => {
     const { double, engine } = await setup({ promptMs: 600_000 });
     const a = new AbortController();

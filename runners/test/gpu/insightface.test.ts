@@ -1,12 +1,13 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
 import { decodeGenderAge, genderAgeInput } from "../../src/gpu/analysis/insightface/genderage.ts";
 import { anchorCenters, decodeScrfd, iou, nms, scrfdInput } from "../../src/gpu/analysis/insightface/scrfd.ts";
 import type { RgbImage } from "../../src/gpu/analysis/types.ts";
 import { applyAffine, arcfaceTemplate, similarityTransform, warpAffine } from "../../src/gpu/geometry.ts";
-import { createInsightFaceDetectorFromFiles, findInsightFaceFiles } from "../../src/gpu/index.ts";
+import { createAnalyzer, createInsightFaceDetectorFromFiles, findInsightFaceFiles } from "../../src/gpu/index.ts";
 import { buildModel, type NodeSpec, tensor } from "./onnx-builder.ts";
 
 const solidImage = (width: number, height: number, value: number): RgbImage => ({
@@ -193,6 +194,32 @@ describe("insightface backend on onnxruntime-node", () => {
       expect(await detector.detect(solidImage(128, 128, 0))).toEqual([]);
     } finally {
       await detector.close();
+    }
+  });
+
+  it("is the analyzer's backend when INSIGHTFACE_HOME holds the models, its age and gender in the description", async () => {
+    const home = dir || (await writeModels());
+    const analyzer = await createAnalyzer({ insightfaceHome: home, insightfaceInputSize: 64, minSharpness: 0 });
+    try {
+      expect(analyzer.detector).toBe("insightface");
+      const white = await sharp({ create: { width: 128, height: 128, channels: 3, background: "#ffffff" } })
+        .png()
+        .toBuffer();
+      // The stand-in finds a 64 px face: too small for a real photo…
+      expect(await analyzer.analyze(white)).toMatchObject({ accepted: false, reason: "face_too_small" });
+      // …and accepted in a photo twice the size, described from genderage alone.
+      const large = await sharp({ create: { width: 256, height: 256, channels: 3, background: "#ffffff" } })
+        .png()
+        .toBuffer();
+      const outcome = await analyzer.analyze(large);
+      if (!outcome.accepted) throw new Error(`refused: ${outcome.reason}`);
+      expect(outcome.analysis).toMatchObject({
+        detector: "insightface",
+        face: { gender: "male", age: 7, box: { x: 0, y: 0, width: 128, height: 128 } },
+        description: { gender: "boy", line: "a 7-year-old boy", sources: { gender: "detector", line: "detector" } },
+      });
+    } finally {
+      await analyzer.close();
     }
   });
 

@@ -11,6 +11,8 @@ import { describeWithVlm, type VlmConfig } from "./vlm.ts";
 export interface AnalyzerConfig {
   /** Folder with InsightFace's ONNX files (SCRFD detector, genderage); face-api is used without them. */
   insightfaceHome?: string;
+  /** SCRFD's square input size, default 640 (buffalo_l's det_10g). */
+  insightfaceInputSize?: number;
   /** The OpenAI-compatible VLM; without it the description comes from the detector. */
   vlm?: VlmConfig;
   /** A detector to use instead of choosing one (tests). */
@@ -90,7 +92,9 @@ function refuse(reason: RefusalReason, message: string, details: Record<string, 
 export async function createAnalyzer(config: AnalyzerConfig = {}): Promise<Analyzer> {
   const detector =
     config.detector ??
-    (config.insightfaceHome ? await createInsightFaceDetector(config.insightfaceHome) : null) ??
+    (config.insightfaceHome
+      ? await createInsightFaceDetector(config.insightfaceHome, config.insightfaceInputSize)
+      : null) ??
     (await createFaceApiDetector());
   const maxPixels = config.maxPixels ?? 40_000_000;
   const minFaceSide = config.minFaceSide ?? 96;

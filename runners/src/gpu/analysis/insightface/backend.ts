@@ -86,7 +86,7 @@ export async function createInsightFaceDetectorFromFiles(files: InsightFaceFiles
 }
 
 /** The insightface backend when its models are under `home`, else null (the caller falls back to face-api). */
-export async function createInsightFaceDetector(home: string): Promise<FaceDetector | null> {
+export async function createInsightFaceDetector(home: string, inputSize?: number): Promise<FaceDetector | null> {
   const files = await findInsightFaceFiles(home);
-  return files ? createInsightFaceDetectorFromFiles(files) : null;
+  return files ? createInsightFaceDetectorFromFiles(inputSize ? { ...files, inputSize } : files) : null;
 }
