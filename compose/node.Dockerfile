@@ -1,0 +1,45 @@
+# One image for the api, both runners, the migrate job and the book import: Node 22 LTS, production
+# dependencies only, Chromium and fonts for the render runner, a non-root user.
+# Build from the repository root: docker build -f compose/node.Dockerfile .
+
+# --- deps: production node_modules of every workspace (tsx included: it runs the TypeScript sources) ---
+FROM node:22-bookworm-slim AS deps
+WORKDIR /app
+ENV ONNXRUNTIME_NODE_INSTALL=skip \
+    npm_config_fund=false \
+    npm_config_audit=false
+COPY package.json package-lock.json .npmrc ./
+COPY core/package.json core/
+COPY sql/package.json sql/
+COPY testkit/package.json testkit/
+COPY api/package.json api/
+COPY runners/package.json runners/
+COPY web/package.json web/
+RUN npm ci --omit=dev && npm cache clean --force
+
+# --- runtime ---
+FROM node:22-bookworm-slim AS runtime
+# chromium: the render runner's typesetter; fonts-dejavu-core: its fallback fonts; tini: signals and
+# zombie reaping for Chromium's children; ca-certificates: TLS to managed S3/Postgres.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium fonts-dejavu-core tini ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production \
+    CHROMIUM_PATH=/usr/bin/chromium \
+    DATA_DIR=/tmp/faceapp \
+    MODELS_DIR=/models \
+    HF_HOME=/models/huggingface
+COPY --from=deps --chown=node:node /app/node_modules ./node_modules
+COPY --chown=node:node package.json package-lock.json tsconfig.base.json ./
+COPY --chown=node:node core ./core
+COPY --chown=node:node sql ./sql
+COPY --chown=node:node api ./api
+COPY --chown=node:node runners ./runners
+COPY --chown=node:node books ./books
+RUN mkdir -p /models /tmp/faceapp && chown node:node /models /tmp/faceapp
+USER node
+EXPOSE 8000
+ENTRYPOINT ["/usr/bin/tini", "--"]
+# The api by default; compose sets the command of the runners and the migrate job.
+CMD ["node", "--import", "tsx", "api/src/server.ts"]

@@ -1,0 +1,110 @@
+// The compose files against the configuration the apps really parse: every variable a service sets is
+// one its app knows, every service's environment passes its app's schema as a production start would,
+// and .env.example documents every variable of every app and of the compose files.
+import * as v from "valibot";
+import { describe, expect, it } from "vitest";
+import { BaseEnv } from "@faceapp/core";
+import { ApiEnv } from "../../api/src/config.ts";
+import { RunnerEnv } from "../../runners/src/env.ts";
+import { composeFiles, environmentOf, loadCompose, read, secrets, variablesOf } from "./compose-helpers.ts";
+
+type Schema = v.GenericSchema<Record<string, string | undefined>, unknown>;
+type Entries = Record<string, unknown>;
+
+/** The object schema's fields, looking through v.pipe(v.object(...), ...). */
+function entriesOf(schema: unknown): Entries {
+  const s = schema as { entries?: Entries; pipe?: unknown[] };
+  if (s.entries) return s.entries;
+  for (const item of s.pipe ?? []) {
+    const found = (item as { entries?: Entries }).entries;
+    if (found) return found;
+  }
+  throw new Error("not an object schema");
+}
+
+const MigrateEnv = v.object({ ...BaseEnv });
+
+/** Which app a service runs, by the entry point in its command. */
+const apps: { entry: string; name: string; schema: Schema }[] = [
+  { entry: "api/src/server.ts", name: "api", schema: ApiEnv as unknown as Schema },
+  { entry: "runners/src/gpu-runner.ts", name: "gpu runner", schema: RunnerEnv as unknown as Schema },
+  { entry: "runners/src/render-runner.ts", name: "render runner", schema: RunnerEnv as unknown as Schema },
+  { entry: "sql/src/cli.ts", name: "migrate", schema: MigrateEnv as unknown as Schema },
+];
+
+/** Set by the image (compose/node.Dockerfile ENV) rather than by compose. */
+const imageEnv = { NODE_ENV: "production", CHROMIUM_PATH: "/usr/bin/chromium", DATA_DIR: "/tmp/faceapp" };
+
+const appServices = composeFiles.flatMap((file) =>
+  Object.entries(loadCompose(file).services).flatMap(([name, service]) => {
+    const app = apps.find((a) => service.command?.includes(a.entry));
+    return app ? [{ file, name, service, app }] : [];
+  }),
+);
+
+describe("every app service of the compose files", () => {
+  it("is recognised: the api, both runners and the migrate job", () => {
+    const names = appServices.map((s) => `${s.file}:${s.name}`);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "docker-compose.yml:api",
+        "docker-compose.yml:gpu-runner",
+        "docker-compose.yml:render-runner",
+        "docker-compose.yml:migrate",
+        "compose/compose.dev.yml:gpu-runner-cpu",
+      ]),
+    );
+  });
+
+  it.each(appServices.map((s) => [`${s.file}: ${s.name}`, s] as const))(
+    "%s sets only variables its app parses",
+    (_, { service, app }) => {
+      const known = Object.keys(entriesOf(app.schema));
+      const unknown = Object.keys(environmentOf(service)).filter((name) => !known.includes(name));
+      expect(unknown, `${app.name} does not parse these`).toEqual([]);
+    },
+  );
+
+  it.each(appServices.map((s) => [`${s.file}: ${s.name}`, s] as const))(
+    "%s passes its app's schema as a production start would",
+    (_, { service, app }) => {
+      const environment = { ...imageEnv, ...environmentOf(service) };
+      // Empty values count as unset, as the apps' parseEnv treats them.
+      const cleaned = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
+      const result = v.safeParse(app.schema, cleaned, { abortEarly: false });
+      const problems = result.success ? [] : result.issues.map((i) => `${v.getDotPath(i)}: ${i.message}`);
+      expect(problems).toEqual([]);
+      // Production stores, never the embedded ones.
+      expect(cleaned.DATABASE_URL).toMatch(/^postgres:\/\/faceapp:.+@db:5432\/faceapp$/);
+      expect(cleaned.AWS_ENDPOINT_URL).toBe("http://minio:9000");
+      expect(cleaned.AWS_SECRET_ACCESS_KEY).toBe(secrets.AWS_SECRET_ACCESS_KEY);
+    },
+  );
+
+  it("gives the api and the runners the same stores (database, bucket, Redis)", () => {
+    const base = appServices.filter((s) => s.file === "docker-compose.yml");
+    for (const name of ["DATABASE_URL", "REDIS_URL", "AWS_ENDPOINT_URL", "S3_BUCKET_NAME", "AWS_ACCESS_KEY_ID"]) {
+      const values = new Set(base.map((s) => environmentOf(s.service)[name]));
+      expect(values.size, name).toBe(1);
+    }
+  });
+});
+
+describe(".env.example", () => {
+  const text = read(".env.example");
+  const documented = new Set([...text.matchAll(/^#?\s?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
+
+  it("documents every variable the apps parse", () => {
+    const parsed = new Set(apps.flatMap((a) => Object.keys(entriesOf(a.schema))));
+    expect([...parsed].filter((name) => !documented.has(name))).toEqual([]);
+  });
+
+  it("documents every variable the compose files read", () => {
+    const used = new Set(composeFiles.flatMap((f) => [...variablesOf(read(f))]));
+    expect([...used].filter((name) => !documented.has(name))).toEqual([]);
+  });
+
+  it("holds no secret value: the secrets are left empty", () => {
+    for (const name of Object.keys(secrets)) expect(text).toMatch(new RegExp(`^${name}=$`, "m"));
+  });
+});
