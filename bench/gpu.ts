@@ -43,7 +43,13 @@ async function illustration(textured: boolean): Promise<Buffer> {
   const base = sharp(Buffer.from(svg)).removeAlpha();
   if (!textured) return base.png().toBuffer();
   const grain = await sharp({
-    create: { width: size, height: size, channels: 3, noise: { type: "gaussian", mean: 0, sigma: 4 } },
+    create: {
+      width: size,
+      height: size,
+      channels: 3,
+      background: "#000000",
+      noise: { type: "gaussian", mean: 0, sigma: 4 },
+    },
   })
     .png()
     .toBuffer();
