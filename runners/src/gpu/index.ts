@@ -52,3 +52,4 @@ export type { EngineReadiness, FaceEngine, PersonalizeRequest } from "./engines/
 export { checkParamMap, faceWorkflowParams, loadFaceWorkflow } from "./workflow/params.ts";
 export { type CompositeEngineConfig, createCompositeEngine } from "./engines/composite.ts";
 export { analyzerFromEnv, faceEngineFromEnv, type GpuEnv } from "./config.ts";
+export { createGpuCapabilities } from "./wiring.ts";
