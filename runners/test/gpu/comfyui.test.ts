@@ -130,8 +130,13 @@ describe("ComfyUI engine against the protocol double", () => {
 
   it("survives the socket dropping mid-prompt: reconnects with the same client id and completes on it", async () => {
     // Polling is set far beyond the test's time: only the reconnected socket can finish this page.
-    const { double, engine } = await setup({ promptMs: 200, pollMs: 600_000 });
-    double.once("progress", () => double.dropSockets());
+    const { double, engine } = await setup({ promptMs: 40, pollMs: 600_000 });
+    double.once("progress", () => {
+      // The prompt waits while the socket is gone, so the rest of its events need the reconnection.
+      double.pause();
+      double.dropSockets();
+      double.once("connected", () => double.resume());
+    });
     const progress: number[] = [];
     const out = await engine.personalize({ ...page, seed: 1, onProgress: (p) => progress.push(p) });
     expect(out.equals(background)).toBe(true);
@@ -221,7 +226,7 @@ describe("ComfyUI engine against the protocol double", () => {
   });
 
   it("keeps ComfyUI busy: the next page is queued while the current one runs, never more than two", async () => {
-    const { double, engine } = await setup({ promptMs: 60 });
+    const { double, engine } = await setup({ promptMs: 300 });
     const pages = [1, 2, 3, 4].map((seed) => engine.submit({ ...page, seed }));
     for (const p of pages) expect((await p.result()).equals(background)).toBe(true);
     const records = [...double.records.values()];

@@ -115,6 +115,21 @@ export class ComfyDouble extends EventEmitter {
     return this;
   }
 
+  private paused: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  /** Holds the running prompt before its next step until `resume()`: lets a test act mid-prompt without racing it. */
+  pause(): void {
+    if (this.paused) return;
+    let resolve: () => void = () => {};
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.paused = { promise, resolve };
+  }
+
+  resume(): void {
+    this.paused?.resolve();
+    this.paused = undefined;
+  }
+
   /** Makes every following prompt take `ms` (0: instant). */
   slow(ms: number): void {
     this.promptMs = ms;
@@ -188,6 +203,7 @@ export class ComfyDouble extends EventEmitter {
     // Reconnecting with the same id replaces the old socket.
     if (old && old !== ws) old.terminate();
     this.sockets.set(sid, ws);
+    this.emit("connected", sid);
     ws.on("close", () => {
       if (this.sockets.get(sid) === ws) this.sockets.delete(sid);
     });
@@ -319,7 +335,8 @@ export class ComfyDouble extends EventEmitter {
   }
 
   /** Waits `ms` (yielding even at 0), or throws Interrupted when the running prompt is interrupted. */
-  private wait(ms: number): Promise<void> {
+  private async wait(ms: number): Promise<void> {
+    while (this.paused) await this.paused.promise;
     return new Promise((resolve, reject) => {
       const timer = ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve);
       this.running!.interrupt = () => {
