@@ -45,7 +45,7 @@ export async function uploadImage(
   const form = await new Request("http://double/upload/image", {
     method: "POST",
     headers: { "content-type": contentType },
-    body,
+    body: new Uint8Array(body),
   }).formData();
   const image = form.get("image");
   if (!image || typeof image === "string") return null;
