@@ -1,4 +1,5 @@
 import { AppError, createS3Client } from "@faceapp/core";
+import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -85,6 +86,17 @@ export function createApp(deps: AppDeps) {
   const openapi = buildOpenApi(app, { title: "faceapp API", version: "1.0.0" });
   app.get("/openapi.json", (c) => c.json(openapi));
   app.get("/docs", (c) => c.html(docsHtml));
+
+  // The built web app (embedded runs), mounted last: its files, then index.html for any other page
+  // path, never for the api's own paths, which keep their JSON 404s.
+  if (deps.webDist) {
+    const root = deps.webDist;
+    const apiPath = /^\/(v1|healthz|readyz|metrics|openapi\.json|docs)(\/|$)/;
+    const files = serveStatic({ root });
+    const page = serveStatic({ root, path: "index.html" });
+    app.get("*", (c, next) => (apiPath.test(c.req.path) ? next() : files(c, next)));
+    app.get("*", (c, next) => (apiPath.test(c.req.path) || /\.\w+$/.test(c.req.path) ? next() : page(c, next)));
+  }
 
   app.notFound((c) => renderError(new AppError("not_found", "Not found"), c));
   app.onError((err, c) => renderError(err, c));

@@ -30,6 +30,8 @@ export const ApiEnv = v.pipe(
     CATALOG_CACHE_SECONDS: int(300, 0),
     /** Heartbeat comments on idle event streams (and the catch-up read that comes with them). */
     SSE_HEARTBEAT_SECONDS: int(15, 1, 300),
+    /** The built web app to serve (default web/dist when it exists); "off" serves none. */
+    WEB_DIST_DIR: v.optional(str()),
   }),
   v.forward(
     v.partialCheck(

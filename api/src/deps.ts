@@ -18,6 +18,8 @@ export interface AppDeps {
   bus: ProgressBus;
   /** Prefix of every Redis key this app writes; lets tests share one Redis. */
   redisPrefix?: string;
+  /** The built web app (web/dist) to serve beside the api, when set. */
+  webDist?: string | undefined;
 }
 
 /** The object store as the services see it. */

@@ -29,7 +29,8 @@ const bus = createProgressBus(env.REDIS_URL, database.sql, {
 });
 
 // The embedded run serves the built web app (npm run build -w @faceapp/web) from the same origin.
-const webDist = env.WEB_DIST_DIR === "off" ? undefined : path.resolve(env.WEB_DIST_DIR ?? path.join(repoRoot, "web/dist"));
+const webDist =
+  env.WEB_DIST_DIR === "off" ? undefined : path.resolve(env.WEB_DIST_DIR ?? path.join(repoRoot, "web/dist"));
 const app = createApp({
   webDist: webDist && fs.existsSync(path.join(webDist, "index.html")) ? webDist : undefined,
   db: database.db,
