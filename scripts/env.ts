@@ -9,6 +9,8 @@ export const StartEnv = v.object({
   ...BaseEnv,
   PORT: int(8000, 1, 65535),
   WEB_ORIGIN: v.optional(str()),
+  /** A web app build to serve as it is; unset: npm start builds web/ into DATA_DIR/web. */
+  WEB_DIST_DIR: v.optional(str()),
   /** Longest wait for the children to drain after Ctrl-C before they are killed, seconds. */
   START_STOP_TIMEOUT_SECONDS: int(45, 1, 600),
   /** Any value turns the coloured output off (https://no-color.org). */

@@ -37,8 +37,15 @@ let stores: Part | undefined;
 let stopping = false;
 
 /** Runs one of our entry points with tsx, its output prefixed with its name. */
-function run(name: string, entry: string, args: string[], childEnv: Record<string, string>, service: boolean): Part {
-  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
+function run(
+  name: string,
+  entry: string,
+  args: string[],
+  childEnv: Record<string, string>,
+  service: boolean,
+  typescript = true,
+): Part {
+  const child = spawn(process.execPath, [...(typescript ? ["--import", "tsx"] : []), entry, ...args], {
     cwd: repoRoot,
     env: childEnv,
     stdio: ["ignore", "pipe", "pipe"],
@@ -174,8 +181,14 @@ function demoBooks(): Map<string, string> {
   return found;
 }
 
-async function oneShot(name: string, entry: string, args: string[], childEnv: Record<string, string>) {
-  const code = await run(name, entry, args, childEnv, false).exited;
+async function oneShot(
+  name: string,
+  entry: string,
+  args: string[],
+  childEnv: Record<string, string>,
+  typescript = true,
+) {
+  const code = await run(name, entry, args, childEnv, false, typescript).exited;
   if (stopping) await new Promise(() => {}); // shutdown() exits the process
   if (code !== 0) throw new Error(`${name} failed (exit ${code})`);
 }
@@ -215,6 +228,36 @@ async function ensureDemoBooks(databaseUrl: string, childEnv: Record<string, str
     say("importing a demo book", { slug });
     await oneShot("books:import", "api/src/cli/import-book.ts", [dir], { ...childEnv, MIGRATE_ON_START: "false" });
   }
+}
+
+/**
+ * The web app for the api to serve: WEB_DIST_DIR as given, else a fresh build of web/ into the data
+ * folder (about two seconds) with the api at the same origin (VITE_API_BASE_URL=""), so it always
+ * matches the code and never disturbs web/dist. Without Vite (a production install) web/dist is used.
+ */
+async function webApp(childEnv: Record<string, string>): Promise<string | undefined> {
+  if (env.WEB_DIST_DIR) return env.WEB_DIST_DIR;
+  const vite = path.join(repoRoot, "node_modules/vite/bin/vite.js");
+  const built = path.join(repoRoot, "web/dist");
+  if (fs.existsSync(vite) && fs.existsSync(path.join(repoRoot, "web/index.html"))) {
+    const outDir = path.join(dataDir, "web");
+    say("building the web app", { outDir });
+    try {
+      await oneShot(
+        "web:build",
+        vite,
+        ["build", "web", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
+        { ...childEnv, VITE_API_BASE_URL: "" },
+        false,
+      );
+      return outDir;
+    } catch (err) {
+      warn("the web app did not build; serving web/dist if there is one", { err: String(err) });
+    }
+  }
+  if (fs.existsSync(path.join(built, "index.html"))) return built;
+  warn("no web app to serve (web/ not built): the api runs alone");
+  return "off";
 }
 
 async function waitForHttp(url: string, part: Part, timeoutMs: number) {
@@ -273,9 +316,8 @@ async function main() {
   await ensureDemoBooks(databaseUrl, childEnv);
   if (stopping) return;
 
-  const webDist = path.join(repoRoot, "web/dist");
-  if (!fs.existsSync(path.join(webDist, "index.html")))
-    warn("web/dist is not built: the api runs without the web app (build it with `npm run build -w @faceapp/web`)");
+  const webDist = await webApp(childEnv);
+  if (stopping) return;
   const api = run(
     "api",
     "api/src/server.ts",
@@ -284,6 +326,7 @@ async function main() {
       ...childEnv,
       PORT: String(env.PORT),
       MIGRATE_ON_START: "false",
+      ...(webDist ? { WEB_DIST_DIR: webDist } : {}),
       WEB_ORIGIN: env.WEB_ORIGIN ?? `${origin},http://127.0.0.1:${env.PORT},http://localhost:5173`,
     },
     true,

@@ -1,0 +1,257 @@
+// `npm start` as a user runs it: scripts/start.ts from this checkout with its own data folder and free
+// ports (a fresh clone plus `npm ci` would take minutes; the checkout is the same code). It must print
+// the URL, carry a personalisation through the API from sign-up to the print files, and leave no
+// process behind after Ctrl-C (SIGINT to its process group, as a terminal sends it).
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { repoRoot } from "@faceapp/core";
+import { fixturePath } from "@faceapp/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const photoPath = fixturePath("face-astronaut.png");
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Every process below `root` (children, grandchildren: Postgres, Chromium), with its command line. */
+function descendants(root: number): Map<number, string> {
+  const parent = new Map<number, number>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parent.set(Number(entry), ppid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found = new Map<number, string>();
+  const queue = [root];
+  while (queue.length) {
+    const pid = queue.shift()!;
+    for (const [child, ppid] of parent)
+      if (ppid === pid && !found.has(child)) {
+        found.set(child, cmdline(child) ?? "");
+        queue.push(child);
+      }
+  }
+  return found;
+}
+
+function cmdline(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Alive and the same program (not a zombie, not a reused pid). */
+function stillRunning(pid: number, command: string): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+    return state !== "Z" && cmdline(pid) === command;
+  } catch {
+    return false;
+  }
+}
+
+let child: ChildProcess;
+let output = "";
+let dataDir: string;
+let baseUrl: string;
+let exited: Promise<number | null>;
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "faceapp-start-"));
+  // As root, the embedded Postgres runs as the `postgres` user, which must reach its folder inside.
+  fs.chmodSync(dataDir, 0o755);
+  const [port, pgPort, s3Port] = [await freePort(), await freePort(), await freePort()];
+  child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+    cwd: repoRoot,
+    detached: true, // its own process group, as a shell gives a foreground job
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      LOCAL_POSTGRES_PORT: String(pgPort),
+      LOCAL_S3_PORT: String(s3Port),
+      LOG_LEVEL: "info",
+      NO_COLOR: "1",
+      // A bare machine: nothing configured (empty values count as unset, and win over a local .env).
+      DATABASE_URL: "",
+      REDIS_URL: "",
+      AWS_ENDPOINT_URL: "",
+      AWS_ACCESS_KEY_ID: "",
+      AWS_SECRET_ACCESS_KEY: "",
+      COMFY_BASE_URL: "",
+      FACE_ENGINE: "",
+      VLM_BASE_URL: "",
+      JWT_SECRET_KEY: "",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    },
+  });
+  child.stdout!.on("data", (c: Buffer) => (output += c.toString("utf8")));
+  child.stderr!.on("data", (c: Buffer) => (output += c.toString("utf8")));
+  exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  const deadline = Date.now() + 90_000;
+  while (!/running at (http:\/\/\S+)/.test(output)) {
+    if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${output.slice(-4000)}`);
+    if (Date.now() > deadline) throw new Error(`no URL printed within 90 s:\n${output.slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  baseUrl = /running at (http:\/\/\S+)/.exec(output)![1]!;
+}, 120_000);
+
+afterAll(async () => {
+  if (child && child.exitCode === null && child.signalCode === null) {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function api(pathname: string, init: RequestInit & { token?: string; json?: unknown } = {}) {
+  const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  if (init.json !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(new URL(pathname, baseUrl), {
+    ...init,
+    headers,
+    body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
+    redirect: "manual",
+  });
+  return res;
+}
+
+async function waitForStatus(token: string, id: string, wanted: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  let status = "";
+  while (Date.now() < deadline) {
+    const body = (await (await api(`/v1/personalizations/${id}`, { token })).json()) as { status: string };
+    status = body.status;
+    if (status === wanted) return body;
+    if (/failed|canceled/.test(status)) throw new Error(`personalisation ${status} while waiting for ${wanted}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`still ${status} after ${timeoutMs} ms, waiting for ${wanted}\n${output.slice(-3000)}`);
+}
+
+describe("npm start on a bare machine", () => {
+  it("prints the URL of a ready api, with the demo books imported and every part's logs prefixed", async () => {
+    expect(baseUrl).toMatch(/^http:\/\/localhost:\d+$/);
+    expect((await api("/readyz")).status).toBe(200);
+    const books = (await (await api("/v1/books")).json()) as { items: { slug: string }[] };
+    expect(books.items.map((b) => b.slug)).toEqual(expect.arrayContaining(["dyvokrai", "land-of-wonders"]));
+    // The web app, built for this origin, served by the api.
+    const page = await api("/");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    for (const part of ["services", "api", "gpu-runner", "render-runner"])
+      expect(output).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${part} +INFO`, "m"));
+  });
+
+  it("completes a personalisation through the API: upload, analysis, preview, confirm, print files", async () => {
+    const signup = await api("/v1/auth/signup", {
+      method: "POST",
+      json: { email: `start-${Date.now()}@example.com`, password: "correct horse battery" },
+    });
+    expect(signup.status).toBe(201);
+    const { token } = (await signup.json()) as { token: string };
+
+    const bytes = fs.readFileSync(photoPath);
+    const ticketRes = await api("/v1/uploads", {
+      method: "POST",
+      token,
+      json: { contentType: "image/png", byteSize: bytes.length },
+    });
+    expect(ticketRes.status).toBe(201);
+    const ticket = (await ticketRes.json()) as { id: string; url: string; fields: Record<string, string> };
+    const form = new FormData();
+    for (const [name, value] of Object.entries(ticket.fields)) form.append(name, value);
+    form.append("file", new Blob([new Uint8Array(bytes)], { type: "image/png" }), "face-astronaut.png");
+    const posted = await fetch(ticket.url, { method: "POST", body: form });
+    expect(posted.ok).toBe(true);
+    expect((await api(`/v1/uploads/${ticket.id}/complete`, { method: "POST", token })).status).toBe(200);
+
+    const created = await api("/v1/personalizations", {
+      method: "POST",
+      token,
+      json: { bookSlug: "land-of-wonders", photoUploadId: ticket.id },
+    });
+    expect(created.status).toBe(202);
+    const { id } = (await created.json()) as { id: string };
+    const t0 = Date.now();
+    await waitForStatus(token, id, "analyzed", 60_000);
+    const t1 = Date.now();
+
+    const generate = await api(`/v1/personalizations/${id}/generate`, {
+      method: "POST",
+      token,
+      json: { childName: "Ada" },
+    });
+    expect(generate.status).toBe(202);
+    const preview = (await waitForStatus(token, id, "preview_ready", 120_000)) as unknown as {
+      pages: { stage: string; status: string; webUrl: string | null }[];
+    };
+    const previewPages = preview.pages.filter((p) => p.stage === "preview");
+    expect(previewPages.length).toBeGreaterThan(0);
+    expect(previewPages.every((p) => p.status === "done" && p.webUrl)).toBe(true);
+
+    expect((await api(`/v1/personalizations/${id}/confirm`, { method: "POST", token })).status).toBe(202);
+    const t2 = Date.now();
+    await waitForStatus(token, id, "completed", 150_000);
+    console.log(
+      `[npm start] analysis ${t1 - t0} ms, preview ${t2 - t1} ms, full book and print files ${Date.now() - t2} ms`,
+    );
+    const file = await api(`/v1/personalizations/${id}/files/block.pdf`, { token });
+    expect(file.status).toBe(302);
+    const pdf = await fetch(file.headers.get("location")!);
+    expect(pdf.ok).toBe(true);
+    expect(
+      Buffer.from(await pdf.arrayBuffer())
+        .subarray(0, 5)
+        .toString("latin1"),
+    ).toBe("%PDF-");
+  }, 360_000);
+
+  it("stops everything on Ctrl-C: children drained, Postgres stopped, no process left", async () => {
+    const tree = descendants(child.pid!);
+    const commands = [...tree.values()];
+    expect(commands.some((c) => c.includes("postgres"))).toBe(true);
+    expect(commands.some((c) => c.includes("render-runner.ts"))).toBe(true);
+    expect(commands.some((c) => c.includes("chromium"))).toBe(true);
+
+    process.kill(-child.pid!, "SIGINT");
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), 60_000))]);
+    expect(code, output.slice(-3000)).toBe(0);
+    expect(output).toMatch(/start +INFO +stopped/);
+
+    const left = [...tree].filter(([pid, command]) => stillRunning(pid, command));
+    expect(left.map(([pid, command]) => `${pid} ${command.slice(0, 120)}`)).toEqual([]);
+    // Nothing at all still holds the data folder (the embedded Postgres runs from it).
+    const holders = fs
+      .readdirSync("/proc")
+      .filter((e) => /^\d+$/.test(e))
+      .filter((e) => cmdline(Number(e))?.includes(dataDir));
+    expect(holders).toEqual([]);
+  }, 90_000);
+});
