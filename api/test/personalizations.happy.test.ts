@@ -153,3 +153,36 @@ describe("a personalisation", () => {
     expect(list.items[0].thumbnailUrl).toMatch(/^http/);
   });
 });
+
+describe("a photo the analysis refuses", () => {
+  it("ends in analysis_failed with a reason a parent can act on, before any page work", async () => {
+    const user = await signUp(api.app);
+    const photo = await readyPhoto(api.app, user.token, "noface-coffee.png");
+    const { id } = await body(await createPersonalization(api.app, user.token, "moon", photo));
+    const failed = await waitForStatus(api.app, user.token, id, ["analyzed", "analysis_failed"]);
+    expect(failed.status).toBe("analysis_failed");
+    expect(failed.analysis).toMatchObject({ ok: false, code: "no_face" });
+    expect(failed.failureReason).toMatch(/face/i);
+    const events = await api.db.db
+      .selectFrom("app.events")
+      .select(["type", "data"])
+      .where("personalization_id", "=", id)
+      .orderBy("id")
+      .execute();
+    expect(events.map((e) => e.type)).toEqual(["status", "status", "analysis"]);
+    expect(
+      await api.db.db
+        .selectFrom("app.personalization_pages")
+        .selectAll()
+        .where("personalization_id", "=", id)
+        .execute(),
+    ).toEqual([]);
+    // Another photo can be tried on the same personalisation.
+    const again = await api.app.request(
+      `/v1/personalizations/${id}/photo`,
+      jsonInit("PUT", { photoUploadId: await readyPhoto(api.app, user.token) }, bearer(user.token)),
+    );
+    expect(again.status).toBe(202);
+    expect((await waitForStatus(api.app, user.token, id, ["analyzed", "analysis_failed"])).status).toBe("analyzed");
+  });
+});

@@ -7,7 +7,9 @@ import { gpuTasks, renderTasks } from "./tasks/index.ts";
 import { createGpuEngines } from "./wiring/gpu.ts";
 import { createRenderEngines } from "./wiring/render.ts";
 
-const DEFAULT_CONCURRENCY: Record<RunnerKindName, number> = { gpu: 1, render: 2 };
+// gpu: two pages in flight keep ComfyUI busy (the next prompt queued while one runs); the engine
+// itself never sends it more than two.
+const DEFAULT_CONCURRENCY: Record<RunnerKindName, number> = { gpu: 2, render: 2 };
 
 /** Starts one runner process of a kind and runs it until SIGTERM or SIGINT, which drain it. */
 export async function main(kind: RunnerKindName): Promise<void> {

@@ -50,7 +50,8 @@ export function reasonOf(error: unknown): string {
 
 /**
  * Adapts a task to graphile-worker: validates the payload (an invalid one fails for good, with its
- * reason, instead of being retried), aborts on shutdown or cancel, records the final failure.
+ * reason, instead of being retried), aborts on shutdown or cancel, records the final failure; an
+ * error with `retryable: false` is final at once.
  */
 export function toWorkerTask<T extends TaskName, D extends RunnerDeps>(
   definition: TaskDefinition<T, D>,
@@ -59,15 +60,16 @@ export function toWorkerTask<T extends TaskName, D extends RunnerDeps>(
   return async (rawPayload, helpers) => {
     const job = { id: String(helpers.job.id), attempt: helpers.job.attempts, maxAttempts: helpers.job.max_attempts };
     const log = deps.logger.child({ task: definition.name, jobId: job.id, attempt: job.attempt });
+    // Retrying cannot help an invalid payload or an error that says so (a workflow ComfyUI rejects):
+    // its remaining attempts are spent, so the job stays failed with its reason.
+    const failForGood = () =>
+      helpers.query("update graphile_worker._private_jobs set max_attempts = attempts where id = $1", [helpers.job.id]);
     let payload: JobPayload<T>;
     try {
       payload = parsePayload(definition.name, rawPayload);
     } catch (error) {
       if (!(error instanceof InvalidPayloadError)) throw error;
-      // Retrying cannot make a payload valid: spend its remaining attempts so it stays failed, with the reason.
-      await helpers.query("update graphile_worker._private_jobs set max_attempts = attempts where id = $1", [
-        helpers.job.id,
-      ]);
+      await failForGood();
       log.error({ reason: error.message }, "invalid payload: failed without retry");
       throw error;
     }
@@ -83,8 +85,10 @@ export function toWorkerTask<T extends TaskName, D extends RunnerDeps>(
     try {
       await definition.run(payload, ctx);
     } catch (error) {
-      const final = job.attempt >= job.maxAttempts;
+      const permanent = (error as { retryable?: unknown }).retryable === false;
+      const final = permanent || job.attempt >= job.maxAttempts;
       log.warn({ err: error, final }, final ? "task failed for good" : "task failed, will retry");
+      if (permanent) await failForGood();
       if (final && definition.onFinalFailure) await definition.onFinalFailure(payload, reasonOf(error), ctx);
       throw error;
     } finally {
