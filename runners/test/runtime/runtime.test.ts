@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { addJob, createPostgresBus, createS3Client } from "@faceapp/core";
 import { useTestBucket, useTestDatabase } from "@faceapp/testkit";
 import { startRunner } from "../../src/runtime/runner.ts";
+import { defineTask } from "../../src/runtime/task.ts";
 import { beat, sweep } from "../../src/runtime/heartbeat.ts";
 import { gpuTasks, renderTasks } from "../../src/tasks/index.ts";
 import type { RenderDeps } from "../../src/tasks/deps.ts";
@@ -86,6 +87,41 @@ describe("a runner", () => {
       expect(job.attempts).toBe(1);
       expect(job.max_attempts).toBe(1);
       expect(job.last_error).toMatch(/render_page payload is invalid: personalizationId: .*; stage: /);
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it("ends a job at once, recording why, when its error says retrying cannot help", async () => {
+    const finalReasons: string[] = [];
+    const rejecting = defineTask({
+      name: "assemble_print",
+      async run() {
+        throw Object.assign(new Error("ComfyUI rejected the workflow: checkpoint missing"), { retryable: false });
+      },
+      async onFinalFailure(_payload, reason) {
+        finalReasons.push(reason);
+      },
+    });
+    const personalizationId = crypto.randomUUID();
+    await addJob(t.db, "assemble_print", { personalizationId });
+    const runner = await startRunner({
+      ...options,
+      kind: "render",
+      databaseUrl: t.url,
+      deps: deps(),
+      tasks: [rejecting],
+    });
+    try {
+      const job = await waitFor(async () => {
+        const { rows } = await sql<{ attempts: number; max_attempts: number; last_error: string | null }>`
+          select attempts, max_attempts, last_error from graphile_worker.jobs where key = ${`assemble_print:${personalizationId}`}`.execute(
+          t.db,
+        );
+        return rows[0]?.last_error ? rows[0] : null;
+      });
+      expect(job).toMatchObject({ attempts: 1, max_attempts: 1 });
+      expect(finalReasons).toEqual(["ComfyUI rejected the workflow: checkpoint missing"]);
     } finally {
       await runner.stop();
     }
