@@ -1,9 +1,12 @@
 // The compose files against the configuration the apps really parse: every variable a service sets is
 // one its app knows, every service's environment passes its app's schema as a production start would,
 // and .env.example documents every variable of every app and of the compose files.
+import fs from "node:fs";
+import path from "node:path";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { BaseEnv } from "@faceapp/core";
+import { parseAllDocuments } from "yaml";
+import { BaseEnv, repoRoot } from "@faceapp/core";
 import { ApiEnv } from "../../api/src/config.ts";
 import { RunnerEnv } from "../../runners/src/env.ts";
 import { composeFiles, environmentOf, loadCompose, read, secrets, variablesOf } from "./compose-helpers.ts";
@@ -23,6 +26,18 @@ function entriesOf(schema: unknown): Entries {
 }
 
 const MigrateEnv = v.object({ ...BaseEnv });
+
+interface K8sContainer {
+  name: string;
+  command?: string[];
+  env?: { name: string; value: string }[];
+  envFrom?: { secretRef?: { name: string }; configMapRef?: { name: string } }[];
+}
+interface K8sDoc {
+  kind: string;
+  data?: Record<string, string>;
+  spec?: { template: { spec: { containers: K8sContainer[] } } };
+}
 
 /** Which app a service runs, by the entry point in its command. */
 const apps: { entry: string; name: string; schema: Schema }[] = [
@@ -107,4 +122,51 @@ describe(".env.example", () => {
   it("holds no secret value: the secrets are left empty", () => {
     for (const name of Object.keys(secrets)) expect(text).toMatch(new RegExp(`^${name}=$`, "m"));
   });
+});
+
+describe("compose/k8s", () => {
+  const docs = fs
+    .readdirSync(path.join(repoRoot, "compose/k8s"))
+    .filter((f) => f.endsWith(".yaml"))
+    .flatMap((f) => parseAllDocuments(read(`compose/k8s/${f}`)).map((d) => d.toJS()))
+    .filter(Boolean) as K8sDoc[];
+  const configMap = docs.find((d) => d.kind === "ConfigMap")!.data!;
+  /** What the Secrets hold (compose/k8s/README.md). */
+  const secretsByName: Record<string, string[]> = {
+    faceapp: ["DATABASE_URL", "REDIS_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+    "faceapp-api": ["JWT_SECRET_KEY"],
+  };
+  const containers = docs
+    .filter((d) => d.kind === "Deployment" || d.kind === "Job")
+    .flatMap((d) => d.spec!.template.spec.containers)
+    .flatMap((c) => {
+      const app = apps.find((a) => c.command?.includes(a.entry));
+      return app ? [{ c, app }] : [];
+    });
+
+  it.each(containers.map(({ c, app }) => [c.name, { c, app }] as const))(
+    "%s: ConfigMap, Secret and its own env are variables its app parses, and pass its schema",
+    (_, { c, app }) => {
+      const known = Object.keys(entriesOf(app.schema));
+      const own = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+      const secretKeys = (c.envFrom ?? []).flatMap((f) => (f.secretRef ? secretsByName[f.secretRef.name]! : []));
+      const names = [...Object.keys(configMap), ...secretKeys, ...Object.keys(own)];
+      expect(names.filter((n) => !known.includes(n))).toEqual([]);
+      const sample: Record<string, string> = {
+        DATABASE_URL: "postgres://faceapp:secret@db.example.com:5432/faceapp",
+        REDIS_URL: "redis://redis.example.com:6379",
+      };
+      const environment = {
+        ...imageEnv,
+        ...configMap,
+        ...Object.fromEntries(secretKeys.map((k) => [k, sample[k] ?? secrets.JWT_SECRET_KEY])),
+        ...own,
+      };
+      expect(c.envFrom).toEqual(
+        expect.arrayContaining([{ configMapRef: { name: "faceapp" } }, { secretRef: { name: "faceapp" } }]),
+      );
+      const result = v.safeParse(app.schema, environment, { abortEarly: false });
+      expect(result.success ? [] : result.issues.map((i) => `${v.getDotPath(i)}: ${i.message}`)).toEqual([]);
+    },
+  );
 });
