@@ -18,6 +18,8 @@ export interface AppDeps {
   bus: ProgressBus;
   /** Prefix of every Redis key this app writes; lets tests share one Redis. */
   redisPrefix?: string;
+  /** Aborted when the process shuts down: long-lived responses (event streams) end. */
+  closing?: AbortSignal;
   /** The built web app (web/dist) to serve beside the api, when set. */
   webDist?: string | undefined;
 }

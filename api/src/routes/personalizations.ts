@@ -190,6 +190,7 @@ export function personalizationRoutes(ctx: ApiContext) {
           async (stream) => {
             const ended = new AbortController();
             stream.onAbort(() => ended.abort());
+            const signal = ctx.closing ? AbortSignal.any([ended.signal, ctx.closing]) : ended.signal;
             try {
               await streamEvents(
                 ctx.db,
@@ -203,7 +204,7 @@ export function personalizationRoutes(ctx: ApiContext) {
                     await stream.write(`: ${text}\n\n`);
                   },
                 },
-                ended.signal,
+                signal,
                 { heartbeatMs: ctx.env.SSE_HEARTBEAT_SECONDS * 1000 },
               );
             } finally {

@@ -1,0 +1,52 @@
+// Shutting down with event streams open: they end, so the drain does not wait on them.
+import net from "node:net";
+import { afterAll, expect, it } from "vitest";
+import { serviceEnv, spawnEntry, type Spawned } from "@faceapp/testkit";
+import { bearer, body, signUp, TEST_SECRET, useApi } from "./helpers.ts";
+import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
+
+const api = useApi();
+let server: Spawned | undefined;
+afterAll(async () => {
+  await server?.stop("SIGKILL");
+});
+
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+it("ends open event streams on SIGTERM and exits 0", async () => {
+  await book(api, { slug: "drain-book" });
+  const user = await signUp(api.app);
+  const photo = await readyPhoto(api.app, user.token);
+  const { id } = await body(await createPersonalization(api.app, user.token, "drain-book", photo));
+  const port = await freePort();
+  server = spawnEntry("api/src/server.ts", {
+    ...serviceEnv(api.db.url, api.s3Config),
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    JWT_SECRET_KEY: TEST_SECRET,
+    MIGRATE_ON_START: "false",
+  });
+  await server.waitForLog((line) => line.msg === "api listening");
+  const streams = await Promise.all(
+    [1, 2].map(() =>
+      fetch(`http://127.0.0.1:${port}/v1/personalizations/${id}/events`, { headers: bearer(user.token) }),
+    ),
+  );
+  for (const res of streams) expect(res.status).toBe(200);
+  const readers = streams.map((res) => res.body!.getReader());
+  for (const reader of readers) expect((await reader.read()).done).toBe(false); // the replayed status event
+
+  const code = server.stop("SIGTERM");
+  for (const reader of readers) {
+    let done = false;
+    while (!done) done = (await reader.read()).done;
+  }
+  expect(await code).toBe(0);
+  expect(server.logs.some((line) => line.msg === "in-flight requests did not finish in 25 s; exiting")).toBe(false);
+});
