@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { BaseEnv, bool, defaultDataDir, int, loadDotEnv, loadEnvOrExit, num, repoRoot, str, url } from "@faceapp/core";
+import { BaseEnv, defaultDataDir, int, loadDotEnv, loadEnvOrExit, num, repoRoot, str, url } from "@faceapp/core";
 
 loadDotEnv(repoRoot);
 
@@ -32,7 +32,6 @@ export const RunnerEnv = v.pipe(
     /** The browser is replaced after this many pages (bounded memory growth). */
     RENDER_BROWSER_MAX_PAGES: int(500, 1, 100_000),
     RENDER_TIMEOUT_SECONDS: int(60, 1, 600),
-    RENDER_DEBUG: bool(false),
   }),
   v.transform((input) => ({
     ...input,
