@@ -1,4 +1,4 @@
-// `npm run bench:pipeline [-- --seconds 5] [--concurrency 16] [--jobs 1000] [--personalizations 150]`
+// `npm run bench:pipeline [-- --seconds 5] [--concurrency 16] [--jobs 1000] [--personalizations 150] [--runner-concurrency 4]`
 // 1. POST /v1/personalizations: auth, validation, one transaction with its job — requests/s, p99.
 // 2. enqueue → task start over sequential jobs through our runner runtime — p50/p99.
 // 3. no-op pages through one render runner: the real render_page task (claim, objects written to S3,
@@ -27,6 +27,7 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "16" },
     jobs: { type: "string", default: "1000" },
     personalizations: { type: "string", default: "150" },
+    "runner-concurrency": { type: "string", default: "4" },
   },
 });
 const SECONDS = Math.min(60, Math.max(1, Number(args.seconds)));
@@ -190,7 +191,7 @@ try {
     .toBuffer();
   const web = await sharp(print).jpeg().toBuffer();
   const noop = { render: async () => ({ print, web }), close: async () => {} };
-  const concurrency = Number(process.env.RUNNER_CONCURRENCY ?? 4);
+  const concurrency = Math.min(64, Math.max(1, Number(args["runner-concurrency"])));
   const t0 = performance.now();
   const pageRunner = await startRunner({
     ...runnerOptions,

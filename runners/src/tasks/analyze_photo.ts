@@ -14,7 +14,7 @@ export default defineTask<"analyze_photo", GpuDeps>({
       .where("p.id", "=", personalizationId)
       .executeTakeFirst();
     // Replaced photo or canceled: this job is outdated.
-    if (!subject || subject.status !== "analyzing" || subject.photo_upload_id !== photoUploadId) {
+    if (subject?.status !== "analyzing" || subject.photo_upload_id !== photoUploadId) {
       log.info("analysis no longer wanted");
       return;
     }

@@ -9,7 +9,7 @@ export default defineTask<"assemble_print", RenderDeps>({
   async run({ personalizationId }, { deps, signal, log }) {
     const { db, bus } = deps;
     const subject = await loadSubject(db, personalizationId);
-    if (!subject || subject.personalization.status !== "full_generating") {
+    if (subject?.personalization.status !== "full_generating") {
       log.info("print files no longer wanted");
       return;
     }
