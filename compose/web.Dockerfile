@@ -15,7 +15,6 @@ COPY runners/package.json runners/
 COPY web/package.json web/
 RUN npm ci --ignore-scripts
 COPY tsconfig.base.json ./
-COPY core ./core
 COPY web ./web
 # Where the browser finds the api: same origin through nginx by default.
 ARG VITE_API_BASE_URL=/api

@@ -9,6 +9,7 @@ import { parseAllDocuments } from "yaml";
 import { BaseEnv, repoRoot } from "@faceapp/core";
 import { ApiEnv } from "../../api/src/config.ts";
 import { RunnerEnv } from "../../runners/src/env.ts";
+import { StartEnv } from "../../scripts/env.ts";
 import { composeFiles, environmentOf, loadCompose, read, secrets, variablesOf } from "./compose-helpers.ts";
 
 type Schema = v.GenericSchema<Record<string, string | undefined>, unknown>;
@@ -109,8 +110,8 @@ describe(".env.example", () => {
   const text = read(".env.example");
   const documented = new Set([...text.matchAll(/^#?\s?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
 
-  it("documents every variable the apps parse", () => {
-    const parsed = new Set(apps.flatMap((a) => Object.keys(entriesOf(a.schema))));
+  it("documents every variable the apps (and npm start) parse", () => {
+    const parsed = new Set([...apps, { schema: StartEnv }].flatMap((a) => Object.keys(entriesOf(a.schema))));
     expect([...parsed].filter((name) => !documented.has(name))).toEqual([]);
   });
 
