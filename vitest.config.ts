@@ -3,7 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["*/src/**/*.test.ts", "*/test/**/*.test.ts"],
-    exclude: ["**/node_modules/**", "web/**"],
+    // web/: unit tests of the app's logic (node) and the Chromium e2e run (web/test/e2e.test.ts).
+    exclude: ["**/node_modules/**", "web/dist/**"],
     globalSetup: ["./testkit/src/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 120_000,

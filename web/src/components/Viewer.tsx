@@ -1,0 +1,135 @@
+import { createSignal, For, type JSX, onCleanup, onMount, Show } from "solid-js";
+import { useApp } from "../context.tsx";
+import { bookSpreads, keyTarget, step, swipeDirection, zoomStep } from "../lib/spreads.ts";
+import { pageLabel } from "./labels.ts";
+
+export interface ViewerProps {
+  /** Page id → its web image (null while not drawn). */
+  images: (page: string) => string | null;
+  title: string;
+  start?: number;
+  onClose: () => void;
+}
+
+/** The book as spreads: front cover, pages 1–22 in pairs, back cover; keys, swipes and zoom. */
+export function Viewer(props: ViewerProps): JSX.Element {
+  const { t } = useApp();
+  const spreads = bookSpreads();
+  const [index, setIndex] = createSignal(props.start ?? 0);
+  const [zoom, setZoom] = createSignal(1);
+  let dialog!: HTMLDialogElement;
+  const opener = document.activeElement as HTMLElement | null;
+  onMount(() => {
+    dialog.showModal();
+    dialog.focus();
+  });
+  onCleanup(() => opener?.focus?.());
+
+  const go = (i: number) => {
+    setIndex(i);
+    setZoom(1);
+  };
+  const onKey = (e: KeyboardEvent) => {
+    if (e.target instanceof HTMLButtonElement && (e.key === " " || e.key === "Enter")) return;
+    if (e.key === "+" || e.key === "=") return setZoom(zoomStep(zoom(), 1));
+    if (e.key === "-") return setZoom(zoomStep(zoom(), -1));
+    const target = keyTarget(e.key, index(), spreads.length);
+    if (target !== null) {
+      e.preventDefault();
+      go(target);
+    }
+  };
+  let startX = 0;
+  let startY = 0;
+  const onPointerDown = (e: PointerEvent) => {
+    startX = e.clientX;
+    startY = e.clientY;
+  };
+  const onPointerUp = (e: PointerEvent) => {
+    if (zoom() > 1) return; // zoomed in: dragging pans instead
+    const dir = swipeDirection(e.clientX - startX, e.clientY - startY);
+    if (dir) go(step(index(), dir, spreads.length));
+  };
+
+  return (
+    <dialog
+      ref={dialog}
+      class="viewer"
+      aria-labelledby="viewer-title"
+      aria-describedby="viewer-help"
+      onKeyDown={onKey}
+      onClose={() => props.onClose()}
+    >
+      <header>
+        <h2 id="viewer-title">
+          {props.title} — {t("viewer.position", { n: index() + 1, total: spreads.length })}
+        </h2>
+        <p id="viewer-help" class="visually-hidden">
+          {t("viewer.help")}
+        </p>
+        <div class="tools">
+          <button
+            type="button"
+            onClick={() => setZoom(zoomStep(zoom(), -1))}
+            disabled={zoom() <= 1}
+            aria-label={t("viewer.zoomOut")}
+          >
+            −
+          </button>
+          <span aria-live="polite">{Math.round(zoom() * 100)}%</span>
+          <button
+            type="button"
+            onClick={() => setZoom(zoomStep(zoom(), 1))}
+            disabled={zoom() >= 3}
+            aria-label={t("viewer.zoomIn")}
+          >
+            +
+          </button>
+          <button type="button" onClick={() => dialog.close()} aria-label={t("viewer.close")}>
+            ×
+          </button>
+        </div>
+      </header>
+      <div
+        class="stage"
+        onPointerDown={onPointerDown}
+        onPointerUp={onPointerUp}
+        style={{ "touch-action": zoom() > 1 ? "auto" : "pan-y" }}
+      >
+        <div
+          class="spread"
+          classList={{ single: spreads[index()]!.length === 1 }}
+          style={{ transform: `scale(${zoom()})`, "transform-origin": "top center" }}
+          data-spread={index()}
+        >
+          <For each={spreads[index()]}>
+            {(page) => (
+              <Show
+                when={props.images(page)}
+                fallback={
+                  <div class="page missing">
+                    {pageLabel(t, page)}: {t("viewer.notReady")}
+                  </div>
+                }
+              >
+                {(src) => <img class="page" src={src()} alt={pageLabel(t, page)} draggable={false} />}
+              </Show>
+            )}
+          </For>
+        </div>
+      </div>
+      <footer>
+        <button type="button" onClick={() => go(step(index(), -1, spreads.length))} disabled={index() === 0}>
+          ← {t("viewer.prev")}
+        </button>
+        <button
+          type="button"
+          onClick={() => go(step(index(), 1, spreads.length))}
+          disabled={index() === spreads.length - 1}
+        >
+          {t("viewer.next")} →
+        </button>
+      </footer>
+    </dialog>
+  );
+}

@@ -1,0 +1,73 @@
+// What every page shares: the api client, the signed-in user, the language. Provided once by <App>.
+import { createContext, createEffect, createResource, createSignal, type JSX, useContext } from "solid-js";
+import { ApiError, createApiClient, type User } from "./api/client.ts";
+import { detectLang, type Lang, type MessageKey, translate } from "./lib/i18n.ts";
+
+/** "/api" behind nginx (default), "" when the api serves this app itself. */
+export const API_BASE: string = import.meta.env.VITE_API_BASE_URL ?? "/api";
+const LANG_KEY = "faceapp.lang";
+
+function createAppState() {
+  const api = createApiClient({ baseUrl: API_BASE });
+  const [lang, setLangSignal] = createSignal<Lang>(detectLang(localStorage.getItem(LANG_KEY), navigator.languages));
+  createEffect(() => {
+    document.documentElement.lang = lang();
+  });
+  const setLang = (next: Lang) => {
+    localStorage.setItem(LANG_KEY, next);
+    setLangSignal(next);
+  };
+  const t = (key: MessageKey, vars?: Record<string, string | number>) => translate(lang(), key, vars);
+
+  // The session is the httpOnly cookie: the app only asks who it belongs to.
+  const [user, { mutate: setUser }] = createResource<User | null>(async () => {
+    try {
+      return (await api.call("GET /v1/me")).user;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return null;
+      throw err;
+    }
+  });
+
+  /** An error in words for the parent. */
+  const errorText = (err: unknown): string => {
+    if (err instanceof ApiError) {
+      switch (err.code) {
+        case "email_taken":
+        case "invalid_credentials":
+        case "unauthorized":
+        case "not_found":
+          return t(`error.${err.code}`);
+        case "rate_limited":
+          return err.retryAfter ? t("error.rate_limited", { seconds: err.retryAfter }) : t("error.rate_limited_soon");
+        case "invalid_input":
+        case "invalid_state":
+          return t(`error.${err.code}`, { message: err.message });
+        default:
+          return t("error.generic", { message: err.message });
+      }
+    }
+    if (err instanceof TypeError) return t("error.network");
+    return t("error.generic", { message: err instanceof Error ? err.message : String(err) });
+  };
+
+  const signOut = async () => {
+    await api.call("POST /v1/auth/logout").catch(() => {});
+    setUser(null);
+  };
+
+  return { api, lang, setLang, t, user, setUser, signOut, errorText };
+}
+
+export type AppState = ReturnType<typeof createAppState>;
+const AppContext = createContext<AppState>();
+
+export function AppProvider(props: { children: JSX.Element }) {
+  return <AppContext.Provider value={createAppState()}>{props.children}</AppContext.Provider>;
+}
+
+export function useApp(): AppState {
+  const ctx = useContext(AppContext);
+  if (!ctx) throw new Error("useApp outside <AppProvider>");
+  return ctx;
+}

@@ -1,0 +1,55 @@
+// A small primitive around EventSource: opens when given a URL, closes in onCleanup. The browser
+// reconnects by itself after a drop and sends Last-Event-ID, so the api replays what was missed.
+import { type Accessor, createEffect, createSignal, onCleanup } from "solid-js";
+import type { StreamEvent } from "./live.ts";
+
+export const STREAM_EVENT_TYPES = ["status", "analysis", "page", "files", "error"] as const;
+
+export type StreamState = "connecting" | "open" | "reconnecting" | "closed";
+
+export interface EventStreamOptions {
+  /** The stream URL, or null for none (closes the current one). */
+  url: Accessor<string | null>;
+  onEvent: (event: StreamEvent & { id: string | null }) => void;
+  /** Tests pass a fake. */
+  EventSource?: typeof EventSource;
+}
+
+/** Parses one SSE message's data; null when it is not a JSON object. */
+export function parseEventData(data: unknown): Record<string, unknown> | null {
+  if (typeof data !== "string") return null;
+  try {
+    const parsed: unknown = JSON.parse(data);
+    return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function createEventStream(options: EventStreamOptions): Accessor<StreamState> {
+  const [state, setState] = createSignal<StreamState>("closed");
+  const Source = options.EventSource ?? globalThis.EventSource;
+  createEffect(() => {
+    const url = options.url();
+    if (!url) {
+      setState("closed");
+      return;
+    }
+    const source = new Source(url, { withCredentials: true });
+    setState("connecting");
+    source.onopen = () => setState("open");
+    // readyState CONNECTING after an error: the browser is retrying (with Last-Event-ID); CLOSED: it gave up.
+    source.onerror = () => setState(source.readyState === 2 ? "closed" : "reconnecting");
+    for (const type of STREAM_EVENT_TYPES)
+      source.addEventListener(type, (e) => {
+        const message = e as MessageEvent;
+        const data = parseEventData(message.data);
+        if (data) options.onEvent({ type, data, id: message.lastEventId || null });
+      });
+    onCleanup(() => {
+      source.close();
+      setState("closed");
+    });
+  });
+  return state;
+}

@@ -1,0 +1,107 @@
+// The e2e rig: the web app built for same-origin use, served by a real api (with its own database,
+// bucket and Redis), runner processes, and Debian's headless Chromium driven by puppeteer-core.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { PutBucketCorsCommand } from "@aws-sdk/client-s3";
+import { createS3Client, type S3Config } from "@faceapp/core";
+import { serve } from "@hono/node-server";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { createApp } from "../../api/src/app.ts";
+import type { TestApi } from "../../api/test/helpers.ts";
+
+export const webRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const hasChromium = fs.existsSync(CHROMIUM);
+/** Screenshots of every step (git-ignored). */
+export const shotsDir = path.join(webRoot, "test-results", "e2e");
+
+/** Builds the app with VITE_API_BASE_URL="" (the api serves it from its own origin) into a temp folder. */
+export function buildWeb(): string {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "faceapp-web-"));
+  const vite = path.join(webRoot, "../node_modules/vite/bin/vite.js");
+  execFileSync(process.execPath, [vite, "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"], {
+    cwd: webRoot,
+    env: { ...process.env, VITE_API_BASE_URL: "" },
+    stdio: "pipe",
+  });
+  return outDir;
+}
+
+/** Browsers post photos straight to the bucket: it needs CORS, as the real store has. */
+export async function allowBrowserUploads(s3Config: S3Config): Promise<void> {
+  await createS3Client(s3Config).send(
+    new PutBucketCorsCommand({
+      Bucket: s3Config.bucket,
+      CORSConfiguration: {
+        CORSRules: [
+          {
+            AllowedOrigins: ["*"],
+            AllowedMethods: ["GET", "HEAD", "POST", "PUT"],
+            AllowedHeaders: ["*"],
+            ExposeHeaders: ["ETag"],
+          },
+        ],
+      },
+    }),
+  );
+}
+
+/** The api (serving the built app) on a free port. */
+export async function serveApi(api: TestApi, webDist: string): Promise<{ origin: string; close(): Promise<void> }> {
+  const app = createApp({ ...api.deps, webDist });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        (server as import("node:http").Server).closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    protocolTimeout: 600_000,
+    userDataDir: fs.mkdtempSync(path.join(os.tmpdir(), "faceapp-chromium-")),
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-dev-shm-usage",
+      "--hide-scrollbars",
+      "--font-render-hinting=none",
+    ],
+  });
+}
+
+/** A screenshot of the whole page, numbered in the order taken. */
+export function shooter(prefix: string) {
+  fs.mkdirSync(shotsDir, { recursive: true });
+  for (const old of fs.readdirSync(shotsDir)) if (old.startsWith(`${prefix}-`)) fs.rmSync(path.join(shotsDir, old));
+  let n = 0;
+  return async (page: Page, name: string) => {
+    n += 1;
+    await page.screenshot({
+      path: path.join(shotsDir, `${prefix}-${String(n).padStart(2, "0")}-${name}.png`),
+      fullPage: true,
+    });
+  };
+}
+
+/** Counts the pages of a PDF (its /Type /Page objects, not the /Pages tree). */
+export function pdfPageCount(bytes: Buffer): number {
+  return (bytes.toString("latin1").match(/\/Type\s*\/Page(?![s\w])/g) ?? []).length;
+}
