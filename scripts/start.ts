@@ -282,14 +282,23 @@ async function main() {
   // The embedded PostgreSQL and S3 (those the environment does not name) run in a process of their
   // own, in its own process group: a Ctrl-C in the terminal reaches only this parent, which stops
   // them last, after the api and the runners have drained.
-  stores = run("services", "core/src/local/serve.ts", [], { ...inheritedEnv(), DATA_DIR: dataDir }, true);
-  const ready = await stores.waitFor((r) => r.msg === "services ready");
-  if (stopping) return;
+  // Nothing to start when both are configured (and their URLs, with passwords, stay out of the log).
+  let ready: Record<string, unknown> = { databaseUrl: env.DATABASE_URL, s3: env.AWS_ENDPOINT_URL };
+  if (!env.DATABASE_URL || !env.AWS_ENDPOINT_URL) {
+    stores = run("services", "core/src/local/serve.ts", [], { ...inheritedEnv(), DATA_DIR: dataDir }, true);
+    ready = await stores.waitFor((r) => r.msg === "services ready");
+    if (stopping) return;
+  }
   const databaseUrl = env.DATABASE_URL ?? String(ready.databaseUrl);
   const credentials = env.AWS_ENDPOINT_URL
     ? { accessKeyId: env.AWS_ACCESS_KEY_ID ?? "", secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "" }
     : localS3Credentials;
-  const s3 = { endpoint: String(ready.s3), bucket: String(ready.bucket), region: env.AWS_REGION_NAME, credentials };
+  const s3 = {
+    endpoint: env.AWS_ENDPOINT_URL ?? String(ready.s3),
+    bucket: env.S3_BUCKET_NAME,
+    region: env.AWS_REGION_NAME,
+    credentials,
+  };
   say("stores ready", {
     postgres: env.DATABASE_URL ? "configured" : `embedded on ${env.LOCAL_POSTGRES_PORT}`,
     s3: env.AWS_ENDPOINT_URL ? "configured" : `embedded on ${s3.endpoint}`,

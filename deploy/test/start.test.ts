@@ -165,6 +165,8 @@ describe("npm start on a bare machine", () => {
     const page = await api("/");
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    // No GPU named: the composite face engine.
+    expect(output).toMatch(/gpu-runner .*composite/);
     for (const part of ["services", "api", "gpu-runner", "render-runner"])
       expect(output).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${part} +INFO`, "m"));
   });
