@@ -179,6 +179,21 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await shot(page, "preview-ready");
   });
 
+  it("draws the preview again, counting the redraws down", async () => {
+    const redraw = await page.waitForSelector("xpath///button[contains(., 'Draw it again (3 left)')]");
+    await redraw!.click();
+    await page.waitForFunction(
+      () =>
+        document.querySelector("section.personalization")?.getAttribute("data-status") === "preview_ready" &&
+        document.querySelector(".actions")?.textContent?.includes("Draw it again (2 left)"),
+      { timeout: LONG },
+    );
+    await page.waitForFunction(() => document.querySelectorAll("li.page-tile[data-state=done] img").length === 3, {
+      timeout: LONG,
+    });
+    await shot(page, "redrawn");
+  });
+
   it("opens the viewer: spreads, keyboard, zoom", async () => {
     const open = await page.waitForSelector("xpath///button[contains(., 'Open the book')]");
     await open!.click();
@@ -236,6 +251,13 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     expect(await page.$eval("#my-title", (e) => e.textContent)).toBe("Мої книжки");
     await shot(page, "my-books-uk");
     await page.select("header select", "en");
+    // The same book on a phone.
+    await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });
+    await page.goto(`${origin}/p/${personalizationId}`);
+    await status("completed");
+    await page.waitForSelector("a[data-file='block.pdf']");
+    await shot(page, "phone-completed");
+    await page.setViewport({ width: 1280, height: 900 });
   });
 
   it("refuses a photo without a face, saying what to do, and offers another photo", async () => {
@@ -250,5 +272,22 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     expect(text).toContain("Please choose another photo");
     expect(await page.$("#replace-title")).not.toBeNull();
     await shot(page, "refused");
+
+    // Another photo on the same personalisation: analysed again, accepted.
+    const again = await page.waitForSelector("input[type=file]");
+    await again!.uploadFile(fixture(ASTRONAUT, "face-astronaut.png"));
+    await page.click(".photo-picker button.primary");
+    await page.waitForSelector("[data-testid=analysis-ok]", { timeout: LONG });
+    await status("analyzed");
+    await shot(page, "replaced-photo");
+  });
+
+  it("cancels a personalisation after asking", async () => {
+    page.once("dialog", (dialog) => void dialog.accept());
+    const cancel = await page.waitForSelector("xpath///button[contains(., 'Cancel this book')]");
+    await cancel!.click();
+    await status("canceled");
+    expect(await page.$eval("[data-testid=status]", (e) => e.textContent)).toContain("Canceled");
+    await shot(page, "canceled");
   });
 });

@@ -92,7 +92,7 @@ export function PersonalizationPage(): JSX.Element {
                   <span class="stream"> · {t("preview.reconnecting")}</span>
                 </Show>
               </p>
-              <Show when={s().error ?? s().failureReason}>
+              <Show when={s().error ?? (s().status === "analysis_failed" ? null : s().failureReason)}>
                 {(message) => (
                   <p class="error" role="alert">
                     {message()}
@@ -339,7 +339,7 @@ function PagesPanel(props: { state: LiveState; onOpen: (spread: number) => void 
       <ul class="pages" data-testid="preview-pages">
         <For each={preview()}>{(page) => <PageTile page={page} />}</For>
       </ul>
-      <Show when={full().length > 0}>
+      <Show when={full().length > 0 && props.state.status === "full_generating"}>
         <p>
           <label for="full-progress">{t("status.full_generating")}</label>{" "}
           <progress id="full-progress" max={full().length} value={fullDone()} /> {fullDone()}/{full().length}
