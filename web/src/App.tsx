@@ -1,5 +1,5 @@
-import { A, Route, Router, type RouteSectionProps, useNavigate } from "@solidjs/router";
-import { For, type JSX, Show } from "solid-js";
+import { A, Route, Router, type RouteSectionProps, useLocation, useNavigate } from "@solidjs/router";
+import { createEffect, For, type JSX, on, Show } from "solid-js";
 import { AppProvider, useApp } from "./context.tsx";
 import { LANGS, type Lang } from "./lib/i18n.ts";
 import { AuthPage } from "./pages/AuthPage.tsx";
@@ -14,6 +14,16 @@ const LANG_NAMES: Record<Lang, string> = { en: "English", uk: "Українсь�
 function Layout(props: RouteSectionProps): JSX.Element {
   const { t, user, signOut, lang, setLang } = useApp();
   const navigate = useNavigate();
+  const location = useLocation();
+  let main!: HTMLElement;
+  // After navigating, focus goes to the new page's content (screen readers hear its heading next).
+  createEffect(
+    on(
+      () => location.pathname,
+      () => main.focus({ preventScroll: true }),
+      { defer: true },
+    ),
+  );
   return (
     <>
       <a class="skip" href="#main">
@@ -65,7 +75,7 @@ function Layout(props: RouteSectionProps): JSX.Element {
           </label>
         </nav>
       </header>
-      <main id="main" tabindex="-1">
+      <main id="main" tabindex="-1" ref={main}>
         {props.children}
       </main>
     </>

@@ -1,6 +1,7 @@
 // What every page shares: the api client, the signed-in user, the language. Provided once by <App>.
 import { createContext, createEffect, createResource, createSignal, type JSX, useContext } from "solid-js";
 import { ApiError, createApiClient, type User } from "./api/client.ts";
+import { errorMessage } from "./lib/errors.ts";
 import { detectLang, type Lang, type MessageKey, translate } from "./lib/i18n.ts";
 
 /** "/api" behind nginx (default), "" when the api serves this app itself. */
@@ -30,26 +31,7 @@ function createAppState() {
   });
 
   /** An error in words for the parent. */
-  const errorText = (err: unknown): string => {
-    if (err instanceof ApiError) {
-      switch (err.code) {
-        case "email_taken":
-        case "invalid_credentials":
-        case "unauthorized":
-        case "not_found":
-          return t(`error.${err.code}`);
-        case "rate_limited":
-          return err.retryAfter ? t("error.rate_limited", { seconds: err.retryAfter }) : t("error.rate_limited_soon");
-        case "invalid_input":
-        case "invalid_state":
-          return t(`error.${err.code}`, { message: err.message });
-        default:
-          return t("error.generic", { message: err.message });
-      }
-    }
-    if (err instanceof TypeError) return t("error.network");
-    return t("error.generic", { message: err instanceof Error ? err.message : String(err) });
-  };
+  const errorText = (err: unknown): string => errorMessage(t, err);
 
   const signOut = async () => {
     await api.call("POST /v1/auth/logout").catch(() => {});

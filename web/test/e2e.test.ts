@@ -81,6 +81,27 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await page.waitForSelector("article.book h1");
     expect(page.url()).toBe(`${origin}/books/moon`);
     await shot(page, "book");
+    // The api serves the app beside itself: page paths get index.html, its own paths stay JSON.
+    const deep = await fetch(`${origin}/books/moon`);
+    expect(deep.headers.get("content-type")).toContain("text/html");
+    const missing = await fetch(`${origin}/v1/nothing-here`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    expect((await fetch(`${origin}/healthz`)).status).toBe(200);
+  });
+
+  it("speaks Ukrainian to a browser that prefers it", async () => {
+    const context = await browser.createBrowserContext();
+    const uk = await context.newPage();
+    await uk.evaluateOnNewDocument(() => {
+      Object.defineProperty(navigator, "languages", { get: () => ["uk-UA", "uk", "en"] });
+    });
+    await uk.goto(`${origin}/`);
+    await uk.waitForSelector("ul.books li.card");
+    expect(await uk.$eval("h1", (h) => h.textContent)).toBe("Оберіть книжку");
+    expect(await uk.evaluate(() => document.documentElement.lang)).toBe("uk");
+    await shot(uk, "catalog-uk");
+    await context.close();
   });
 
   it("signs up, and the cookie session survives a reload", async () => {

@@ -4,7 +4,7 @@ import { useApp } from "../context.tsx";
 import { isMessageKey } from "../lib/i18n.ts";
 
 export function MyBooksPage(): JSX.Element {
-  const { api, t, user, errorText } = useApp();
+  const { api, t, user, errorText, lang } = useApp();
   const [list] = createResource(
     () => user(),
     () => api.call("GET /v1/personalizations", { query: { limit: "50" } }),
@@ -36,7 +36,9 @@ export function MyBooksPage(): JSX.Element {
                         </A>
                         <p class="meta">
                           {statusText(item.status)} ·{" "}
-                          <time dateTime={item.createdAt}>{new Date(item.createdAt).toLocaleDateString()}</time>
+                          <time dateTime={item.createdAt}>
+                            {new Date(item.createdAt).toLocaleDateString(lang() === "uk" ? "uk-UA" : "en-GB")}
+                          </time>
                         </p>
                       </li>
                     )}
