@@ -77,6 +77,16 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     expect(await page.$eval("ul.books h2", (h) => h.textContent)).toBe("Test book moon");
     expect(await page.$eval("ul.books img", (img) => img.getAttribute("alt"))).toContain("Test book moon");
     await shot(page, "catalog");
+    // Filters: a 12-year-old's books exclude this one (ages 2–7); its category and a 5-year-old include it.
+    await page.select("#age", "12");
+    await page.waitForFunction(() => !document.querySelector("ul.books") && document.querySelector("main p"));
+    await shot(page, "catalog-filtered-out");
+    await page.select("#age", "5");
+    await page.select("#category", "adventure");
+    await page.waitForSelector("ul.books li.card");
+    await page.type("#q", "moon");
+    await page.click(".search button[type=submit]");
+    await page.waitForSelector("ul.books li.card");
     await page.click("ul.books a");
     await page.waitForSelector("article.book h1");
     expect(page.url()).toBe(`${origin}/books/moon`);

@@ -71,6 +71,33 @@ describe("createEventStream", () => {
     expect(state()).toBe("closed");
   });
 
+  it("opens a fresh stream some time after the browser gave up", () => {
+    vi.useFakeTimers();
+    try {
+      FakeEventSource.instances = [];
+      const dispose = createRoot((dispose) => {
+        createEventStream({
+          url: () => "/events",
+          onEvent: () => {},
+          EventSource: FakeEventSource as unknown as typeof EventSource,
+          retryMs: 1000,
+        });
+        return dispose;
+      });
+      const first = FakeEventSource.instances[0]!;
+      first.readyState = 2; // CLOSED, e.g. after a 429 answer
+      first.onerror?.();
+      expect(FakeEventSource.instances).toHaveLength(1);
+      vi.advanceTimersByTime(1000);
+      expect(first.closed).toBe(true);
+      expect(FakeEventSource.instances).toHaveLength(2);
+      dispose();
+      expect(FakeEventSource.instances[1]!.closed).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("opens nothing without a URL", () => {
     FakeEventSource.instances = [];
     createRoot((dispose) => {

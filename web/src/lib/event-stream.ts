@@ -13,6 +13,8 @@ export interface EventStreamOptions {
   onEvent: (event: StreamEvent & { id: string | null }) => void;
   /** Tests pass a fake. */
   EventSource?: typeof EventSource;
+  /** After the browser gives up (an error answer such as 429 or 503), open anew after this long. */
+  retryMs?: number;
 }
 
 /** Parses one SSE message's data; null when it is not a JSON object. */
@@ -28,18 +30,28 @@ export function parseEventData(data: unknown): Record<string, unknown> | null {
 
 export function createEventStream(options: EventStreamOptions): Accessor<StreamState> {
   const [state, setState] = createSignal<StreamState>("closed");
+  // Bumped to open a fresh stream after the browser stopped retrying; the api then replays all.
+  const [attempt, setAttempt] = createSignal(0);
   const Source = options.EventSource ?? globalThis.EventSource;
   createEffect(() => {
     const url = options.url();
+    attempt();
     if (!url) {
       setState("closed");
       return;
     }
     const source = new Source(url, { withCredentials: true });
+    let retry: ReturnType<typeof setTimeout> | undefined;
     setState("connecting");
     source.onopen = () => setState("open");
-    // readyState CONNECTING after an error: the browser is retrying (with Last-Event-ID); CLOSED: it gave up.
-    source.onerror = () => setState(source.readyState === 2 ? "closed" : "reconnecting");
+    source.onerror = () => {
+      // CONNECTING after an error: the browser is retrying by itself, with Last-Event-ID.
+      if (source.readyState !== 2) return setState("reconnecting");
+      // CLOSED: it gave up; try again later.
+      setState("reconnecting");
+      clearTimeout(retry);
+      retry = setTimeout(() => setAttempt((n) => n + 1), options.retryMs ?? 5000);
+    };
     for (const type of STREAM_EVENT_TYPES)
       source.addEventListener(type, (e) => {
         const message = e as MessageEvent;
@@ -47,6 +59,7 @@ export function createEventStream(options: EventStreamOptions): Accessor<StreamS
         if (data) options.onEvent({ type, data, id: message.lastEventId || null });
       });
     onCleanup(() => {
+      clearTimeout(retry);
       source.close();
       setState("closed");
     });

@@ -2,11 +2,17 @@ import { A } from "@solidjs/router";
 import { createResource, createSignal, For, type JSX, Show } from "solid-js";
 import type { Book } from "../api/client.ts";
 import { useApp } from "../context.tsx";
+import { type CatalogFilters, catalogQuery } from "../lib/catalog.ts";
 
 export function CatalogPage(): JSX.Element {
   const { api, t, errorText } = useApp();
-  const [query, setQuery] = createSignal("");
-  const [books] = createResource(query, (q) => api.call("GET /v1/books", { query: q ? { q } : {} }));
+  const [filters, setFilters] = createSignal<CatalogFilters>({ q: "", category: "", age: "" });
+  const [books] = createResource(filters, (f) => api.call("GET /v1/books", { query: catalogQuery(f) }));
+  // The categories to choose from: those of the whole catalog.
+  const [categories] = createResource(async () => {
+    const all = await api.call("GET /v1/books", { query: { limit: "100" } });
+    return [...new Set(all.items.map((b) => b.category))].sort();
+  });
   // Pages after the first, and the cursor after them.
   const [extra, setExtra] = createSignal<{ items: Book[]; cursor: string | null } | null>(null);
   const next = () => {
@@ -16,24 +22,49 @@ export function CatalogPage(): JSX.Element {
   const more = async () => {
     const cursor = next();
     if (!cursor) return;
-    const page = await api.call("GET /v1/books", { query: { cursor, ...(query() ? { q: query() } : {}) } });
+    const page = await api.call("GET /v1/books", { query: { ...catalogQuery(filters()), cursor } });
     setExtra({ items: [...(extra()?.items ?? []), ...page.items], cursor: page.nextCursor });
   };
-  let input!: HTMLInputElement;
+  let form!: HTMLFormElement;
+  const apply = () => {
+    const data = new FormData(form);
+    setExtra(null);
+    setFilters({
+      q: String(data.get("q") ?? "").trim(),
+      category: String(data.get("category") ?? ""),
+      age: String(data.get("age") ?? ""),
+    });
+  };
   return (
     <section aria-labelledby="catalog-title">
       <h1 id="catalog-title">{t("catalog.title")}</h1>
       <form
         aria-label={t("catalog.search")}
         class="search"
+        ref={form}
         onSubmit={(e) => {
           e.preventDefault();
-          setExtra(null);
-          setQuery(input.value.trim());
+          apply();
         }}
       >
-        <label for="q">{t("catalog.search")}</label>
-        <input id="q" name="q" type="search" ref={input} maxLength={100} />
+        <div class="field grow">
+          <label for="q">{t("catalog.search")}</label>
+          <input id="q" name="q" type="search" maxLength={100} />
+        </div>
+        <div class="field">
+          <label for="category">{t("catalog.category")}</label>
+          <select id="category" name="category" onChange={apply}>
+            <option value="">{t("catalog.any")}</option>
+            <For each={categories() ?? []}>{(c) => <option value={c}>{c}</option>}</For>
+          </select>
+        </div>
+        <div class="field">
+          <label for="age">{t("catalog.age")}</label>
+          <select id="age" name="age" onChange={apply}>
+            <option value="">{t("catalog.any")}</option>
+            <For each={Array.from({ length: 13 }, (_, i) => String(i))}>{(a) => <option value={a}>{a}</option>}</For>
+          </select>
+        </div>
         <button type="submit">{t("catalog.searchButton")}</button>
       </form>
       <Show when={!books.error} fallback={<p role="alert">{errorText(books.error)}</p>}>
