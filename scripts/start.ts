@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { defaultDataDir, repoRoot } from "@faceapp/core";
 import { localS3Credentials } from "@faceapp/core/local";
 import { createDb, migrate } from "@faceapp/sql";
@@ -20,6 +21,8 @@ const say = (message: string, fields: Record<string, unknown> = {}, level = 30) 
 const warn = (message: string, fields: Record<string, unknown> = {}) => say(message, fields, 40);
 
 const dataDir = path.resolve(env.DATA_DIR ?? defaultDataDir);
+/** Makes each child stop itself if this process dies without stopping it. */
+const orphanGuard = pathToFileURL(path.join(repoRoot, "scripts/orphan-guard.mjs")).href;
 
 interface Part {
   name: string;
@@ -44,8 +47,11 @@ function run(
   childEnv: Record<string, string>,
   service: boolean,
   typescript = true,
+  orphanGraceSeconds = 0,
 ): Part {
-  const child = spawn(process.execPath, [...(typescript ? ["--import", "tsx"] : []), entry, ...args], {
+  const guard = orphanGraceSeconds ? `${orphanGuard}?grace=${orphanGraceSeconds}` : orphanGuard;
+  const preload = ["--import", guard, ...(typescript ? ["--import", "tsx"] : [])];
+  const child = spawn(process.execPath, [...preload, entry, ...args], {
     cwd: repoRoot,
     env: childEnv,
     stdio: ["ignore", "pipe", "pipe"],
@@ -285,7 +291,8 @@ async function main() {
   // Nothing to start when both are configured (and their URLs, with passwords, stay out of the log).
   let ready: Record<string, unknown> = { databaseUrl: env.DATABASE_URL, s3: env.AWS_ENDPOINT_URL };
   if (!env.DATABASE_URL || !env.AWS_ENDPOINT_URL) {
-    stores = run("services", "core/src/local/serve.ts", [], { ...inheritedEnv(), DATA_DIR: dataDir }, true);
+    const storesEnv = { ...inheritedEnv(), DATA_DIR: dataDir };
+    stores = run("services", "core/src/local/serve.ts", [], storesEnv, true, true, env.START_STOP_TIMEOUT_SECONDS);
     ready = await stores.waitFor((r) => r.msg === "services ready");
     if (stopping) return;
   }

@@ -2,132 +2,23 @@
 // ports (a fresh clone plus `npm ci` would take minutes; the checkout is the same code). It must print
 // the URL, carry a personalisation through the API from sign-up to the print files, and leave no
 // process behind after Ctrl-C (SIGINT to its process group, as a terminal sends it).
-import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
-import { repoRoot } from "@faceapp/core";
 import { fixturePath } from "@faceapp/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { descendants, holding, type Started, startApp, stillRunning } from "./start-helpers.ts";
 
 const photoPath = fixturePath("face-astronaut.png");
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Every process below `root` (children, grandchildren: Postgres, Chromium), with its command line. */
-function descendants(root: number): Map<number, string> {
-  const parent = new Map<number, number>();
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      parent.set(Number(entry), ppid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const found = new Map<number, string>();
-  const queue = [root];
-  while (queue.length) {
-    const pid = queue.shift()!;
-    for (const [child, ppid] of parent)
-      if (ppid === pid && !found.has(child)) {
-        found.set(child, cmdline(child) ?? "");
-        queue.push(child);
-      }
-  }
-  return found;
-}
-
-function cmdline(pid: number): string | undefined {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Alive and the same program (not a zombie, not a reused pid). */
-function stillRunning(pid: number, command: string): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
-    return state !== "Z" && cmdline(pid) === command;
-  } catch {
-    return false;
-  }
-}
-
-let child: ChildProcess;
-let output = "";
-let dataDir: string;
+let app: Started;
 let baseUrl: string;
-let exited: Promise<number | null>;
+const output = () => app.output();
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "faceapp-start-"));
-  // As root, the embedded Postgres runs as the `postgres` user, which must reach its folder inside.
-  fs.chmodSync(dataDir, 0o755);
-  const [port, pgPort, s3Port] = [await freePort(), await freePort(), await freePort()];
-  child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
-    cwd: repoRoot,
-    detached: true, // its own process group, as a shell gives a foreground job
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      LOCAL_POSTGRES_PORT: String(pgPort),
-      LOCAL_S3_PORT: String(s3Port),
-      LOG_LEVEL: "info",
-      NO_COLOR: "1",
-      // A bare machine: nothing configured (empty values count as unset, and win over a local .env).
-      DATABASE_URL: "",
-      REDIS_URL: "",
-      AWS_ENDPOINT_URL: "",
-      AWS_ACCESS_KEY_ID: "",
-      AWS_SECRET_ACCESS_KEY: "",
-      COMFY_BASE_URL: "",
-      FACE_ENGINE: "",
-      VLM_BASE_URL: "",
-      JWT_SECRET_KEY: "",
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-    },
-  });
-  child.stdout!.on("data", (c: Buffer) => (output += c.toString("utf8")));
-  child.stderr!.on("data", (c: Buffer) => (output += c.toString("utf8")));
-  exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
-  const deadline = Date.now() + 90_000;
-  while (!/running at (http:\/\/\S+)/.test(output)) {
-    if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${output.slice(-4000)}`);
-    if (Date.now() > deadline) throw new Error(`no URL printed within 90 s:\n${output.slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  baseUrl = /running at (http:\/\/\S+)/.exec(output)![1]!;
+  app = await startApp();
+  baseUrl = app.url;
 }, 120_000);
 
-afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => app?.cleanup());
 
 async function api(pathname: string, init: RequestInit & { token?: string; json?: unknown } = {}) {
   const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
@@ -152,7 +43,7 @@ async function waitForStatus(token: string, id: string, wanted: string, timeoutM
     if (/failed|canceled/.test(status)) throw new Error(`personalisation ${status} while waiting for ${wanted}`);
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`still ${status} after ${timeoutMs} ms, waiting for ${wanted}\n${output.slice(-3000)}`);
+  throw new Error(`still ${status} after ${timeoutMs} ms, waiting for ${wanted}\n${output().slice(-3000)}`);
 }
 
 describe("npm start on a bare machine", () => {
@@ -166,9 +57,9 @@ describe("npm start on a bare machine", () => {
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toMatch(/text\/html/);
     // No GPU named: the composite face engine.
-    expect(output).toMatch(/gpu-runner .*composite/);
+    expect(output()).toMatch(/gpu-runner .*composite/);
     for (const part of ["services", "api", "gpu-runner", "render-runner"])
-      expect(output).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${part} +INFO`, "m"));
+      expect(output()).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${part} +INFO`, "m"));
   });
 
   it("completes a personalisation through the API: upload, analysis, preview, confirm, print files", async () => {
@@ -236,24 +127,20 @@ describe("npm start on a bare machine", () => {
   }, 360_000);
 
   it("stops everything on Ctrl-C: children drained, Postgres stopped, no process left", async () => {
-    const tree = descendants(child.pid!);
+    const tree = descendants(app.child.pid!);
     const commands = [...tree.values()];
     expect(commands.some((c) => c.includes("postgres"))).toBe(true);
     expect(commands.some((c) => c.includes("render-runner.ts"))).toBe(true);
     expect(commands.some((c) => c.includes("chromium"))).toBe(true);
 
-    process.kill(-child.pid!, "SIGINT");
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), 60_000))]);
-    expect(code, output.slice(-3000)).toBe(0);
-    expect(output).toMatch(/start +INFO +stopped/);
+    process.kill(-app.child.pid!, "SIGINT");
+    const code = await Promise.race([app.exited, new Promise((r) => setTimeout(() => r("timeout"), 60_000))]);
+    expect(code, output().slice(-3000)).toBe(0);
+    expect(output()).toMatch(/start +INFO +stopped/);
 
     const left = [...tree].filter(([pid, command]) => stillRunning(pid, command));
     expect(left.map(([pid, command]) => `${pid} ${command.slice(0, 120)}`)).toEqual([]);
     // Nothing at all still holds the data folder (the embedded Postgres runs from it).
-    const holders = fs
-      .readdirSync("/proc")
-      .filter((e) => /^\d+$/.test(e))
-      .filter((e) => cmdline(Number(e))?.includes(dataDir));
-    expect(holders).toEqual([]);
+    expect(holding(app.dataDir)).toEqual([]);
   }, 90_000);
 });

@@ -1,0 +1,161 @@
+// Running `npm start` (scripts/start.ts) as a user would, and seeing which processes it leaves.
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { repoRoot } from "@faceapp/core";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function parents(): Map<number, number> {
+  const parent = new Map<number, number>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return parent;
+}
+
+/** Every process below `root` (children, grandchildren: Postgres, Chromium), with its command line. */
+export function descendants(root: number): Map<number, string> {
+  const parent = parents();
+  const found = new Map<number, string>();
+  const queue = [root];
+  while (queue.length) {
+    const pid = queue.shift()!;
+    for (const [child, ppid] of parent)
+      if (ppid === pid && !found.has(child)) {
+        found.set(child, cmdline(child) ?? "");
+        queue.push(child);
+      }
+  }
+  return found;
+}
+
+export function cmdline(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Alive and the same program (not a zombie, not a reused pid). */
+export function stillRunning(pid: number, command: string): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+    return state !== "Z" && cmdline(pid) === command;
+  } catch {
+    return false;
+  }
+}
+
+/** Processes whose command line names the folder (the embedded Postgres runs from DATA_DIR). */
+export function holding(folder: string): string[] {
+  return fs
+    .readdirSync("/proc")
+    .filter((e) => /^\d+$/.test(e))
+    .map((e) => cmdline(Number(e)) ?? "")
+    .filter((c) => c.includes(folder));
+}
+
+export async function waitUntil(probe: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (probe()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return probe();
+}
+
+export interface Started {
+  child: ChildProcess;
+  /** Everything it printed so far. */
+  output(): string;
+  url: string;
+  dataDir: string;
+  exited: Promise<number | null>;
+  /** Kills whatever is left and removes the data folder. */
+  cleanup(): void;
+}
+
+/** scripts/start.ts with a fresh data folder and free ports, on a bare machine's environment. */
+export async function startApp(extra: Record<string, string> = {}, timeoutMs = 90_000): Promise<Started> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "faceapp-start-"));
+  // As root, the embedded Postgres runs as the `postgres` user, which must reach its folder inside.
+  fs.chmodSync(dataDir, 0o755);
+  const [port, pgPort, s3Port] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+    cwd: repoRoot,
+    detached: true, // its own process group, as a shell gives a foreground job
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      LOCAL_POSTGRES_PORT: String(pgPort),
+      LOCAL_S3_PORT: String(s3Port),
+      LOG_LEVEL: "info",
+      NO_COLOR: "1",
+      // A bare machine: nothing configured (empty values count as unset, and win over a local .env).
+      DATABASE_URL: "",
+      REDIS_URL: "",
+      AWS_ENDPOINT_URL: "",
+      AWS_ACCESS_KEY_ID: "",
+      AWS_SECRET_ACCESS_KEY: "",
+      COMFY_BASE_URL: "",
+      FACE_ENGINE: "",
+      VLM_BASE_URL: "",
+      JWT_SECRET_KEY: "",
+      WEB_DIST_DIR: "",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      ...extra,
+    },
+  });
+  let output = "";
+  child.stdout!.on("data", (c: Buffer) => (output += c.toString("utf8")));
+  child.stderr!.on("data", (c: Buffer) => (output += c.toString("utf8")));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const cleanup = () => {
+    for (const pid of descendants(child.pid!).keys()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // gone
+    }
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (!/running at (http:\/\/\S+)/.test(output)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      cleanup();
+      throw new Error(`npm start printed no URL (exit ${child.exitCode}):\n${output.slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const url = /running at (http:\/\/\S+)/.exec(output)![1]!;
+  return { child, output: () => output, url, dataDir, exited, cleanup };
+}
