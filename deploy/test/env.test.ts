@@ -120,6 +120,14 @@ describe(".env.example", () => {
     expect([...used].filter((name) => !documented.has(name))).toEqual([]);
   });
 
+  it("documents nothing stale: each variable is one an app or a compose file reads", () => {
+    const known = new Set([
+      ...[...apps, { schema: StartEnv }].flatMap((a) => Object.keys(entriesOf(a.schema))),
+      ...composeFiles.flatMap((f) => [...variablesOf(read(f))]),
+    ]);
+    expect([...documented].filter((name) => !known.has(name))).toEqual([]);
+  });
+
   it("holds no secret value: the secrets are left empty", () => {
     for (const name of Object.keys(secrets)) expect(text).toMatch(new RegExp(`^${name}=$`, "m"));
   });
