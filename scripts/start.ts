@@ -1,8 +1,9 @@
-// `npm start`: the whole product on one machine, no Docker. Starts the embedded PostgreSQL and S3 once
-// (unless DATABASE_URL / AWS_ENDPOINT_URL name real ones), migrates, imports the demo books the
-// catalog lacks, then runs the api (which serves web/dist when built), one gpu runner (composite
-// face engine unless COMFY_BASE_URL / FACE_ENGINE say otherwise) and one render runner as child
-// processes sharing those stores. Ctrl-C (or SIGTERM) drains the children, stops the stores, exits.
+// `npm start`: the whole product on one machine, no Docker. Runs the embedded PostgreSQL and S3 in a
+// process of their own (unless DATABASE_URL and AWS_ENDPOINT_URL name real ones), migrates, generates
+// and imports the demo books the catalog lacks, builds the web app for this origin, then runs the api
+// (serving that build), one gpu runner (composite face engine unless COMFY_BASE_URL / FACE_ENGINE say
+// otherwise) and one render runner, all sharing those stores, their logs prefixed in one terminal.
+// Ctrl-C (or SIGTERM) drains the api and runners, then stops the stores, then exits.
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
