@@ -13,8 +13,11 @@ async function started() {
   return { user, id: (await body(res)).id as string, photo };
 }
 
+/** Puts a personalisation in a state directly (with an analysis, as every state past it has one). */
 const setStatus = (id: string, status: string, extra = sql``) =>
-  sql`update app.personalizations set status = ${status} ${extra} where id = ${id}`.execute(api.db.db);
+  sql`update app.personalizations set status = ${status}, analysis = '{"ok":true}' ${extra} where id = ${id}`.execute(
+    api.db.db,
+  );
 
 describe("personalisations refuse", () => {
   it("an unknown book, an unverified photo, a missing photo", async () => {
@@ -137,5 +140,46 @@ describe("names", () => {
     expect(view.childName).toBe("Zoé O’Brien-Ковальчук");
     expect(view.childName.normalize("NFC")).toBe(view.childName);
     expect(view.status).toBe("preview_generating");
+  });
+});
+
+describe("the list", () => {
+  it("pages newest first without skipping rows created in the same instant, and refuses a forged cursor", async () => {
+    await book(api, { slug: "list-book" });
+    const user = await signUp(api.app);
+    const photo = await readyPhoto(api.app, user.token);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++)
+      ids.push((await body(await createPersonalization(api.app, user.token, "list-book", photo))).id);
+    // Two rows in the same millisecond but different microseconds, the case a JS Date cursor loses.
+    await sql`update app.personalizations set created_at = '2026-01-01 00:00:00.000100+00' where id = ${ids[1]}`.execute(
+      api.db.db,
+    );
+    await sql`update app.personalizations set created_at = '2026-01-01 00:00:00.000900+00' where id = ${ids[2]}`.execute(
+      api.db.db,
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor ? `?limit=2&cursor=${cursor}` : "?limit=2";
+      const res = await api.app.request(`/v1/personalizations${query}`, { headers: bearer(user.token) });
+      expect(res.status).toBe(200);
+      const page = await body(res);
+      seen.push(...page.items.map((p: { id: string }) => p.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen)).toEqual(new Set(ids));
+    expect(seen.slice(-2)).toEqual([ids[2], ids[1]]);
+    const forged = [
+      Buffer.from(JSON.stringify(["2026-01-01 00:00:00+00", "-".repeat(36)])).toString("base64url"),
+      Buffer.from(JSON.stringify(["+275760-09-13", crypto.randomUUID()])).toString("base64url"),
+      Buffer.from("not json").toString("base64url"),
+    ];
+    for (const bad of forged) {
+      const res = await api.app.request(`/v1/personalizations?cursor=${bad}`, { headers: bearer(user.token) });
+      expect(res.status).toBe(400);
+      expect((await body(res)).error.code).toBe("invalid_input");
+    }
   });
 });

@@ -11,8 +11,8 @@ const PageJob = v.strictObject({
   personalizationId: Uuid,
   stage: v.picklist(["preview", "full"]),
   page: PageId,
-  /** The personalisation's regenerate_count when queued; results of older generations are dropped. */
-  generation: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3)),
+  /** The personalisation's generation when queued; results of older generations are dropped. */
+  generation: v.pipe(v.number(), v.integer(), v.minValue(0)),
 });
 
 export const jobs = {

@@ -113,13 +113,17 @@ export function createPostgresBus(pg: postgres.Sql, options: BusOptions = {}): P
   return {
     kind: "postgres",
     async publish(personalizationId, events) {
-      for (const event of events)
-        await pg`select pg_notify(${channel}, ${JSON.stringify({ personalizationId, event })})`;
+      try {
+        for (const event of events)
+          await pg`select pg_notify(${channel}, ${JSON.stringify({ personalizationId, event })})`;
+      } catch (error) {
+        options.onError?.(error);
+      }
     },
     subscribe: (id, listener) => fanout.add(id, listener),
     listenerCount: () => fanout.count(),
     async close() {
-      await (await listening).unlisten();
+      await listening.then((l) => l.unlisten()).catch(() => {});
     },
   };
 }

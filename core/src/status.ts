@@ -26,6 +26,10 @@ export const cancelableStatuses = personalizationStatuses.filter((s) => !finalSt
 
 export interface TransitionOptions {
   failureReason?: string | null;
+  /** Move only while the personalisation still has this photo (analysis results of a replaced photo are dropped). */
+  photoUploadId?: string;
+  /** Stored with the move, in the same UPDATE. */
+  analysis?: Record<string, unknown>;
   /** Extra data for the status event. */
   data?: Record<string, unknown>;
 }
@@ -44,8 +48,10 @@ export async function transition(
   const reason = options.failureReason ?? null;
   const { rows } = await sql<{ id: string }>`
     update app.personalizations
-    set status = ${to}, failure_reason = ${reason}, updated_at = now()
+    set status = ${to}, failure_reason = ${reason}, updated_at = now(),
+        analysis = ${options.analysis === undefined ? sql`analysis` : sql`${options.analysis}::jsonb`}
     where id = ${personalizationId} and status = any(${[...from]}::text[])
+      ${options.photoUploadId === undefined ? sql`` : sql`and photo_upload_id = ${options.photoUploadId}`}
     returning id`.execute(db);
   if (rows.length === 0) return null;
   return insertEvent(db, personalizationId, "status", { status: to, ...(reason ? { reason } : {}), ...options.data });

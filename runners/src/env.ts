@@ -6,8 +6,15 @@ loadDotEnv(repoRoot);
 export const RunnerEnv = v.pipe(
   v.object({
     ...BaseEnv,
-    /** Jobs run at once by this runner (gpu: 1, one GPU; render: 2). */
-    RUNNER_CONCURRENCY: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, "must be a whole number"), v.transform(Number))),
+    /** Jobs run at once by this runner (default gpu 2, render 2). */
+    RUNNER_CONCURRENCY: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^\d+$/, "must be a whole number"),
+        v.transform(Number),
+        v.minValue(1, "must be at least 1"),
+      ),
+    ),
     /** The runner's own /healthz and /readyz; 0 picks a free port. */
     RUNNER_HEALTH_PORT: int(0, 0, 65535),
     /** A worker whose heartbeat is older than this has its jobs unlocked for others. */

@@ -49,6 +49,16 @@ export async function main(kind: RunnerKindName): Promise<void> {
     runner = await startRunner({ ...options, kind, deps: { ...base, ...engines }, tasks: renderTasks });
   }
   log.info({ healthPort: runner.healthPort, concurrency, workers: runner.workerIds(), bus: bus.kind }, "runner ready");
+  // graphile-worker ending on its own (a fatal database error) must not leave a process that looks alive.
+  void runner.done.then(
+    () => {
+      if (!exiting) void shutdown("runner ended");
+    },
+    (err) => {
+      log.error({ err }, "runner failed");
+      if (!exiting) void shutdown("runner failed");
+    },
+  );
 
   let exiting = false;
   const shutdown = async (signal: string) => {

@@ -81,6 +81,8 @@ export interface PersonalizationsTable {
   status: Generated<PersonalizationStatus>;
   failure_reason: string | null;
   regenerate_count: Generated<number>;
+  /** Bumped by every stage start and photo replacement: older jobs' writes are refused. */
+  generation: Generated<number>;
   /** bigint: postgres.js returns it as a string. */
   seed: ColumnType<string, string | number, string | number>;
   files: ColumnType<Record<string, string>, Record<string, string> | undefined, Record<string, string>>;

@@ -120,7 +120,7 @@ describe("personalizations", () => {
     await expect(
       t.db
         .updateTable("app.personalizations")
-        .set({ status: "done" as never })
+        .set({ status: "done" as never, analysis: { ok: true } })
         .where("id", "=", p.id)
         .execute(),
     ).rejects.toThrow(/status_check/);

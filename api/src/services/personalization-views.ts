@@ -1,7 +1,8 @@
 // What clients see of a personalisation: its state, its pages with short-lived image URLs, its files.
 import { AppError, type PrintFile } from "@faceapp/core";
 import type { Database, Personalization } from "@faceapp/sql";
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
+import * as v from "valibot";
 import type { Bucket } from "../deps.ts";
 import { MAX_REGENERATIONS } from "./personalizations.ts";
 import { presignGet } from "./storage.ts";
@@ -45,30 +46,28 @@ function publicAnalysis(analysis: unknown): Record<string, unknown> | null {
   return rest;
 }
 
-type Row = Personalization & { book_slug: string; book_title: string };
+type Row = Personalization & { book_slug: string; book_title: string; created_at_text: string };
 
 function baseQuery(db: Kysely<Database>, ownerId: string) {
   return db
     .selectFrom("app.personalizations as p")
     .innerJoin("app.books as b", "b.id", "p.book_id")
     .selectAll("p")
-    .select(["b.slug as book_slug", "b.title as book_title"])
+    .select(["b.slug as book_slug", "b.title as book_title", sql<string>`p.created_at::text`.as("created_at_text")])
     .where("p.owner_id", "=", ownerId);
 }
 
 async function pagesOf(db: Kysely<Database>, rows: Row[]) {
   if (rows.length === 0) return [];
-  // The current preview generation and the full stage: what the book is made of now.
+  // Starting a stage resets its rows and a new photo removes them: the rows are the book as it is now.
   return db
-    .selectFrom("app.personalization_pages as pg")
-    .innerJoin("app.personalizations as p", "p.id", "pg.personalization_id")
-    .select(["pg.personalization_id", "pg.page", "pg.stage", "pg.status", "pg.web_key", "pg.failure_reason"])
+    .selectFrom("app.personalization_pages")
+    .select(["personalization_id", "page", "stage", "status", "web_key", "failure_reason"])
     .where(
-      "pg.personalization_id",
+      "personalization_id",
       "in",
       rows.map((r) => r.id),
     )
-    .where((eb) => eb.or([eb("pg.stage", "=", "full"), eb("pg.generation", "=", eb.ref("p.regenerate_count"))]))
     .execute();
 }
 
@@ -133,19 +132,26 @@ export async function assertOwned(db: Kysely<Database>, ownerId: string, id: str
   if (!row) throw new AppError("not_found", "Personalisation not found");
 }
 
-function encodeCursor(row: { created_at: Date; id: string }): string {
-  return Buffer.from(JSON.stringify([row.created_at.toISOString(), row.id])).toString("base64url");
-}
+// A cursor holds the last row's created_at as Postgres prints it (microseconds kept; a JS Date
+// would round them off and skip rows) and its id.
+const Cursor = v.tuple([
+  v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/)),
+  v.pipe(v.string(), v.uuid()),
+]);
 
-function decodeCursor(cursor: string): [Date, string] {
+const encodeCursor = (row: { created_at_text: string; id: string }) =>
+  Buffer.from(JSON.stringify([row.created_at_text, row.id])).toString("base64url");
+
+function decodeCursor(cursor: string): v.InferOutput<typeof Cursor> {
+  let parsed: unknown;
   try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    const date = new Date(at);
-    if (Number.isNaN(date.getTime()) || typeof id !== "string" || !/^[0-9a-f-]{36}$/.test(id)) throw new Error();
-    return [date, id];
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
   } catch {
-    throw new AppError("invalid_input", "Invalid cursor");
+    parsed = undefined;
   }
+  const result = v.safeParse(Cursor, parsed);
+  if (!result.success) throw new AppError("invalid_input", "Invalid cursor");
+  return result.output;
 }
 
 /** The caller's personalisations, newest first, a page at a time. */
@@ -158,9 +164,8 @@ export async function listPersonalizations(
   let query = baseQuery(db, ownerId);
   if (options.cursor) {
     const [at, id] = decodeCursor(options.cursor);
-    query = query.where((eb) =>
-      eb.or([eb("p.created_at", "<", at), eb.and([eb("p.created_at", "=", at), eb("p.id", "<", id)])]),
-    );
+    // Bound as text: postgres.js would pass a timestamptz parameter through a JS Date, dropping microseconds.
+    query = query.where(sql<boolean>`(p.created_at, p.id) < (${at}::text::timestamptz, ${id}::uuid)`);
   }
   const rows = await query
     .orderBy("p.created_at", "desc")

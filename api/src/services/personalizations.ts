@@ -88,6 +88,17 @@ async function readyPhoto(tx: Tx | Kysely<Database>, ownerId: string, uploadId: 
   }
 }
 
+/** Opens a new generation: jobs of older ones find their writes refused. */
+async function nextGeneration(tx: Tx, id: string): Promise<number> {
+  const { generation } = await tx
+    .updateTable("app.personalizations")
+    .set((eb) => ({ generation: eb("generation", "+", 1) }))
+    .where("id", "=", id)
+    .returning("generation")
+    .executeTakeFirstOrThrow();
+  return generation;
+}
+
 /** A 31-bit seed per page, derived from the personalisation's seed, its generation and the page. */
 function pageSeed(seed: string, generation: number, page: PageId): number {
   const digest = createHash("sha256").update(`${seed}:${generation}:${page}`).digest();
@@ -95,10 +106,11 @@ function pageSeed(seed: string, generation: number, page: PageId): number {
 }
 
 /**
- * Fans a stage out: one row per page (reset when it existed), and one job per page — face pages to
- * the gpu runner first, the others straight to the render runner.
+ * Fans a stage out in a new generation: one row per page (reset when it existed), and one job per
+ * page — face pages to the gpu runner first, the others straight to the render runner.
  */
-async function startStage(tx: Tx, row: Personalization, stage: "preview" | "full", generation: number): Promise<void> {
+async function startStage(tx: Tx, row: Personalization, stage: "preview" | "full"): Promise<void> {
+  const generation = await nextGeneration(tx, row.id);
   const book = await tx
     .selectFrom("app.books")
     .select("manifest")
@@ -229,7 +241,7 @@ export async function generatePreview(
       .returningAll()
       .executeTakeFirstOrThrow();
     const event = await transition(tx, id, ["analyzed"], "preview_generating");
-    await startStage(tx, updated, "preview", updated.regenerate_count);
+    await startStage(tx, updated, "preview");
     return { value: { ...updated, status: "preview_generating" }, events: compact([event]) };
   });
 }
@@ -257,7 +269,7 @@ export async function regeneratePreview(
     const event = await transition(tx, id, ["preview_ready"], "preview_generating", {
       data: { regenerationsLeft: MAX_REGENERATIONS - updated.regenerate_count },
     });
-    await startStage(tx, updated, "preview", updated.regenerate_count);
+    await startStage(tx, updated, "preview");
     return { value: { ...updated, status: "preview_generating" }, events: compact([event]) };
   });
 }
@@ -279,6 +291,9 @@ export async function replacePhoto(
   return change(db, ownerId, id, PHOTO_REPLACEABLE, "replace the photo", async (tx) => {
     await readyPhoto(tx, ownerId, photoUploadId);
     await removeJobsOf(tx, id);
+    // The pages made from the old photo go; jobs still running for them write nothing any more.
+    await nextGeneration(tx, id);
+    await tx.deleteFrom("app.personalization_pages").where("personalization_id", "=", id).execute();
     const updated = await tx
       .updateTable("app.personalizations")
       .set({ photo_upload_id: photoUploadId, analysis: null })
@@ -299,7 +314,7 @@ export async function confirmFull(
 ): Promise<Changed<Personalization>> {
   return change(db, ownerId, id, ["preview_ready"], "confirm", async (tx, row) => {
     const event = await transition(tx, id, ["preview_ready"], "full_generating");
-    await startStage(tx, row, "full", row.regenerate_count);
+    await startStage(tx, row, "full");
     return { value: { ...row, status: "full_generating" }, events: compact([event]) };
   });
 }

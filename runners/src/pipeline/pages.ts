@@ -24,16 +24,21 @@ function pageWhere(key: PageKey) {
 
 /**
  * Takes a page for this attempt, or returns null when there is nothing to do: the page belongs to
- * another generation, is finished, or its personalisation is no longer generating that stage.
+ * another generation, is finished, is not at this step (a face page renders only once the face
+ * engine stored its background), or its personalisation is no longer generating that stage.
  */
 export async function claimPage(
   db: Db,
   key: PageKey,
   status: "personalizing" | "rendering",
 ): Promise<PersonalizationPage | null> {
+  const step =
+    status === "personalizing"
+      ? sql`needs_face and status in ('pending', 'personalizing')`
+      : sql`(status = 'rendering' or (not needs_face and status = 'pending'))`;
   const { rows } = await sql<PersonalizationPage>`
     update app.personalization_pages set status = ${status}, attempt = attempt + 1, updated_at = now()
-    where ${pageWhere(key)} and status = any(${[...OPEN]}::text[])
+    where ${pageWhere(key)} and ${step}
       and exists (select 1 from app.personalizations p where p.id = ${key.personalizationId}
                   and p.status = ${GENERATING[key.stage]})
     returning *`.execute(db.db);
@@ -127,6 +132,11 @@ export async function failPage(db: Db, bus: ProgressBus, key: PageKey, reason: s
     });
     if (!status) return [failed];
     await removeJobsOf(tx, key.personalizationId);
+    // The stage's other pages stop too: nothing more is written for a failed stage.
+    await sql`
+      update app.personalization_pages set status = 'canceled', updated_at = now()
+      where personalization_id = ${key.personalizationId} and stage = ${key.stage}
+        and status = any(${[...OPEN]}::text[])`.execute(tx);
     const error = await insertEvent(tx, key.personalizationId, "error", {
       message: `page ${key.page} could not be made: ${reason}`,
     });

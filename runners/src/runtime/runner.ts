@@ -92,13 +92,14 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      clearInterval(timer);
+      // Heartbeats go on while draining, so no other runner's sweeper takes the running jobs.
       const hard = setTimeout(() => void runner.kill("drain bound exceeded"), (options.drainSeconds + 5) * 1000);
       try {
         await runner.stop("stopping");
         await runner.promise.catch((err) => deps.logger.warn({ err }, "runner ended with an error"));
       } finally {
         clearTimeout(hard);
+        clearInterval(timer);
       }
       await forget(deps.db, [...workerIds]).catch(() => {});
       await health.close();

@@ -42,10 +42,20 @@ export function defineTask<T extends TaskName, D extends RunnerDeps = RunnerDeps
   return definition;
 }
 
+// Errors whose messages were written for people; anything else may carry hosts, keys or SDK
+// internals, so parents see a plain sentence and the detail stays in the logs.
+const SPEAKS_TO_PEOPLE = new Set([
+  "FaceEngineError",
+  "TextDoesNotFitError",
+  "PrintCheckError",
+  "RenderTimeoutError",
+  "InvalidPayloadError",
+]);
+
 /** A short reason for people and the events table, from whatever was thrown. */
 export function reasonOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.length > 500 ? `${message.slice(0, 497)}...` : message;
+  if (!(error instanceof Error) || !SPEAKS_TO_PEOPLE.has(error.name)) return "an internal error stopped this step";
+  return error.message.length > 500 ? `${error.message.slice(0, 497)}...` : error.message;
 }
 
 /**
@@ -85,6 +95,15 @@ export function toWorkerTask<T extends TaskName, D extends RunnerDeps>(
     try {
       await definition.run(payload, ctx);
     } catch (error) {
+      if (helpers.abortSignal.aborted && !canceled.signal.aborted) {
+        // Stopped by a drain, not by its own failure: the attempt is handed back for the next runner.
+        await helpers.query(
+          "update graphile_worker._private_jobs set attempts = greatest(attempts - 1, 0) where id = $1",
+          [helpers.job.id],
+        );
+        log.info("released by the drain");
+        throw error;
+      }
       const permanent = (error as { retryable?: unknown }).retryable === false;
       const final = permanent || job.attempt >= job.maxAttempts;
       log.warn({ err: error, final }, final ? "task failed for good" : "task failed, will retry");

@@ -31,24 +31,28 @@ export default defineTask<"analyze_photo", GpuDeps>({
       ? { ...outcome.analysis, ok: true, prompt: outcome.prompt, faceCropKey }
       : { ok: false, code: outcome.code, reason: outcome.message };
     const events = await db.db.transaction().execute(async (tx) => {
-      const status = outcome.ok
-        ? await transition(tx, personalizationId, ["analyzing"], "analyzed")
-        : await transition(tx, personalizationId, ["analyzing"], "analysis_failed", { failureReason: outcome.message });
+      // One conditional update: still analysing, and still this photo.
+      const status = await transition(
+        tx,
+        personalizationId,
+        ["analyzing"],
+        outcome.ok ? "analyzed" : "analysis_failed",
+        {
+          photoUploadId,
+          analysis,
+          failureReason: outcome.ok ? null : outcome.message,
+        },
+      );
       if (!status) return [];
-      await tx
-        .updateTable("app.personalizations")
-        .set({ analysis })
-        .where("id", "=", personalizationId)
-        .where("photo_upload_id", "=", photoUploadId)
-        .execute();
       const { faceCropKey: _internal, ...visible } = analysis as Record<string, unknown>;
       return [await insertEvent(tx, personalizationId, "analysis", visible), status];
     });
     await bus.publish(personalizationId, events);
   },
-  async onFinalFailure({ personalizationId }, reason, { deps }) {
+  async onFinalFailure({ personalizationId, photoUploadId }, reason, { deps }) {
     const events = await deps.db.db.transaction().execute(async (tx) => {
       const status = await transition(tx, personalizationId, ["analyzing"], "analysis_failed", {
+        photoUploadId,
         failureReason: `the photo could not be analysed: ${reason}`,
       });
       if (!status) return [];

@@ -14,17 +14,11 @@ export default defineTask<"assemble_print", RenderDeps>({
       return;
     }
     const { personalization } = subject;
-    // The preview pages of the current generation and the full stage's pages, all done.
+    // The preview's pages and the full stage's, all done.
     const pages = await db.db
       .selectFrom("app.personalization_pages")
       .select(["page", "stage", "generation", "status", "print_key", "web_key"])
       .where("personalization_id", "=", personalizationId)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb("stage", "=", "preview"), eb("generation", "=", personalization.regenerate_count)]),
-          eb("stage", "=", "full"),
-        ]),
-      )
       .execute();
     const printKeys = new Map<PageId, string>();
     const webKeys = new Map<PageId, string>();

@@ -97,7 +97,10 @@ describe("a runner", () => {
     const rejecting = defineTask({
       name: "assemble_print",
       async run() {
-        throw Object.assign(new Error("ComfyUI rejected the workflow: checkpoint missing"), { retryable: false });
+        throw Object.assign(new Error("ComfyUI rejected the workflow: checkpoint missing"), {
+          name: "FaceEngineError",
+          retryable: false,
+        });
       },
       async onFinalFailure(_payload, reason) {
         finalReasons.push(reason);
