@@ -25,7 +25,9 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends chromium fonts-dejavu-core tini ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# MALLOC_ARENA_MAX: glibc's per-thread arenas roughly double libvips' resident memory (sharp).
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     CHROMIUM_PATH=/usr/bin/chromium \
     DATA_DIR=/tmp/faceapp \
     MODELS_DIR=/models \
