@@ -7,7 +7,11 @@ import { resolveServices } from "./index.ts";
 
 const log = createLogger("services", env.LOG_LEVEL);
 const services = await resolveServices(env, env.DATA_DIR ?? defaultDataDir, (line) => log.debug(line));
-log.info({ databaseUrl: services.databaseUrl, s3: services.s3.endpoint, bucket: services.s3.bucket }, "services ready");
+// The URL as it is when embedded (its password is a fixed local one); a configured one is redacted.
+const databaseUrl = env.DATABASE_URL
+  ? env.DATABASE_URL.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@")
+  : services.databaseUrl;
+log.info({ databaseUrl, s3: services.s3.endpoint, bucket: services.s3.bucket }, "services ready");
 
 let stopping = false;
 async function shutdown(signal: string) {
