@@ -70,6 +70,7 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
   const status = (s: string) => page.waitForSelector(`section.personalization[data-status="${s}"]`, { timeout: LONG });
   let personalizationId = "";
   let cookie = "";
+  const email = `e2e-${Date.now()}@example.com`;
 
   it("shows the catalog and a book", async () => {
     await page.goto(`${origin}/`);
@@ -119,7 +120,7 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await page.waitForSelector("#auth-title");
     await page.click("main a[href^='/signup']");
     await page.waitForSelector("form input#email");
-    await page.type("#email", `e2e-${Date.now()}@example.com`);
+    await page.type("#email", email);
     await page.type("#password", "correct horse battery");
     await shot(page, "signup");
     await page.click("button[type=submit]");
@@ -243,6 +244,16 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await page.waitForSelector("dialog.viewer .spread[data-spread='12']");
     expect(await page.$eval("dialog.viewer h2", (e) => e.textContent)).toContain("13 of 13");
     await shot(page, "viewer-back-cover");
+    // A swipe to the right turns back one spread.
+    const stage = await page.$eval("dialog.viewer .stage", (e) => {
+      const r = e.getBoundingClientRect();
+      return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+    });
+    await page.mouse.move(stage.x - 150, stage.y);
+    await page.mouse.down();
+    await page.mouse.move(stage.x + 150, stage.y, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForSelector("dialog.viewer .spread[data-spread='11']");
     await page.keyboard.press("Escape");
     await page.waitForSelector("dialog.viewer", { hidden: true });
   });
@@ -320,5 +331,32 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await status("canceled");
     expect(await page.$eval("[data-testid=status]", (e) => e.textContent)).toContain("Canceled");
     await shot(page, "canceled");
+  });
+
+  it("signs out, and says so plainly when a password is wrong or an email is taken", async () => {
+    const signOut = await page.waitForSelector("xpath///header//button[contains(., 'Sign out')]");
+    await signOut!.click();
+    await page.waitForSelector("header a[href='/signin']");
+    await page.click("header a[href='/signin']");
+    await page.waitForSelector("#email");
+    await page.type("#email", email);
+    await page.type("#password", "not the password");
+    await page.click("button[type=submit]");
+    await page.waitForFunction(() => document.querySelector("#auth-error")?.textContent?.includes("wrong"));
+    expect(await page.$eval("#auth-error", (e) => e.textContent)).toBe("The email or password is wrong.");
+    await shot(page, "wrong-password");
+    await page.click("main a[href^='/signup']");
+    await page.waitForSelector("#auth-title");
+    await page.type("#email", email);
+    await page.type("#password", "correct horse battery");
+    await page.click("button[type=submit]");
+    await page.waitForFunction(() => document.querySelector("#auth-error")?.textContent?.includes("exists"));
+    await shot(page, "email-taken");
+    await page.click("main a[href^='/signin']");
+    await page.waitForSelector("#auth-title");
+    await page.type("#email", email);
+    await page.type("#password", "correct horse battery");
+    await page.click("button[type=submit]");
+    await page.waitForSelector(".who");
   });
 });
