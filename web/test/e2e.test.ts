@@ -1,7 +1,6 @@
 // End to end in a real headless Chromium: the built app served by the real api, real runner
 // processes, Postgres, s3rver and Redis. Screenshots of each step land in web/test-results/e2e/.
-import { redisUrl, seedBook, serviceEnv, type Spawned, spawnRunner } from "@faceapp/testkit";
-import fs from "node:fs";
+import { fixturePath, redisUrl, seedBook, serviceEnv, type Spawned, spawnRunner } from "@faceapp/testkit";
 import type { Browser, Page } from "puppeteer-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { useApi } from "../../api/test/helpers.ts";
@@ -17,10 +16,8 @@ import {
   shooter,
 } from "./e2e.helpers.ts";
 
-const ASTRONAUT = "/work/shared/fixtures/photos/face-astronaut.png";
-const COFFEE = "/work/shared/fixtures/photos/noface-coffee.png";
-const fixture = (file: string, name: string) =>
-  fs.existsSync(file) ? file : new URL(`../../../shared/fixtures/photos/${name}`, import.meta.url).pathname;
+const ASTRONAUT = fixturePath("face-astronaut.png");
+const COFFEE = fixturePath("noface-coffee.png");
 const LONG = 240_000;
 
 if (!hasChromium) console.warn(`[web e2e] skipped: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
@@ -139,7 +136,7 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
 
   it("uploads the photo straight to the bucket with progress, then shows the analysis", async () => {
     const input = await page.waitForSelector("input[type=file]");
-    await input!.uploadFile(fixture(ASTRONAUT, "face-astronaut.png"));
+    await input!.uploadFile(ASTRONAUT);
     await page.waitForSelector(".photo-preview img");
     await shot(page, "photo-chosen");
     // Record every value the progress bar shows.
@@ -305,7 +302,7 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
   it("refuses a photo without a face, saying what to do, and offers another photo", async () => {
     await page.goto(`${origin}/books/moon/personalise`);
     const input = await page.waitForSelector("input[type=file]");
-    await input!.uploadFile(fixture(COFFEE, "noface-coffee.png"));
+    await input!.uploadFile(COFFEE);
     await page.click(".photo-picker button.primary");
     await status("analysis_failed");
     await page.waitForSelector("[data-testid=refused]");
@@ -317,7 +314,7 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
 
     // Another photo on the same personalisation: analysed again, accepted.
     const again = await page.waitForSelector("input[type=file]");
-    await again!.uploadFile(fixture(ASTRONAUT, "face-astronaut.png"));
+    await again!.uploadFile(ASTRONAUT);
     await page.click(".photo-picker button.primary");
     await page.waitForSelector("[data-testid=analysis-ok]", { timeout: LONG });
     await status("analyzed");

@@ -356,6 +356,7 @@ function PageTile(props: { page: LivePage }): JSX.Element {
     const p = props.page;
     if (p.state === "done") return "";
     if (p.state === "failed") return t("preview.failed", { reason: p.failureReason ?? "" });
+    if (p.state === "progress" && p.percent !== null && p.percent >= 100) return t("preview.finishing");
     if (p.state === "progress" && p.percent !== null) return t("preview.working", { percent: p.percent });
     if (p.state === "started" || p.state === "progress") return t("preview.started");
     return t("preview.waiting");
