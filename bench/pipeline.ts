@@ -177,7 +177,7 @@ try {
     .execute();
   await db.db
     .updateTable("app.personalizations")
-    .set({ status: "analyzed" })
+    .set({ status: "analyzed", analysis: { ok: true } })
     .where(
       "id",
       "in",
@@ -190,7 +190,7 @@ try {
     .png()
     .toBuffer();
   const web = await sharp(print).jpeg().toBuffer();
-  const noop = { render: async () => ({ print, web }), close: async () => {} };
+  const noop = { render: async () => ({ print, web, printJpeg: web }), close: async () => {} };
   const concurrency = Math.min(64, Math.max(1, Number(args["runner-concurrency"])));
   const t0 = performance.now();
   const pageRunner = await startRunner({
@@ -201,10 +201,16 @@ try {
     tasks: renderTasks,
   });
   for (;;) {
-    const { rows } = await sql<{
-      n: number;
-    }>`select count(*)::int as n from app.personalization_pages where status = 'done'`.execute(db.db);
-    if ((rows[0]?.n ?? 0) >= pages) break;
+    const { rows } = await sql<{ done: number; failed: number }>`
+      select count(*) filter (where status = 'done')::int as done, count(*) filter (where status = 'failed')::int as failed
+      from app.personalization_pages`.execute(db.db);
+    if (rows[0]?.failed) {
+      const { rows: why } = await sql<{
+        last_error: string;
+      }>`select last_error from graphile_worker.jobs where last_error is not null limit 3`.execute(db.db);
+      throw new Error(`${rows[0].failed} pages failed: ${why.map((w) => w.last_error).join("; ")}`);
+    }
+    if ((rows[0]?.done ?? 0) >= pages) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   const seconds = (performance.now() - t0) / 1000;
