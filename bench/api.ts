@@ -16,6 +16,7 @@ import postgres from "postgres";
 import { createApp } from "../api/src/app.ts";
 import { dataDir, env } from "../api/src/env.ts";
 import { upsertBook } from "../api/src/services/books.ts";
+import { load, percentile, type Result } from "./lib.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -26,14 +27,6 @@ const { values: args } = parseArgs({
 });
 const SECONDS = Math.min(60, Math.max(1, Number(args.seconds)));
 const CONCURRENCY = Math.min(256, Math.max(1, Number(args.concurrency)));
-
-interface Result {
-  name: string;
-  value: number;
-  unit: string;
-  target: string;
-  met: boolean | null;
-}
 
 /** A valid manifest for a book that has no art: enough for the catalog. */
 function syntheticManifest(i: number): Manifest {
@@ -112,39 +105,6 @@ async function startInProcess(): Promise<{ url: string; stop(): Promise<void> }>
   };
 }
 
-interface Run {
-  requests: number;
-  errors: number;
-  seconds: number;
-  latencies: number[];
-}
-
-/** CONCURRENCY loops sending one request after another for `seconds`; latencies in ms. */
-async function load(send: () => Promise<Response>, seconds: number): Promise<Run> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        try {
-          const res = await send();
-          await res.arrayBuffer();
-          if (!res.ok) errors += 1;
-        } catch {
-          errors += 1;
-        }
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  return { requests: latencies.length, errors, seconds: (performance.now() - start) / 1000, latencies };
-}
-
-const percentile = (sorted: number[], p: number) => sorted[Math.max(0, Math.ceil(sorted.length * p) - 1)] ?? 0;
-
 async function main(): Promise<void> {
   const local = args.url ? undefined : await startInProcess();
   const base = (args.url ?? local!.url).replace(/\/$/, "");
@@ -180,8 +140,8 @@ async function main(): Promise<void> {
       `${"route".padEnd(20)} ${"req/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"requests".padStart(9)} ${"errors".padStart(7)}`,
     );
     for (const [name, send] of cases) {
-      await load(send, 1); // warm-up: part of neither figure
-      const run = await load(send, SECONDS);
+      await load(send, 1, CONCURRENCY); // warm-up: part of neither figure
+      const run = await load(send, SECONDS, CONCURRENCY);
       const sorted = [...run.latencies].sort((a, b) => a - b);
       const rate = run.requests / run.seconds;
       const p50 = percentile(sorted, 0.5);

@@ -17,14 +17,7 @@ import { createS3Client, getObjectBytes, putObjectBytes } from "@faceapp/core";
 import { localS3Credentials, startLocalS3 } from "@faceapp/core/local";
 import { createComfyEngine } from "../runners/src/gpu/index.ts";
 import { startComfyDouble } from "../testkit/src/doubles/comfyui.ts";
-
-interface Result {
-  name: string;
-  value: number;
-  unit: string;
-  target: string;
-  met: boolean | null;
-}
+import type { Result } from "./lib.ts";
 
 const quick = process.argv.includes("--quick");
 const promptMs = Number(process.argv.find((a) => a.startsWith("--prompt-ms="))?.slice(12) ?? (quick ? 200 : 2000));
