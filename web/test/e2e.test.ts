@@ -84,8 +84,15 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await page.waitForSelector("ul.books li.card");
     await page.type("#q", "moon");
     await page.click(".search button[type=submit]");
-    await page.waitForSelector("ul.books li.card");
-    await page.click("ul.books a");
+    // The list re-renders when the search's answer arrives, which can detach a link found before it:
+    // click whichever link is in the document until the book page opens.
+    await page.waitForFunction(
+      () => {
+        document.querySelector<HTMLAnchorElement>("ul.books a")?.click();
+        return location.pathname === "/books/moon";
+      },
+      { polling: 250 },
+    );
     await page.waitForSelector("article.book h1");
     expect(page.url()).toBe(`${origin}/books/moon`);
     await shot(page, "book");
