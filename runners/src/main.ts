@@ -4,8 +4,8 @@ import { createDb } from "@faceapp/sql";
 import { env } from "./env.ts";
 import { startRunner } from "./runtime/runner.ts";
 import { gpuTasks, renderTasks } from "./tasks/index.ts";
-import { createGpuEngines } from "./wiring/gpu.ts";
-import { createRenderEngines } from "./wiring/render.ts";
+import { createGpuCapabilities } from "./gpu/wiring.ts";
+import { createRenderEngines } from "./render/index.ts";
 
 // gpu: two pages in flight keep ComfyUI busy (the next prompt queued while one runs); the engine
 // itself never sends it more than two.
@@ -34,7 +34,8 @@ export async function main(kind: RunnerKindName): Promise<void> {
   let closeEngines: () => Promise<void>;
   let runner: Awaited<ReturnType<typeof startRunner>>;
   if (kind === "gpu") {
-    const engines = await createGpuEngines(env, log);
+    // Face analysis (InsightFace when its models are mounted, else face-api) and the face engine.
+    const engines = await createGpuCapabilities(env, log);
     closeEngines = engines.close;
     runner = await startRunner({
       ...options,
@@ -44,9 +45,19 @@ export async function main(kind: RunnerKindName): Promise<void> {
       readiness: engines.readiness,
     });
   } else {
-    const engines = await createRenderEngines(env, log, s3, services.s3);
-    closeEngines = engines.close;
-    runner = await startRunner({ ...options, kind, deps: { ...base, ...engines }, tasks: renderTasks });
+    // One reused Chromium for the text layers; print files assembled from the bucket and streamed back.
+    const { renderer, assembler, close } = createRenderEngines({
+      s3,
+      bucket: services.s3.bucket,
+      typesetter: {
+        executablePath: env.CHROMIUM_PATH,
+        maxRendersPerBrowser: env.RENDER_BROWSER_MAX_PAGES,
+        timeoutMs: env.RENDER_TIMEOUT_SECONDS * 1000,
+        logger: log,
+      },
+    });
+    closeEngines = close;
+    runner = await startRunner({ ...options, kind, deps: { ...base, renderer, assembler }, tasks: renderTasks });
   }
   log.info({ healthPort: runner.healthPort, concurrency, workers: runner.workerIds(), bus: bus.kind }, "runner ready");
   // graphile-worker ending on its own (a fatal database error) must not leave a process that looks alive.

@@ -1,5 +1,5 @@
 import type { Logger } from "@faceapp/core";
-import type { GpuEngines } from "../wiring/gpu.ts";
+import type { GpuEngines } from "../tasks/deps.ts";
 import type { AnalysisRecord } from "./analysis/analyzer.ts";
 import { analyzerFromEnv, faceEngineFromEnv, type GpuEnv } from "./config.ts";
 import { FaceEngineError } from "./engines/errors.ts";

@@ -1,4 +1,5 @@
 import type { Manifest, PageId } from "@faceapp/core";
+import type { Readiness } from "../runtime/health.ts";
 import type { RunnerDeps } from "../runtime/task.ts";
 
 // What the tasks need from the engines of each runner kind; gpu/ and render/ provide them.
@@ -69,6 +70,14 @@ export interface PrintInput {
 export interface PrintAssembler {
   /** Writes block.pdf, cover.pdf and pages.zip to the bucket, checked before publishing. */
   assemble(input: PrintInput): Promise<void>;
+}
+
+/** What the gpu runner's engines give its tasks and its /readyz. */
+export interface GpuEngines {
+  analyzer: Analyzer;
+  faceEngine: FaceEngine;
+  readiness: Readiness;
+  close(): Promise<void>;
 }
 
 export interface GpuDeps extends RunnerDeps {
