@@ -8,7 +8,13 @@ import { body, jsonInit, useApi } from "./helpers.ts";
 const api = useApi();
 const closed = "http://127.0.0.1:9"; // discard port: nothing listens
 const brokenDb = createDb("postgres://postgres@127.0.0.1:9/none", { max: 1 });
-afterAll(() => brokenDb.close());
+// A database that answers but has none of our tables (made in the test): every query fails in an
+// unexpected way.
+let withoutTables: ReturnType<typeof createDb> | undefined;
+afterAll(async () => {
+  await brokenDb.close();
+  await withoutTables?.close();
+});
 
 describe("GET /readyz names what is down with 503", () => {
   it("S3", async () => {
@@ -47,7 +53,10 @@ describe("GET /readyz names what is down with 503", () => {
 
 describe("an unexpected failure", () => {
   it("is a 500 internal envelope that leaks no detail", async () => {
-    const app = createApp({ ...api.deps, db: brokenDb.db, redis: null });
+    const url = new URL(api.db.url);
+    url.pathname = "/template1";
+    withoutTables = createDb(url.toString(), { max: 1 });
+    const app = createApp({ ...api.deps, db: withoutTables.db, redis: null });
     const res = await app.request("/v1/books");
     expect(res.status).toBe(500);
     const text = await res.text();
