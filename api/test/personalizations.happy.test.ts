@@ -2,12 +2,14 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { redisUrl, serviceEnv, spawnRunner, type Spawned } from "@faceapp/testkit";
 import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
 import { book, createPersonalization, readEvents, readyPhoto, waitForStatus } from "./personalizations.helpers.ts";
 
 // The whole pipeline through real runner processes: the api here, one gpu and one render runner.
+// Real work on a busy 2-core machine: the limit guards against hangs, it is no performance claim.
+vi.setConfig({ testTimeout: 120_000 });
 const api = useApi({ env: { SSE_HEARTBEAT_SECONDS: "1" } });
 const runners: Spawned[] = [];
 
@@ -120,7 +122,7 @@ describe("a personalisation", () => {
       .executeTakeFirstOrThrow();
     expect(after.every((p) => p.generation === generation && p.status === "done")).toBe(true);
     for (const page of after) expect(page.seed).not.toBe(before.find((b) => b.page === page.page)?.seed);
-  });
+  }, 120_000);
 
   it("confirms: every remaining page, then block.pdf, cover.pdf and pages.zip", async () => {
     const early = await api.app.request(`/v1/personalizations/${id}/files/block.pdf`, { headers: bearer(token) });
