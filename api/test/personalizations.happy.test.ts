@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { redisUrl, serviceEnv, spawnRunner, type Spawned } from "@faceapp/testkit";
 import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
 import { book, createPersonalization, readEvents, readyPhoto, waitForStatus } from "./personalizations.helpers.ts";
@@ -21,6 +21,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(runners.map((r) => r.stop()));
+});
+
+// When a step fails, the runners' last log lines say what they were doing.
+afterEach(({ task }) => {
+  if (task.result?.state !== "fail") return;
+  for (const [i, runner] of runners.entries())
+    console.error(`runner ${i} log tail:`, JSON.stringify(runner.logs.slice(-30), null, 1));
 });
 
 describe("a personalisation", () => {
