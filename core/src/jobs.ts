@@ -59,26 +59,14 @@ export function jobKey<T extends TaskName>(task: T, payload: JobPayload<T>): str
   return [task, p.personalizationId, p.stage, p.page, p.generation].filter((x) => x !== undefined).join(":");
 }
 
-export interface AddJobOptions {
-  runAt?: Date;
-  priority?: number;
-}
-
 /** Adds a job in the caller's transaction (or connection), validating its payload first. */
-export async function addJob<T extends TaskName>(
-  db: AnyKysely,
-  task: T,
-  payload: JobPayload<T>,
-  options: AddJobOptions = {},
-): Promise<void> {
+export async function addJob<T extends TaskName>(db: AnyKysely, task: T, payload: JobPayload<T>): Promise<void> {
   const parsed = parsePayload(task, payload);
   await sql`select graphile_worker.add_job(
     identifier => ${task}::text,
     payload => ${parsed as object}::json,
-    run_at => ${options.runAt ?? null}::timestamptz,
     max_attempts => ${jobs[task].maxAttempts}::int,
-    job_key => ${jobKey(task, parsed)}::text,
-    priority => ${options.priority ?? 0}::int
+    job_key => ${jobKey(task, parsed)}::text
   )`.execute(db);
 }
 

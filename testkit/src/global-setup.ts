@@ -11,15 +11,10 @@ import { startLocalPostgres, startLocalS3, type LocalService } from "@faceapp/co
 import { migrate, migrationsDir } from "@faceapp/sql";
 import { env } from "./env.ts";
 import "./context.ts";
+import { withDatabase } from "./urls.ts";
 
 /** A port apart from the one `npm start` uses, so tests never touch development data. */
 const TEST_POSTGRES_PORT = 54330;
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 async function templateName(): Promise<string> {
   const hash = createHash("sha256");

@@ -7,14 +7,9 @@ import { localS3Credentials } from "@faceapp/core/local";
 import { createDb, type Db } from "@faceapp/sql";
 
 import "./context.ts";
+import { withDatabase } from "./urls.ts";
 
 export { fixturePath } from "./fixtures.ts";
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 /**
  * Creates a fresh database, cloned from the migrated template (or empty, to test migrations
