@@ -135,4 +135,34 @@ describe("ComfyUI double", () => {
     expect(await (await fetch(`${double.url}/history/run`)).json()).toEqual({});
     expect(double.inputs.has("a.png")).toBe(true);
   });
+  it("hangs: prompts are accepted and never finish on their own, interrupt still ends them, hang(false) releases", async () => {
+    double = await startComfyDouble({ progressSteps: 2 });
+    await upload("a.png", Buffer.from("png"));
+    double.hang();
+    await post("/prompt", { prompt: graph("a.png"), prompt_id: "stuck" });
+    await post("/prompt", { prompt: graph("a.png"), prompt_id: "later" });
+    await expect.poll(() => double.records.get("stuck")?.startedAt).toBeDefined();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(double.records.get("stuck")?.outcome).toBeUndefined();
+    expect(await (await fetch(`${double.url}/history/stuck`)).json()).toEqual({});
+    await post("/interrupt", { prompt_id: "stuck" });
+    await expect.poll(() => double.records.get("stuck")?.outcome).toBe("interrupted");
+    await expect.poll(() => double.records.get("later")?.startedAt).toBeDefined();
+    double.hang(false);
+    await expect.poll(() => double.records.get("later")?.outcome).toBe("success");
+  });
+
+  it("stops (connections refused, queue lost) and starts again on the same port", async () => {
+    double = await startComfyDouble({ promptMs: 60_000 });
+    const url = double.url;
+    await upload("a.png", Buffer.from("png"));
+    await post("/prompt", { prompt: graph("a.png"), prompt_id: "gone" });
+    await double.stop();
+    expect(double.records.get("gone")?.outcome).toBe("lost");
+    await expect(fetch(`${url}/prompt`)).rejects.toThrow();
+    await double.start();
+    expect(double.url).toBe(url);
+    expect(await (await fetch(`${url}/prompt`)).json()).toEqual({ exec_info: { queue_remaining: 0 } });
+    expect(await (await fetch(`${url}/history/gone`)).json()).toEqual({});
+  });
 });

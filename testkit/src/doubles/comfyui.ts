@@ -9,7 +9,7 @@ import { type Folders, uploadImage, viewFile } from "./comfyui-files.ts";
 // A ComfyUI test double over a real HTTP and WebSocket socket, built from comfyui-protocol.md: the
 // routes the GPU runner uses, event order and targeting, `{node: null}` completion, the /history
 // shape, upload renaming, 400 node_errors, interrupt and queue delete. It can be told to be slow,
-// drop its sockets, fail a node or restart (losing queue and history).
+// hang, drop its sockets, fail a node, go away and come back, or restart (losing queue and history).
 
 export interface ComfyDoubleOptions {
   /** Time one prompt takes, spread over the sampler's progress steps; 0 (default) is instant. */
@@ -67,6 +67,8 @@ export class ComfyDouble extends EventEmitter {
   /** Node ids or class types that raise an execution error when they run. */
   readonly failing = new Map<string, string>();
   refuseSockets = false;
+  private hanging = false;
+  private hung: Array<() => void> = [];
 
   private server!: Server;
   private wss = new WebSocketServer({ noServer: true });
@@ -147,10 +149,20 @@ export class ComfyDouble extends EventEmitter {
   }
 
   /**
-   * Restarts: the process goes away for `downMs` (connections refused), and comes back with an
-   * empty queue and history; files in the input and output folders survive.
+   * Makes every prompt stop at its sampler and never finish on its own, as a hung GPU or node does;
+   * the server still answers, and interrupt and queue delete still work. `hang(false)` lets hung
+   * prompts go on.
    */
-  async restart(downMs = 50): Promise<void> {
+  hang(on = true): void {
+    this.hanging = on;
+    if (!on) for (const release of this.hung.splice(0)) release();
+  }
+
+  /**
+   * The process goes away (connections refused) until `start()`: its queue and history are lost, as
+   * on a crash; files in the input and output folders survive, as on disk.
+   */
+  async stop(): Promise<void> {
     this.generation++;
     this.dropSockets();
     if (this.running) {
@@ -162,9 +174,19 @@ export class ComfyDouble extends EventEmitter {
     this.running = undefined;
     this.history.clear();
     await this.closeServer();
-    await new Promise((r) => setTimeout(r, downMs));
+  }
+
+  /** Comes back on the same port after `stop()`, with an empty queue and history. */
+  async start(): Promise<void> {
     await this.listen(this.port);
     this.emit("restarted");
+  }
+
+  /** Restarts: `stop()`, `downMs` with connections refused, then `start()`. */
+  async restart(downMs = 50): Promise<void> {
+    await this.stop();
+    await new Promise((r) => setTimeout(r, downMs));
+    await this.start();
   }
 
   async close(): Promise<void> {
@@ -334,14 +356,36 @@ export class ComfyDouble extends EventEmitter {
     this.emit("finished", promptId, rec.outcome);
   }
 
-  /** Waits `ms` (yielding even at 0), or throws Interrupted when the running prompt is interrupted. */
+  /**
+   * Waits `ms` (yielding even at 0), and for as long as the double hangs; throws Interrupted when the
+   * running prompt is interrupted.
+   */
   private async wait(ms: number): Promise<void> {
     while (this.paused) await this.paused.promise;
+    if (this.hanging) {
+      await this.interruptible((done) => {
+        this.hung.push(done);
+        return () => {
+          this.hung = this.hung.filter((h) => h !== done);
+        };
+      });
+    }
+    await this.interruptible((done) => {
+      if (ms <= 0) {
+        const immediate = setImmediate(done);
+        return () => clearImmediate(immediate);
+      }
+      const timer = setTimeout(done, ms);
+      return () => clearTimeout(timer);
+    });
+  }
+
+  /** Runs a step the running prompt's interrupt can cut short; `start` returns how to cancel it. */
+  private interruptible(start: (done: () => void) => () => void): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve);
+      const cancel = start(resolve);
       this.running!.interrupt = () => {
-        if (ms > 0) clearTimeout(timer as NodeJS.Timeout);
-        else clearImmediate(timer as NodeJS.Immediate);
+        cancel();
         reject(new Interrupted());
       };
     });
