@@ -6,7 +6,10 @@ export type Stage = "preview" | "full";
 export type PrintFile = "block.pdf" | "cover.pdf" | "pages.zip";
 
 export const keys = {
+  /** Where the presigned POST puts a photo; deleted once checked. */
   upload: (userId: string, uploadId: string) => `uploads/${userId}/${uploadId}`,
+  /** The checked photo, re-encoded: out of reach of the upload's POST, which stays usable for minutes. */
+  photo: (userId: string, uploadId: string) => `photos/${userId}/${uploadId}`,
   bookFile: (slug: string, relative: string) => `books/${slug}/${relative}`,
   bookManifest: (slug: string) => `books/${slug}/manifest.json`,
   faceCrop: (personalizationId: string, uploadId: string) =>

@@ -5,7 +5,7 @@ import type { Database, Upload } from "@faceapp/sql";
 import type { Kysely } from "kysely";
 import type { Bucket } from "../deps.ts";
 import { checkImage, type UploadType } from "./image-check.ts";
-import { deleteObject, headObject, presignGet, presignPost, readObject } from "./storage.ts";
+import { deleteObject, headObject, presignGet, presignPost, putObject, readObject } from "./storage.ts";
 
 /** 15 MiB: the most an upload may hold (the policy's content-length-range and the check after). */
 export const MAX_UPLOAD_BYTES = 15 * 1024 * 1024;
@@ -127,8 +127,9 @@ async function reject(db: Kysely<Database>, bucket: Bucket, row: Upload, reason:
 
 /**
  * Verifies the stored object (S3 test servers do not enforce the POST policy, so this is the gate):
- * size, magic bytes, a full decode under the pixel limit. Ready, or rejected with the object deleted.
- * Completing an upload that is no longer pending returns it as it is.
+ * size, magic bytes, a full decode under the pixel limit. Ready with the re-encoded photo stored
+ * under its own key (the POST could otherwise replace it after the check), or rejected; either way
+ * the uploaded object is deleted. Completing an upload that is no longer pending returns it as it is.
  */
 export async function completeUpload(
   db: Kysely<Database>,
@@ -147,13 +148,16 @@ export async function completeUpload(
   if (!bytes) return view(await reject(db, bucket, row, `too_large: the file is over ${MAX_UPLOAD_BYTES} bytes`));
   const check = await checkImage(bytes, row.content_type, options.maxPixels);
   if (!check.ok) return view(await reject(db, bucket, row, check.reason));
+  const photoKey = keys.photo(ownerId, uploadId);
+  await putObject(bucket, photoKey, check.clean, check.type);
   const updated = await db
     .updateTable("app.uploads")
     .set({
       status: "ready",
+      object_key: photoKey,
       width: check.width,
       height: check.height,
-      bytes: check.bytes,
+      bytes: check.clean.length,
       sha256: check.sha256,
       verified_at: new Date(),
     })
@@ -161,5 +165,6 @@ export async function completeUpload(
     .where("status", "=", "pending")
     .returningAll()
     .executeTakeFirst();
+  await deleteObject(bucket, row.object_key);
   return view(updated ?? (await findOwnUpload(db, ownerId, uploadId)));
 }
