@@ -30,6 +30,9 @@ export const ApiEnv = v.pipe(
     CATALOG_CACHE_SECONDS: int(300, 0),
     /** Heartbeat comments on idle event streams (and the catch-up read that comes with them). */
     SSE_HEARTBEAT_SECONDS: int(15, 1, 300),
+    /** Slow clients (slow-loris): the most a request's headers, and the whole request, may take to arrive. */
+    HTTP_HEADERS_TIMEOUT_SECONDS: int(10, 1, 300),
+    HTTP_REQUEST_TIMEOUT_SECONDS: int(30, 1, 3600),
     /** The built web app to serve (default web/dist when it exists); "off" serves none. */
     WEB_DIST_DIR: v.optional(str()),
   }),
@@ -40,6 +43,14 @@ export const ApiEnv = v.pipe(
       "is required in production",
     ),
     ["JWT_SECRET_KEY"],
+  ),
+  v.forward(
+    v.partialCheck(
+      [["HTTP_HEADERS_TIMEOUT_SECONDS"], ["HTTP_REQUEST_TIMEOUT_SECONDS"]],
+      (input) => input.HTTP_HEADERS_TIMEOUT_SECONDS <= input.HTTP_REQUEST_TIMEOUT_SECONDS,
+      "must not be less than HTTP_HEADERS_TIMEOUT_SECONDS",
+    ),
+    ["HTTP_REQUEST_TIMEOUT_SECONDS"],
   ),
   v.transform((input) => {
     const dataDir = input.DATA_DIR ?? defaultDataDir;

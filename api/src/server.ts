@@ -38,8 +38,20 @@ const app = createApp({
   logger,
 });
 
-const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) =>
-  logger.info({ port: info.port, host: env.HOST, redis: Boolean(redis) }, "api listening"),
+const server = serve(
+  {
+    fetch: app.fetch,
+    port: env.PORT,
+    hostname: env.HOST,
+    // A request must arrive in full within these (Node answers 408 and closes); event streams are
+    // responses and are not cut. Checked every second rather than Node's default 30.
+    serverOptions: {
+      headersTimeout: env.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+      requestTimeout: env.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+      connectionsCheckingInterval: 1000,
+    },
+  },
+  (info) => logger.info({ port: info.port, host: env.HOST, redis: Boolean(redis) }, "api listening"),
 );
 
 // Requests still being answered: the server's close callback can fire before they finish, so

@@ -82,4 +82,4 @@ export const describeWithRedis = redisUrl ? describe : describe.skip;
 /** A unique key prefix so test files sharing one Redis never see each other's keys. */
 export const redisPrefix = () => `t:${randomBytes(4).toString("hex")}:`;
 export { seedBook, type TestBookOptions } from "./book.ts";
-export { type Spawned, serviceEnv, spawnEntry, spawnRunner } from "./processes.ts";
+export { freePort, type Spawned, serviceEnv, spawnEntry, spawnRunner } from "./processes.ts";

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { repoRoot, type S3Config } from "@faceapp/core";
@@ -103,4 +104,13 @@ export async function spawnRunner(kind: "gpu" | "render", env: Record<string, st
   const runner = spawnEntry(`runners/src/${kind}-runner.ts`, env);
   await runner.waitForLog((line) => line.msg === "runner ready");
   return runner;
+}
+
+/** A TCP port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
