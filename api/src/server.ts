@@ -7,6 +7,7 @@ import { createDb, migrate } from "@faceapp/sql";
 import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
 import { createApp } from "./app.ts";
+import { clientErrorResponse } from "./http/errors.ts";
 import { dataDir, env } from "./env.ts";
 
 const logger = createLogger("api", env.LOG_LEVEL);
@@ -53,6 +54,13 @@ const server = serve(
   },
   (info) => logger.info({ port: info.port, host: env.HOST, redis: Boolean(redis) }, "api listening"),
 );
+
+// Requests Node refuses before the app sees them are answered in the error envelope too.
+server.on("clientError", (err: NodeJS.ErrnoException, socket: import("node:stream").Duplex) => {
+  const answer = socket.writable ? clientErrorResponse(err) : null;
+  if (answer) socket.end(answer);
+  else socket.destroy();
+});
 
 // Requests still being answered: the server's close callback can fire before they finish, so
 // shutdown waits on this count instead.

@@ -71,7 +71,10 @@ describe("slow requests", () => {
       expect(res.status).toBe(200);
     }
     const results = await Promise.all(attackers.map((a) => a.closed));
-    for (const { answer } of results) expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    for (const { answer } of results) {
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toContain('{"error":{"code":"request_timeout"');
+    }
     const worst = Math.max(...results.map((r) => r.ms));
     // Never before the timeout; the cut itself is measured, not asserted against the clock.
     expect(Math.min(...results.map((r) => r.ms))).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_S * 1000 - 50);

@@ -1,6 +1,5 @@
-// Every route of this api, fed invalid JSON, wrong types, unknown fields and random JSON: always a
-// 4xx error envelope, never a 5xx, never the input echoed back.
-import fc from "fast-check";
+// Every route of this api, fed invalid JSON, wrong types and unknown fields: always a 4xx error
+// envelope, never a 5xx, never the input echoed back (random input: fuzz.security.test.ts).
 import { beforeAll, describe, expect, it } from "vitest";
 import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
 
@@ -73,36 +72,4 @@ describe.each([true, false])("signed in: %s", (signedIn) => {
       await expect4xx(await api.app.request(`${path}?limit=1&limit=${MARKER}`, { headers: auth() }));
     }
   });
-});
-
-it("random JSON bodies never cause a 5xx", async () => {
-  await fc.assert(
-    fc.asyncProperty(
-      fc.constantFrom(...routes().filter((r) => r.method === "POST")),
-      fc.jsonValue(),
-      async (route, value) => {
-        const res = await api.app.request(route.path, jsonInit("POST", JSON.stringify(value), bearer(token)));
-        // a random body can be valid (e.g. {} on complete answers 409); it must never be a server error
-        expect(res.status).toBeLessThan(500);
-        if (res.status >= 400) expect((await body(res)).error.requestId).toEqual(expect.any(String));
-      },
-    ),
-    { numRuns: 150 },
-  );
-});
-
-it("random query strings on the catalog never cause a 5xx", async () => {
-  await fc.assert(
-    fc.asyncProperty(
-      fc.dictionary(
-        fc.constantFrom("category", "ageMin", "ageMax", "q", "cursor", "limit"),
-        fc.string({ maxLength: 30 }),
-      ),
-      async (query) => {
-        const res = await api.app.request(`/v1/books?${new URLSearchParams(query)}`);
-        expect(res.status).toBeLessThan(500);
-      },
-    ),
-    { numRuns: 150 },
-  );
 });

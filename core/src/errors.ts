@@ -8,9 +8,11 @@ export const errorStatus = {
   conflict: 409,
   email_taken: 409,
   invalid_state: 409,
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  headers_too_large: 431,
   internal: 500,
   unavailable: 503,
 } as const;

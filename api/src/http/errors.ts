@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { STATUS_CODES } from "node:http";
 import { AppError, type ErrorCode, errorStatus } from "@faceapp/core";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -70,4 +72,31 @@ function isStoreUnreachable(err: unknown): boolean {
     if (e instanceof AggregateError && e.errors.some(isStoreUnreachable)) return true;
   }
   return false;
+}
+
+/**
+ * The raw HTTP answer to a request Node's parser refused before the app saw it (headers too large,
+ * malformed, too slow to arrive), in the same envelope; null when the client is gone.
+ */
+export function clientErrorResponse(err: NodeJS.ErrnoException): string | null {
+  if (err.code === "ECONNRESET" || err.code === "EPIPE") return null;
+  const appError =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? new AppError("headers_too_large", "The request line or headers are too large")
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? new AppError("request_timeout", "The request took too long to arrive")
+        : new AppError("invalid_input", "Malformed request");
+  const requestId = randomUUID();
+  const body = JSON.stringify({
+    error: { code: appError.code, message: appError.message, requestId },
+  } satisfies ErrorBody);
+  return [
+    `HTTP/1.1 ${appError.status} ${STATUS_CODES[appError.status]}`,
+    "Content-Type: application/json",
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `X-Request-Id: ${requestId}`,
+    "Connection: close",
+    "",
+    body,
+  ].join("\r\n");
 }
