@@ -243,7 +243,9 @@ describe("ComfyUI engine against the protocol double", () => {
     const error = await engine.personalize({ ...page, seed: 1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FaceEngineError);
     expect(error).toMatchObject({ code: "unavailable", retryable: true });
-    expect((error as Error).message).toMatch(/ComfyUI is not reachable at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+    // The message is a page's reason for parents: no internal address in it, only in the details.
+    expect((error as Error).message).toBe("ComfyUI is not reachable (ECONNREFUSED)");
+    expect(error).toMatchObject({ details: { baseUrl: double.url, refused: true } });
   });
 
   it("reports readiness: reachable with its queue depth, or not", async () => {

@@ -87,7 +87,10 @@ export class ComfyHttp {
     } catch (error) {
       signal?.throwIfAborted();
       const cause = causeOf(error);
-      throw new FaceEngineError("unavailable", `ComfyUI is not reachable at ${this.baseUrl}: ${cause}`, true, {
+      // The message becomes a failed page's reason, shown to parents: the server's internal address
+      // stays in the details, which the runner's logs carry.
+      throw new FaceEngineError("unavailable", `ComfyUI is not reachable (${cause})`, true, {
+        baseUrl: this.baseUrl,
         // Nothing was sent: safe to send again.
         refused: cause === "ECONNREFUSED",
       });
