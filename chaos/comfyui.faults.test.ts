@@ -168,7 +168,7 @@ describe("ComfyUI down when the pages start", () => {
       const failed = await waitForStatus(api.app, p.token, p.id, ["generation_failed", "preview_ready"], 120_000);
       const failedAfterMs = Date.now() - startedAt;
       expect(failed.status).toBe("generation_failed");
-      expect(failed.failureReason).toMatch(/^page page_[12]: ComfyUI is not reachable/);
+      expect(failed.failureReason).toMatch(/^page page_[12]: ComfyUI is not reachable \(ECONNREFUSED\)$/);
       const facePages = (failed.pages as Array<{ page: string; status: string; failureReason: string | null }>).filter(
         (page) => FACE_PAGES.map((n) => `page_${n}`).includes(page.page),
       );
@@ -188,6 +188,10 @@ describe("ComfyUI down when the pages start", () => {
       const pageFailed = events.find((e) => e.event === "page" && e.data.state === "failed");
       expect(pageFailed?.data).toMatchObject({ page: failedRow.page, reason: failedRow.failure_reason });
       expect(String(pageFailed?.data.reason)).toMatch(/ComfyUI is not reachable/);
+      // A reason parents read: nothing of the server's internal address.
+      for (const reason of [failed.failureReason, pageFailed?.data.reason]) {
+        expect(reason).not.toContain(new URL(comfy.url).host);
+      }
       await assertNoFakeBackgrounds(p.id);
       record("comfyui down for good", {
         attempts: failedRow.attempt,
