@@ -1,7 +1,7 @@
 import { Kysely } from "kysely";
-import { PostgresJSDialect } from "kysely-postgres-js";
 import postgres from "postgres";
 import type { Database } from "./schema.ts";
+import { sessionDialect } from "./sessions.ts";
 
 export interface Db {
   /** Typed queries. */
@@ -18,12 +18,20 @@ export interface DbOptions {
 
 /** Kysely on postgres.js for one database URL. */
 export function createDb(url: string, options: DbOptions = {}): Db {
-  const sql = postgres(url, {
-    max: options.max ?? 10,
+  const max = options.max ?? 10;
+  const settings = {
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? "faceapp" },
-  });
-  const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: sql }) });
+    // Seconds before a connection that failed is tried again. postgres.js's default grows to 20 s
+    // after a few failures, and every query waits it out: with PostgreSQL down a request hung for up
+    // to 20 s instead of failing at once (a 503), and after it came back the first queries still
+    // waited. Half a second at most keeps both prompt.
+    backoff: (retries: number) => Math.min(0.1 * retries, 0.5),
+  };
+  // Raw SQL and LISTEN/NOTIFY share one pool; Kysely's queries and transactions run on sessions of
+  // their own that survive PostgreSQL restarts (sessions.ts). Both connect lazily, up to `max` each.
+  const sql = postgres(url, { ...settings, max });
+  const db = new Kysely<Database>({ dialect: sessionDialect(url, settings, max) });
   return {
     db,
     sql,
