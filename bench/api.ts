@@ -1,163 +1,197 @@
-// `npm run bench:api [-- --url http://127.0.0.1:8000] [--seconds 5] [--concurrency 16]`
-// Requests per second and latency percentiles of POST /v1/uploads (auth, an insert, a presigned POST)
-// and GET /v1/books (the catalog; served from Redis when REDIS_URL is set), over loopback.
-// Without --url it starts the api in-process on a free port, on a throwaway database of the
-// configured (or embedded) Postgres, with a synthetic catalog of 30 books.
-// Prints a table, then one line `RESULTS <json>` ({name, value, unit, target, met}[]) for `npm run bench`.
-import { randomBytes } from "node:crypto";
-import type { AddressInfo } from "node:net";
+// `npm run bench:api [-- --seconds 3] [--rounds 3] [--concurrency 16]`
+// The api's routes against ceilings measured in the same run, on the same machine:
+//   - GET /healthz of one api process: what the HTTP stack of one process serves at most;
+//   - pgbench running the SQL of the route (custom scripts, prepared statements, as many connections
+//     as the api's pool): what Postgres serves at most for that work.
+// Figures: GET /healthz, GET /v1/books (cached in Redis when REDIS_URL is set), POST /v1/uploads and
+// POST /v1/personalizations with 16 closed-loop clients over loopback, each route's rate as a share of
+// its ceiling (the median of the rounds' ratios; rounds interleave every case so drift hits all alike),
+// and POST /v1/personalizations' p99 under an open-loop load at half of pgbench's rate.
+// The api is the real server (api/src/server.ts) in a process of its own on a throwaway database of
+// the configured (or embedded) Postgres, with a synthetic catalog of 30 books; the load comes from
+// this process. Prints a table, then one line `RESULTS <json>` for `npm run bench`.
 import { parseArgs } from "node:util";
-import { createLogger, createS3Client, type Manifest } from "@faceapp/core";
 import { resolveServices } from "@faceapp/core/local";
-import { createDb, migrate } from "@faceapp/sql";
-import { serve } from "@hono/node-server";
-import { Redis } from "ioredis";
-import postgres from "postgres";
-import { createApp } from "../api/src/app.ts";
+import { createDb } from "@faceapp/sql";
 import { dataDir, env } from "../api/src/env.ts";
 import { upsertBook } from "../api/src/services/books.ts";
-import { load, percentile, type Result } from "./lib.ts";
+import {
+  benchRedisUrl,
+  cpuProfile,
+  type LoadRun,
+  load,
+  median,
+  openLoad,
+  pgbench,
+  printResults,
+  type Result,
+  seedUsers,
+  spawnApi,
+  summarize,
+  syntheticManifest,
+  throwawayDatabase,
+} from "./lib.ts";
 
 const { values: args } = parseArgs({
   options: {
-    url: { type: "string" },
-    seconds: { type: "string", default: "5" },
+    seconds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "3" },
     concurrency: { type: "string", default: "16" },
+    /** Writes a CPU profile of the api process into this folder (for finding out why a figure is low). */
+    "cpu-prof": { type: "string" },
   },
 });
 const SECONDS = Math.min(60, Math.max(1, Number(args.seconds)));
+const ROUNDS = Math.min(10, Math.max(1, Number(args.rounds)));
 const CONCURRENCY = Math.min(256, Math.max(1, Number(args.concurrency)));
+/** The api's pool (createDb's default): pgbench gets as many connections. */
+const API_POOL = 10;
 
-/** A valid manifest for a book that has no art: enough for the catalog. */
-function syntheticManifest(i: number): Manifest {
-  const crop = { left: 25, top: 210, width: 2551, height: 2551 };
-  return {
-    slug: `bench-book-${i}`,
-    title: `Bench book ${i}`,
-    description: "A synthetic book for the api benchmark.",
-    language: "en",
-    category: i % 2 ? "adventure" : "animals",
-    age_min: i % 5,
-    age_max: 5 + (i % 5),
-    typography: {
-      fonts: { body: { file: "fonts/body.ttf", family: "Body", weight: 400 } },
-      body_font: "body",
-      accent_font: "body",
-      body_size_pt: 18,
-      accent_size_pt: 36,
-      line_height: 1.3,
-      color: "#222222",
-    },
-    pages: Array.from({ length: 24 }, (_, n) => ({
-      page_num: n,
-      base_uri: `pages/page_${n}.png`,
-      needs_face_swap: n % 4 === 1,
-      text_layers: [],
-      availability: n <= 4 ? ("prepay" as const) : ("postpay" as const),
-    })),
-    covers: {
-      front: { base_uri: "covers/front.png", needs_face_swap: false, text_layers: [], web_crop: crop },
-      back: { base_uri: "covers/back.png", needs_face_swap: false, text_layers: [], web_crop: { ...crop, left: 210 } },
-    },
-    output: { dpi: 300, page_size_px: 2551, cover_size_px: { width: 2800, height: 3000 }, safe_zone_pt: 24 },
-  };
-}
+/** The route's INSERT (services/uploads.ts createUpload), the id made by the server instead of Node. */
+const uploadScript = `
+insert into app.uploads (id, owner_id, object_key, content_type, declared_bytes)
+select g, :owner, 'uploads/' || :owner || '/' || g, 'image/jpeg', 2000000 from gen_random_uuid() g;
+`;
 
-/** Starts the api in this process on a throwaway database; returns its URL and how to stop it. */
-async function startInProcess(): Promise<{ url: string; stop(): Promise<void> }> {
-  const services = await resolveServices(env, dataDir);
-  const dbName = `faceapp_bench_${randomBytes(4).toString("hex")}`;
-  const admin = postgres(services.databaseUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${dbName}"`);
-  const url = new URL(services.databaseUrl);
-  url.pathname = `/${dbName}`;
-  await migrate(url.toString());
-  const database = createDb(url.toString(), { max: 10, applicationName: "faceapp-bench" });
-  for (let i = 0; i < 30; i++) await upsertBook(database.db, syntheticManifest(i));
-  const redis = env.REDIS_URL ? new Redis(env.REDIS_URL) : null;
-  const app = createApp({
-    db: database.db,
-    s3: createS3Client(services.s3),
-    s3Config: services.s3,
-    redis,
-    // The bench is one client IP signing up once; no limit matters, and scrypt's cost is not measured here.
-    env: { ...env, LOG_LEVEL: "silent" },
-    logger: createLogger("api-bench", "silent"),
-    redisPrefix: `bench:${dbName}:`,
-  } as Parameters<typeof createApp>[0]);
-  const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await database.close();
-      if (redis) {
-        const keys = await redis.keys(`bench:${dbName}:*`);
-        if (keys.length) await redis.del(...keys);
-        await redis.quit();
-      }
-      await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
-      await admin.end();
-      await services.stop();
-    },
-  };
-}
+/** createPersonalization's transaction (services/personalizations.ts), graphile-worker's add_job included. */
+const personalizationScript = `
+begin;
+select id from app.books where slug = :slug and published = true \\gset book_
+select status from app.uploads where id = :upload and owner_id = :owner;
+insert into app.personalizations (owner_id, book_id, photo_upload_id, status, seed, idempotency_key, request_hash)
+  values (:owner, :book_id, :upload, 'analyzing', (random() * 2 ^ 47)::bigint, null, null)
+  on conflict (owner_id, idempotency_key) where idempotency_key is not null do nothing returning * \\gset p_
+select graphile_worker.add_job(identifier => 'analyze_photo'::text,
+  payload => ('{"personalizationId":"' || :p_id || '","photoUploadId":"' || :upload || '"}')::json,
+  max_attempts => 3, job_key => ('analyze_photo:' || :p_id)::text);
+insert into app.events (personalization_id, type, data) values (:p_id, 'status', '{"status":"analyzing"}'::jsonb) returning id;
+commit;
+`;
+
+const line = (name: string, value: string) => console.log(`${name.padEnd(44)} ${value}`);
+const describe = (run: LoadRun) => {
+  const s = summarize(run.latencies);
+  return `${(run.requests / run.seconds).toFixed(0)} req/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, ${run.errors} errors`;
+};
 
 async function main(): Promise<void> {
-  const local = args.url ? undefined : await startInProcess();
-  const base = (args.url ?? local!.url).replace(/\/$/, "");
+  const services = await resolveServices(env, dataDir);
+  const database = await throwawayDatabase(services.databaseUrl);
+  const db = createDb(database.url, { max: 4, applicationName: "faceapp-bench" });
+  const profile = args["cpu-prof"];
+  const api = await spawnApi(database.url, services.s3, profile ? cpuProfile(profile) : {});
   try {
-    const signup = await fetch(`${base}/v1/auth/signup`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        email: `bench-${randomBytes(6).toString("hex")}@example.com`,
-        password: "bench password 1",
-      }),
-    });
-    if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${await signup.text()}`);
-    const { token } = (await signup.json()) as { token: string };
+    for (let i = 0; i < 30; i++) await upsertBook(db.db, syntheticManifest(i));
+    // One user per client, each with a verified photo (inserted: uploads are measured on their own).
+    const users = await seedUsers(db.sql, CONCURRENCY);
+    const uploads = await db.sql<{ id: string; owner_id: string }[]>`
+      insert into app.uploads (owner_id, object_key, content_type, declared_bytes, status, width, height, bytes, sha256, verified_at)
+      select u, 'uploads/' || u || '/bench', 'image/png', 1000, 'ready', 512, 512, 1000, repeat('0', 64), now()
+      from unnest(${db.sql.array(users.map((u) => u.id))}::uuid[]) u
+      returning id, owner_id`;
+    const uploadOf = new Map(uploads.map((u) => [u.owner_id, u.id]));
+    const base = api.url;
     const uploadBody = JSON.stringify({ contentType: "image/jpeg", byteSize: 2_000_000 });
-    const cases: [string, () => Promise<Response>][] = [
-      [
-        "POST /v1/uploads",
-        () =>
-          fetch(`${base}/v1/uploads`, {
-            method: "POST",
-            headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-            body: uploadBody,
-          }),
-      ],
-      ["GET /v1/books", () => fetch(`${base}/v1/books?limit=20`)],
-    ];
+    const bodies = users.map((u) => JSON.stringify({ bookSlug: "bench-book-0", photoUploadId: uploadOf.get(u.id) }));
+    const post = (route: string, i: number, body: string) =>
+      fetch(`${base}${route}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${users[i % users.length]!.token}` },
+        body,
+      });
+    const routes = {
+      "GET /healthz": () => fetch(`${base}/healthz`),
+      "GET /v1/books": () => fetch(`${base}/v1/books?limit=20`),
+      "POST /v1/uploads": (i: number) => post("/v1/uploads", i, uploadBody),
+      "POST /v1/personalizations": (i: number) => post("/v1/personalizations", i, bodies[i % bodies.length]!),
+    };
+    const owner = users[0]!.id;
+    const vars = { owner, upload: uploadOf.get(owner)!, slug: "bench-book-0" };
+    const ceilings = {
+      "pgbench: the uploads INSERT": uploadScript,
+      "pgbench: the personalizations transaction": personalizationScript,
+    };
     console.log(
-      `api at ${base} (${local ? "in-process" : "external"}), ${CONCURRENCY} concurrent clients, ${SECONDS} s per route, catalog cache: ${local ? (env.REDIS_URL ? "redis" : "none") : "as configured"}`,
+      `api process at ${base}, ${CONCURRENCY} concurrent clients, ${ROUNDS} rounds of ${SECONDS} s per case, catalog cache: ${benchRedisUrl() ? "redis" : "none"}, pgbench with ${API_POOL} connections`,
     );
-    const results: Result[] = [];
-    console.log(
-      `${"route".padEnd(20)} ${"req/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"requests".padStart(9)} ${"errors".padStart(7)}`,
-    );
-    for (const [name, send] of cases) {
-      await load(send, 1, CONCURRENCY); // warm-up: part of neither figure
-      const run = await load(send, SECONDS, CONCURRENCY);
-      const sorted = [...run.latencies].sort((a, b) => a - b);
-      const rate = run.requests / run.seconds;
-      const p50 = percentile(sorted, 0.5);
-      const p99 = percentile(sorted, 0.99);
-      console.log(
-        `${name.padEnd(20)} ${rate.toFixed(0).padStart(9)} ${p50.toFixed(1).padStart(8)} ${p99.toFixed(1).padStart(8)} ${(sorted.at(-1) ?? 0).toFixed(1).padStart(8)} ${String(run.requests).padStart(9)} ${String(run.errors).padStart(7)}`,
-      );
-      results.push(
-        { name: `${name}: requests per second`, value: rate, unit: "req/s", target: "", met: null },
-        { name: `${name}: p99 latency`, value: p99, unit: "ms", target: "", met: null },
-        { name: `${name}: errors`, value: run.errors, unit: "requests", target: "0", met: run.errors === 0 },
-      );
+    for (const send of Object.values(routes)) await load(send, 1, CONCURRENCY); // warm-up
+    const rates: Record<string, number[]> = {};
+    const p99s: Record<string, number[]> = {};
+    const errors: Record<string, number> = {};
+    const add = (to: Record<string, number[]>, name: string, value: number) => {
+      to[name] = [...(to[name] ?? []), value];
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, send] of Object.entries(routes)) {
+        const run = await load(send, SECONDS, CONCURRENCY);
+        add(rates, name, run.requests / run.seconds);
+        add(p99s, name, summarize(run.latencies).p99);
+        errors[name] = (errors[name] ?? 0) + run.errors;
+        line(`${name} (round ${round + 1})`, describe(run));
+      }
+      for (const [name, script] of Object.entries(ceilings)) {
+        const { tps, failed } = await pgbench(database.url, script, { clients: API_POOL, seconds: SECONDS, vars });
+        add(rates, name, tps);
+        errors[name] = (errors[name] ?? 0) + failed;
+        line(`${name} (round ${round + 1})`, `${tps.toFixed(0)} tx/s, ${failed} failed`);
+      }
     }
-    console.log(`RESULTS ${JSON.stringify(results)}`);
+    const ratio = (a: string, b: string) => median(rates[a]!.map((x, i) => x / rates[b]![i]!));
+    const booksRatio = ratio("GET /v1/books", "GET /healthz");
+    const uploadsRatio = ratio("POST /v1/uploads", "pgbench: the uploads INSERT");
+    const createRatio = ratio("POST /v1/personalizations", "pgbench: the personalizations transaction");
+
+    // Open loop at half of pgbench's rate for the transaction: latency when the api is not saturated.
+    const halfRate = median(rates["pgbench: the personalizations transaction"]!) / 2;
+    const open = await openLoad(routes["POST /v1/personalizations"], halfRate, SECONDS * 2);
+    const openP99 = summarize(open.latencies).p99;
+    line(`POST /v1/personalizations at ${halfRate.toFixed(0)} req/s`, describe(open));
+
+    const results: Result[] = [];
+    for (const name of [...Object.keys(routes), ...Object.keys(ceilings)]) {
+      const unit = name.startsWith("pgbench") ? "tx/s" : "req/s";
+      results.push({ name: `${name}: rate`, value: median(rates[name]!), unit, target: "", met: null });
+      if (p99s[name])
+        results.push({ name: `${name}: p99`, value: median(p99s[name]!), unit: "ms", target: "", met: null });
+    }
+    results.push(
+      {
+        name: "GET /v1/books / GET /healthz",
+        value: booksRatio,
+        unit: "ratio",
+        target: "≥ 0.4",
+        met: booksRatio >= 0.4,
+      },
+      {
+        name: "POST /v1/uploads / pgbench insert",
+        value: uploadsRatio,
+        unit: "ratio",
+        target: "≥ 0.5",
+        met: uploadsRatio >= 0.5,
+      },
+      {
+        name: "POST /v1/personalizations / pgbench transaction",
+        value: createRatio,
+        unit: "ratio",
+        target: "≥ 0.75",
+        met: createRatio >= 0.75,
+      },
+      {
+        name: "POST /v1/personalizations: p99, open loop at half pgbench's rate",
+        value: openP99,
+        unit: "ms",
+        target: "≤ 50",
+        met: openP99 <= 50 && open.errors === 0,
+      },
+    );
+    const errorCount = Object.values(errors).reduce((a, b) => a + b, 0) + open.errors;
+    results.push({ name: "errors", value: errorCount, unit: "requests", target: "0", met: errorCount === 0 });
+    printResults(results);
   } finally {
-    await local?.stop();
+    await api.stop();
+    await db.close();
+    await database.drop();
+    await services.stop();
   }
 }
 

@@ -1,6 +1,7 @@
 // `npm run bench [-- --only api,render]`: runs every benchmark script in its own process, prints one
-// table of figures, targets and whether each is met, writes bench/results/<time>.json (and
-// latest.json), and draws the history of the figures with targets as bench/results/history.svg.
+// table of figures, targets and whether each is met, writes bench/results/latest.json (committed) and
+// bench/results/tmp/<time>.json (this machine's history, git-ignored), and draws the history of the
+// figures with targets as bench/results/tmp/history.svg. The total duration is a figure of its own.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -10,7 +11,8 @@ import type { Result } from "./lib.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const resultsDir = path.join(here, "results");
-const scripts = ["api", "pipeline", "render", "gpu"] as const;
+const historyDir = path.join(resultsDir, "tmp");
+const scripts = ["api", "sse", "pipeline", "e2e", "render", "gpu"] as const;
 const { values: args } = parseArgs({ options: { only: { type: "string" } } });
 const chosen = args.only ? scripts.filter((s) => args.only?.split(",").includes(s)) : [...scripts];
 
@@ -89,26 +91,35 @@ function historySvg(runs: { at: string; results: Result[] }[]): string {
 }
 
 const results: Result[] = [];
+const started = performance.now();
 for (const name of chosen) {
   console.log(`\n== bench:${name}`);
+  const t0 = performance.now();
   results.push(...(await runScript(name)));
+  console.log(`(bench:${name} took ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
 }
+const minutes = (performance.now() - started) / 60_000;
+results.push(
+  chosen.length === scripts.length
+    ? { name: "npm run bench: total duration", value: minutes, unit: "min", target: "≤ 15", met: minutes <= 15 }
+    : { name: `bench ${chosen.join(",")}: duration`, value: minutes, unit: "min", target: "", met: null },
+);
 console.log(`\n${table(results)}`);
 
-fs.mkdirSync(resultsDir, { recursive: true });
+fs.mkdirSync(historyDir, { recursive: true });
 const at = new Date().toISOString();
-const file = path.join(resultsDir, `${at.replace(/[:.]/g, "-")}.json`);
+const file = path.join(historyDir, `${at.replace(/[:.]/g, "-")}.json`);
 fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 fs.writeFileSync(path.join(resultsDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
 const runs = fs
-  .readdirSync(resultsDir)
+  .readdirSync(historyDir)
   .filter((f) => /^\d{4}-.*\.json$/.test(f))
   .sort()
   .slice(-10)
-  .map((f) => ({ at: f, results: JSON.parse(fs.readFileSync(path.join(resultsDir, f), "utf8")) as Result[] }));
-fs.writeFileSync(path.join(resultsDir, "history.svg"), historySvg(runs));
+  .map((f) => ({ at: f, results: JSON.parse(fs.readFileSync(path.join(historyDir, f), "utf8")) as Result[] }));
+fs.writeFileSync(path.join(historyDir, "history.svg"), historySvg(runs));
 console.log(
-  `\nresults: ${path.relative(process.cwd(), file)}, chart: ${path.relative(process.cwd(), path.join(resultsDir, "history.svg"))}`,
+  `\nresults: ${path.relative(process.cwd(), file)}, chart: ${path.relative(process.cwd(), path.join(historyDir, "history.svg"))}`,
 );
 const missed = results.filter((r) => r.met === false).length;
 console.log(`${results.filter((r) => r.met).length} targets met, ${missed} missed`);

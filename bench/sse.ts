@@ -1,0 +1,212 @@
+// `npm run bench:sse [-- --streams 10000] [--latency-streams 1000] [--rate 1000] [--seconds 10]`
+// Event streams (GET /v1/personalizations/:id/events) held by one api process:
+//   1. memory: the api's resident memory (and V8 heap, from /metrics) with `streams` streams open,
+//      less what it held before, per stream;
+//   2. latency: `rate` events/s spread over `latency-streams` streams, each written to app.events and
+//      published through the real progress bus as a runner does (core/src/progress.ts), measured from
+//      the publish to the client having parsed the event.
+// The api is the real server in a process of its own, on a throwaway database where users,
+// personalisations and their first event are inserted straight away (the api allows 8 streams per
+// user). The clients are another process (bench/sse-client.ts). Prints a table and a RESULTS line.
+import { type ChildProcess, fork } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createProgressBus, insertEvent } from "@faceapp/core";
+import { resolveServices } from "@faceapp/core/local";
+import { createDb } from "@faceapp/sql";
+import { dataDir, env } from "../api/src/env.ts";
+import { upsertBook } from "../api/src/services/books.ts";
+import {
+  benchRedisUrl,
+  collectGarbage,
+  printResults,
+  type Result,
+  rssMb,
+  seedPersonalizations,
+  seedUsers,
+  spawnApi,
+  summarize,
+  syntheticManifest,
+  throwawayDatabase,
+  wallMs,
+} from "./lib.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    streams: { type: "string", default: "10000" },
+    "latency-streams": { type: "string", default: "1000" },
+    rate: { type: "string", default: "1000" },
+    seconds: { type: "string", default: "10" },
+  },
+});
+const STREAMS = Math.max(8, Number(args.streams));
+const LATENCY_STREAMS = Math.min(STREAMS, Math.max(1, Number(args["latency-streams"])));
+const RATE = Math.max(1, Number(args.rate));
+const SECONDS = Math.max(1, Number(args.seconds));
+const PER_USER = 8; // MAX_STREAMS_PER_USER
+const here = path.dirname(fileURLToPath(import.meta.url));
+const line = (name: string, value: string) => console.log(`${name.padEnd(48)} ${value}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One request to the client process and its answer. */
+function ask<T>(client: ChildProcess, message: object, answer: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { type: string }) => {
+      if (m.type !== answer) return;
+      client.off("message", onMessage);
+      client.off("exit", onExit);
+      resolve(m as T);
+    };
+    const onExit = (code: number | null) => reject(new Error(`the client process exited (${code})`));
+    client.on("message", onMessage);
+    client.once("exit", onExit);
+    client.send(message);
+  });
+}
+
+/** The api's V8 heap in use, from its Prometheus metrics (MB). */
+async function heapMb(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
+}
+
+async function main() {
+  const services = await resolveServices(env, dataDir);
+  const database = await throwawayDatabase(services.databaseUrl);
+  const db = createDb(database.url, { max: 16, applicationName: "faceapp-bench" });
+  const api = await spawnApi(database.url, services.s3);
+  const bus = createProgressBus(benchRedisUrl(), db.sql);
+  const client = fork(path.join(here, "sse-client.ts"), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  try {
+    const { execSync } = await import("node:child_process");
+    const limit = Number(execSync("ulimit -n", { shell: "/bin/bash" }).toString().trim());
+    if (limit < STREAMS + 1000) {
+      throw new Error(`ulimit -n is ${limit}: ${STREAMS} streams need more; raise it (ulimit -n 65536) and rerun`);
+    }
+    await upsertBook(db.db, syntheticManifest(0));
+    const t0 = performance.now();
+    const users = await seedUsers(db.sql, Math.ceil(STREAMS / PER_USER));
+    const tokenOf = new Map(users.map((u) => [u.id, u.token]));
+    const personalizations = await seedPersonalizations(
+      db.sql,
+      users.map((u) => u.id),
+      PER_USER,
+      "bench-book-0",
+    );
+    const streams = personalizations.slice(0, STREAMS).map((p) => ({ id: p.id, token: tokenOf.get(p.ownerId)! }));
+    line(
+      "seeded",
+      `${users.length} users, ${streams.length} personalisations in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    await new Promise<void>((resolve) => client.once("message", () => resolve())); // ready
+
+    // Warm-up: the route's code paths and pools, then back to none before the baseline.
+    await ask(client, { type: "open", base: api.url, streams: streams.slice(0, 200) }, "opened");
+    await ask(client, { type: "keep", count: 0 }, "kept");
+    await sleep(2000);
+    await collectGarbage(api.pid);
+    const before = { rss: rssMb(api.pid), heap: await heapMb(api.url) };
+    const opening = performance.now();
+    const opened = await ask<{ open: number; failed: number }>(
+      client,
+      { type: "open", base: api.url, streams },
+      "opened",
+    );
+    const openSeconds = (performance.now() - opening) / 1000;
+    await sleep(3000);
+    await collectGarbage(api.pid);
+    const after = { rss: rssMb(api.pid), heap: await heapMb(api.url) };
+    const perStreamKb = ((after.rss - before.rss) * 1024) / Math.max(1, opened.open);
+    const heapPerStreamKb = ((after.heap - before.heap) * 1024) / Math.max(1, opened.open);
+    line(
+      `${STREAMS} streams opened`,
+      `${opened.open} open, ${opened.failed} failed, in ${openSeconds.toFixed(1)} s (${(opened.open / openSeconds).toFixed(0)}/s)`,
+    );
+    line(
+      "api memory",
+      `RSS ${before.rss.toFixed(0)} → ${after.rss.toFixed(0)} MB (${perStreamKb.toFixed(1)} KB per stream), heap ${before.heap.toFixed(0)} → ${after.heap.toFixed(0)} MB (${heapPerStreamKb.toFixed(1)} KB per stream)`,
+    );
+
+    // Latency: keep the first LATENCY_STREAMS streams; RATE events/s spread over them, open loop.
+    await ask(client, { type: "keep", count: LATENCY_STREAMS }, "kept");
+    await sleep(1000);
+    const targets = streams.slice(0, LATENCY_STREAMS).map((s) => s.id);
+    const publishedAt = new Map<string, number>();
+    const total = RATE * SECONDS;
+    const pending: Promise<void>[] = [];
+    const start = performance.now();
+    for (let k = 0; k < total; k++) {
+      const planned = start + (k * 1000) / RATE;
+      const wait = planned - performance.now();
+      if (wait > 1) await sleep(wait);
+      const id = targets[k % targets.length]!;
+      pending.push(
+        (async () => {
+          // As a runner finishing a page: the row committed, then published.
+          const event = await insertEvent(db.db, id, "page", {
+            stage: "preview",
+            page: `page_${k % 24}`,
+            state: "done",
+            webKey: `personalizations/${id}/preview/page_${k % 24}.web.jpg`,
+          });
+          publishedAt.set(event.id!, wallMs());
+          await bus.publish(id, [event]);
+        })(),
+      );
+    }
+    await Promise.all(pending);
+    const publishSeconds = (performance.now() - start) / 1000;
+    await sleep(2000);
+    const { events } = await ask<{ events: [string, number][] }>(client, { type: "report" }, "received");
+    const latencies = events.filter(([id]) => publishedAt.has(id)).map(([id, at]) => at - publishedAt.get(id)!);
+    const lost = publishedAt.size - latencies.length;
+    const s = summarize(latencies);
+    line(
+      `${RATE} events/s over ${LATENCY_STREAMS} streams, ${SECONDS} s`,
+      `published ${(publishedAt.size / publishSeconds).toFixed(0)}/s; publish → parsed p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms, ${lost} not received`,
+    );
+    const results: Result[] = [
+      {
+        name: `${STREAMS} streams open on one api process`,
+        value: opened.open,
+        unit: "streams",
+        target: `${STREAMS}`,
+        met: opened.open === STREAMS,
+      },
+      {
+        name: "memory per open stream (api RSS)",
+        value: perStreamKb,
+        unit: "KB",
+        target: "≤ 30",
+        met: perStreamKb <= 30,
+      },
+      { name: "memory per open stream (V8 heap)", value: heapPerStreamKb, unit: "KB", target: "", met: null },
+      { name: "streams opened per second", value: opened.open / openSeconds, unit: "/s", target: "", met: null },
+      { name: "publish → client parsed: p50", value: s.p50, unit: "ms", target: "", met: null },
+      { name: "publish → client parsed: p99", value: s.p99, unit: "ms", target: "≤ 100", met: s.p99 <= 100 },
+      {
+        name: "events published per second",
+        value: publishedAt.size / publishSeconds,
+        unit: "/s",
+        target: `≥ ${RATE * 0.95}`,
+        met: publishedAt.size / publishSeconds >= RATE * 0.95,
+      },
+      { name: "events not received", value: lost, unit: "events", target: "0", met: lost === 0 },
+    ];
+    printResults(results);
+  } finally {
+    client.kill();
+    await api.stop();
+    await bus.close();
+    await db.close();
+    await database.drop();
+    await services.stop();
+  }
+}
+
+await main();
+process.exit(0);
