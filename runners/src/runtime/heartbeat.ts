@@ -20,8 +20,9 @@ export async function forget(db: Db, workerIds: string[]): Promise<void> {
 
 /**
  * Unlocks the jobs of workers that went silent (SIGKILL, OOM, power), so another runner takes them
- * within about `staleAfterSeconds` instead of graphile-worker's 4-hour lock expiry. A job locked by a
- * worker that never beat (killed before its first heartbeat) counts once its lock is that old.
+ * within about `staleAfterSeconds` instead of graphile-worker's 4-hour lock expiry, with the attempt
+ * they were on handed back. A job locked by a worker that never beat (killed before its first
+ * heartbeat) counts once its lock is that old.
  */
 export async function sweep(db: Db, staleAfterSeconds: number): Promise<string[]> {
   const { rows } = await sql<{ worker_id: string }>`
@@ -36,6 +37,17 @@ export async function sweep(db: Db, staleAfterSeconds: number): Promise<string[]
     )
     select worker_id from stale union select worker_id from orphaned`.execute(db.db);
   const ids = rows.map((r) => r.worker_id);
-  if (ids.length) await sql`select graphile_worker.force_unlock_workers(${ids}::text[])`.execute(db.db);
+  if (ids.length === 0) return ids;
+  // A job whose runner died did not fail: its attempt is handed back, as a drain hands back the jobs
+  // it releases. Otherwise a page whose runners are killed max_attempts times is never run again and
+  // never failed either: stuck. Not a removed job (remove_job spends a locked job's attempts and
+  // clears its key). In one transaction with the unlock: a concurrent sweeper re-reads the rows after
+  // this commit, finds them unlocked, and hands nothing back twice.
+  await db.db.transaction().execute(async (tx) => {
+    await sql`
+      update graphile_worker._private_jobs set attempts = greatest(attempts - 1, 0)
+      where locked_by = any(${ids}::text[]) and key is not null`.execute(tx);
+    await sql`select graphile_worker.force_unlock_workers(${ids}::text[])`.execute(tx);
+  });
   return ids;
 }

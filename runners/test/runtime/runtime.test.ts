@@ -201,4 +201,15 @@ describe("the sweeper", () => {
     expect(await lockedBy(ghost)).toBeNull();
     expect(await lockedBy(fresh)).toBe("w-new");
   });
+
+  it("hands back the attempt a dead worker was on: jobs killed max_attempts times still run", async () => {
+    await job();
+    const killed = await lockJob("w-killed", 120);
+    await sql`update graphile_worker._private_jobs set attempts = max_attempts where id = ${killed}`.execute(t.db);
+    expect(await sweep(t, 60)).toContain("w-killed");
+    const { rows } = await sql<{ attempts: number; max_attempts: number }>`
+      select attempts, max_attempts from graphile_worker.jobs where id = ${killed}`.execute(t.db);
+    expect(rows[0]!.attempts).toBe(rows[0]!.max_attempts - 1);
+    expect(await lockedBy(killed)).toBeNull();
+  });
 });
