@@ -56,7 +56,7 @@ select g, :owner, 'uploads/' || :owner || '/' || g, 'image/jpeg', 2000000 from g
 /** createPersonalization's transaction (services/personalizations.ts), graphile-worker's add_job included. */
 const personalizationScript = `
 begin;
-select id from app.books where slug = :slug and published = true \\gset book_
+select id, slug, title from app.books where slug = :slug and published = true \\gset book_
 select status from app.uploads where id = :upload and owner_id = :owner;
 insert into app.personalizations (owner_id, book_id, photo_upload_id, status, seed, idempotency_key, request_hash)
   values (:owner, :book_id, :upload, 'analyzing', (random() * 2 ^ 47)::bigint, null, null)

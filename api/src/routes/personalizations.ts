@@ -21,6 +21,7 @@ import { streamEvents } from "../services/event-stream.ts";
 import {
   assertOwned,
   fileDownload,
+  createdView,
   getPersonalization,
   listPersonalizations,
 } from "../services/personalization-views.ts";
@@ -70,7 +71,9 @@ export function personalizationRoutes(ctx: ApiContext) {
         if (key && !key.success) throw new AppError("invalid_input", "Invalid Idempotency-Key header");
         const user = c.get("user").id;
         const change = await createPersonalization(ctx.db, user, c.req.valid("json"), key?.output);
-        return c.json(await respond(user, change), 202);
+        if (!change.book) return c.json(await respond(user, change), 202); // a replay: as it is now
+        await ctx.bus.publish(change.value.id, change.events);
+        return c.json(await createdView(ctx.bucket, change.value, change.book), 202);
       },
     )
     .get(

@@ -164,7 +164,7 @@ export async function createPersonalization(
   ownerId: string,
   input: CreateInput,
   idempotencyKey?: string,
-): Promise<Changed<Personalization> & { created: boolean }> {
+): Promise<Changed<Personalization> & { created: boolean; book?: { slug: string; title: string } }> {
   const requestHash = idempotencyKey
     ? createHash("sha256")
         .update(JSON.stringify([input.bookSlug, input.photoUploadId]))
@@ -190,7 +190,7 @@ export async function createPersonalization(
   const created = await db.transaction().execute(async (tx) => {
     const book = await tx
       .selectFrom("app.books")
-      .select("id")
+      .select(["id", "slug", "title"])
       .where("slug", "=", input.bookSlug)
       .where("published", "=", true)
       .executeTakeFirst();
@@ -215,7 +215,7 @@ export async function createPersonalization(
     if (!row) return null; // a concurrent request with the same key won
     await addJob(tx, "analyze_photo", { personalizationId: row.id, photoUploadId: input.photoUploadId });
     const event = await insertEvent(tx, row.id, "status", { status: "analyzing" });
-    return { value: row, events: [event], created: true };
+    return { value: row, events: [event], created: true, book: { slug: book.slug, title: book.title } };
   });
   return created ?? (await replay()) ?? Promise.reject(new AppError("conflict", "Concurrent request"));
 }
