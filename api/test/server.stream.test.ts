@@ -1,7 +1,6 @@
 // Shutting down with event streams open: they end, so the drain does not wait on them.
-import net from "node:net";
 import { afterAll, expect, it } from "vitest";
-import { serviceEnv, spawnEntry, type Spawned } from "@faceapp/testkit";
+import { freePort, serviceEnv, spawnEntry, type Spawned } from "@faceapp/testkit";
 import { bearer, body, signUp, TEST_SECRET, useApi } from "./helpers.ts";
 import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
 
@@ -10,14 +9,6 @@ let server: Spawned | undefined;
 afterAll(async () => {
   await server?.stop("SIGKILL");
 });
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 it("ends open event streams on SIGTERM and exits 0", async () => {
   await book(api, { slug: "drain-book" });

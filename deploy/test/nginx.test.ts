@@ -7,6 +7,7 @@ import type net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "@faceapp/testkit";
 import { installed, read } from "./compose-helpers.ts";
 
 const nginxBinary = ["/usr/sbin/nginx", "nginx"].find((b) => (b.startsWith("/") ? fs.existsSync(b) : installed(b)));
@@ -20,13 +21,6 @@ const seen: { url: string; forwardedFor?: string; host?: string }[] = [];
 async function listen(server: http.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return (server.address() as net.AddressInfo).port;
-}
-
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  const port = await listen(s);
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 beforeAll(async () => {

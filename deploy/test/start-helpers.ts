@@ -1,21 +1,10 @@
 // Running `npm start` (scripts/start.ts) as a user would, and seeing which processes it leaves.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { repoRoot } from "@faceapp/core";
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "@faceapp/testkit";
 
 function parents(): Map<number, number> {
   const parent = new Map<number, number>();
