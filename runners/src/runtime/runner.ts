@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { sql } from "kysely";
 import { Logger as WorkerLogger, type TaskList, type WorkerEvents, run } from "graphile-worker";
 import { type RunnerKindName, tasksOf } from "@faceapp/core";
 import { beat, forget, sweep } from "./heartbeat.ts";
@@ -39,30 +40,80 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
   if (foreign.length) throw new Error(`${kind} runner cannot run ${foreign.join(", ")}`);
   const taskList: TaskList = Object.fromEntries(options.tasks.map((t) => [t.name, toWorkerTask(t, deps)]));
 
+  // The ids this runner beats for: its workers', and its pool's, which is what graphile-worker locks
+  // jobs with (a pool's jobs are only the sweeper's to unlock once the pool itself goes silent).
   const workerIds = new Set<string>();
   const events: WorkerEvents = new EventEmitter();
-  events.on("worker:create", ({ worker }) => {
-    workerIds.add(worker.workerId);
-    beat(deps.db, kind, [worker.workerId]).catch((err) => deps.logger.warn({ err }, "heartbeat failed"));
-  });
+  const track = (id: string) => {
+    workerIds.add(id);
+    beat(deps.db, kind, [id]).catch((err) => deps.logger.warn({ err }, "heartbeat failed"));
+  };
+  events.on("pool:create", ({ workerPool }) => track(workerPool.id));
+  events.on("worker:create", ({ worker }) => track(worker.workerId));
 
   const workerLogger = new WorkerLogger((scope) => (level, message, meta) => {
     const pinoLevel = level === "warning" ? "warn" : level === "error" ? "error" : "debug";
     deps.logger[pinoLevel]({ scope, ...meta }, message);
   });
-  const runner = await run({
-    connectionString: options.databaseUrl,
-    concurrency: options.concurrency,
-    taskList,
-    noHandleSignals: true,
-    pollInterval: options.pollIntervalMs ?? 1000,
-    logger: workerLogger,
-    events,
-    gracefulShutdownAbortTimeout: options.drainSeconds * 1000,
-    // Without batching, graphile-worker writes a job's completion without awaiting it, and a drain
-    // that exits right after loses it (the job stays locked); a batch is flushed on shutdown.
-    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
-  });
+  const start = () =>
+    run({
+      connectionString: options.databaseUrl,
+      concurrency: options.concurrency,
+      taskList,
+      noHandleSignals: true,
+      pollInterval: options.pollIntervalMs ?? 1000,
+      logger: workerLogger,
+      events,
+      gracefulShutdownAbortTimeout: options.drainSeconds * 1000,
+      // Without batching, graphile-worker writes a job's completion without awaiting it, and a drain
+      // that exits right after loses it (the job stays locked); a batch is flushed on shutdown.
+      preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+    });
+  let runner = await start();
+  let stopRequested = false;
+  let wakeRetry: (() => void) | null = null;
+
+  // graphile-worker stops its whole pool when it cannot record a job's outcome (PostgreSQL restarted,
+  // the network lost): the runner then sat idle, or exited, for good. Unless it is being stopped, the
+  // pool is started again once the database answers; the jobs the stopped pool held are unlocked at
+  // once (nobody runs them any more), and are retried as their attempts allow.
+  const supervise = async (): Promise<void> => {
+    for (;;) {
+      const failure = await runner.promise.then(
+        () => null,
+        (err: unknown) => err ?? new Error("the worker pool failed"),
+      );
+      if (stopRequested) {
+        if (failure) throw failure;
+        return;
+      }
+      const lost = [...workerIds];
+      workerIds.clear();
+      deps.logger.error({ err: failure, workers: lost }, "job processing stopped; starting it again");
+      for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          wakeRetry = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wakeRetry = null;
+        if (stopRequested) return;
+        try {
+          await sql`select graphile_worker.force_unlock_workers(${lost}::text[])`.execute(deps.db.db);
+          await forget(deps.db, lost);
+          runner = await start();
+          if (stopRequested) await runner.stop("stopping").catch(() => {});
+          deps.logger.info({ workers: [...workerIds] }, "job processing started again");
+          break;
+        } catch (err) {
+          deps.logger.warn({ err }, "job processing cannot start yet; trying again");
+        }
+      }
+    }
+  };
+  const done = supervise();
 
   let ticking = false;
   const tick = async () => {
@@ -92,11 +143,14 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      stopRequested = true;
+      wakeRetry?.();
       // Heartbeats go on while draining, so no other runner's sweeper takes the running jobs.
       const hard = setTimeout(() => void runner.kill("drain bound exceeded"), (options.drainSeconds + 5) * 1000);
       try {
-        await runner.stop("stopping");
-        await runner.promise.catch((err) => deps.logger.warn({ err }, "runner ended with an error"));
+        // A pool that already stopped by itself has nothing left to drain.
+        await runner.stop("stopping").catch(() => {});
+        await done.catch((err) => deps.logger.warn({ err }, "runner ended with an error"));
       } finally {
         clearTimeout(hard);
         clearInterval(timer);
@@ -106,5 +160,5 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
     })();
     return stopping;
   };
-  return { healthPort: health.port, workerIds: () => [...workerIds], stop, done: runner.promise };
+  return { healthPort: health.port, workerIds: () => [...workerIds], stop, done };
 }
