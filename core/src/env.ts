@@ -100,6 +100,8 @@ export const BaseEnv = {
     v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a valid bucket name")),
     "faceapp",
   ),
+  /** An S3 request that sends or receives nothing for this long is abandoned and retried: a store that hangs must not hold a page forever. */
+  S3_TIMEOUT_SECONDS: int(30, 1, 600),
   /** Ports of the embedded services, used only when DATABASE_URL / AWS_ENDPOINT_URL are unset. */
   LOCAL_POSTGRES_PORT: int(54329, 1, 65535),
   LOCAL_S3_PORT: int(4569, 1, 65535),

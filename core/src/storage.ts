@@ -6,12 +6,19 @@ export interface S3Config {
   region: string;
   bucket: string;
   credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
+  /** S3_TIMEOUT_SECONDS: how long a request may send or receive nothing (default 30). */
+  timeoutSeconds?: number | undefined;
 }
 
 /** An S3 client for the configured store; path-style addressing whenever an endpoint is named. */
 export function createS3Client(config: S3Config): S3Client {
+  const timeoutMs = (config.timeoutSeconds ?? 30) * 1000;
   return new S3Client({
     region: config.region,
+    // The SDK waits forever by default: a store that accepts a request and never answers (a half-open
+    // connection, a hung server) would hold the task, and its page, for good. An idle request is
+    // abandoned instead, retried by the SDK, then by the job.
+    requestHandler: { connectionTimeout: Math.min(timeoutMs, 5_000), socketTimeout: timeoutMs },
     // Checksums only where S3 requires them: the SDK's default streams bodies in aws-chunked framing
     // with trailing checksums, which S3-compatible stores (s3rver, older MinIO, Yandex) store verbatim.
     requestChecksumCalculation: "WHEN_REQUIRED",

@@ -14,6 +14,7 @@ export interface ServiceEnv {
   AWS_SECRET_ACCESS_KEY?: string | undefined;
   AWS_REGION_NAME: string;
   S3_BUCKET_NAME: string;
+  S3_TIMEOUT_SECONDS?: number | undefined;
   /** Fixed ports, so that every process of one machine shares one embedded Postgres and S3. */
   LOCAL_POSTGRES_PORT: number;
   LOCAL_S3_PORT: number;
@@ -32,7 +33,7 @@ export async function resolveS3(
   env: ServiceEnv,
   dataDir: string,
 ): Promise<{ config: S3Config; stop(): Promise<void> }> {
-  const base = { region: env.AWS_REGION_NAME, bucket: env.S3_BUCKET_NAME };
+  const base = { region: env.AWS_REGION_NAME, bucket: env.S3_BUCKET_NAME, timeoutSeconds: env.S3_TIMEOUT_SECONDS };
   if (env.AWS_ENDPOINT_URL) {
     const credentials =
       env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
