@@ -20,10 +20,15 @@ beforeAll(async () => {
 });
 const api = useApi();
 let runner: Spawned;
+const S3_TIMEOUT_S = 4;
 let runnerHealth: string;
 
 beforeAll(async () => {
-  runner = await spawnRunner("render", serviceEnv(api.db.url, api.s3Config, redisUrl));
+  runner = await spawnRunner("render", {
+    ...serviceEnv(api.db.url, api.s3Config, redisUrl),
+    // Above the slow scenario's delay per answer, low enough that a hung store costs seconds here.
+    S3_TIMEOUT_SECONDS: String(S3_TIMEOUT_S),
+  });
   runnerHealth = `http://127.0.0.1:${runner.logs.find((l) => l.msg === "runner ready")?.healthPort}`;
 }, 120_000);
 
@@ -154,4 +159,28 @@ describe("slow S3", () => {
       previewMs: Date.now() - startedAt,
     });
   }, 200_000);
+});
+
+describe("S3 hanging (requests accepted, never answered)", () => {
+  it("has the runner's requests abandoned after S3_TIMEOUT_SECONDS and retried; the pages complete once it answers", async () => {
+    const p = await analysedRenderOnly([1]);
+    proxy.hang();
+    try {
+      await generate(api, p);
+      await jobsFailed(api, p.id, "render_page", 2, 1, /timed out after \d+ ms of inactivity/);
+      expect(runner.child.exitCode).toBeNull();
+    } finally {
+      proxy.hang(false);
+    }
+    const answersAt = Date.now();
+    const ready = await waitForStatus(api.app, p.token, p.id, ["preview_ready", "generation_failed"], 90_000);
+    expect(ready.status, ready.failureReason).toBe("preview_ready");
+    const tries = await assertEachPageDoneOnce(p.id, 2);
+    expect(tries.min).toBeGreaterThanOrEqual(2);
+    record("s3 hanging, then answering: render pages", {
+      timeoutS: S3_TIMEOUT_S,
+      minTries: tries.min,
+      recoveryMs: Date.now() - answersAt,
+    });
+  }, 150_000);
 });

@@ -17,6 +17,11 @@ export interface TcpProxy {
   start(): Promise<void>;
   /** Holds every chunk coming back from the upstream for `ms` (0: none): a slow service, in order. */
   delay(ms: number): void;
+  /**
+   * While on, answers are swallowed: a connection that gets one then stays silent for good, as a
+   * half-open connection to a hung server does. Requests still reach the upstream.
+   */
+  hang(on?: boolean): void;
   close(): Promise<void>;
 }
 
@@ -25,6 +30,7 @@ export async function startTcpProxy(upstream: string): Promise<TcpProxy> {
   const target = new URL(upstream);
   const open = new Set<net.Socket>();
   let delayMs = 0;
+  let hanging = false;
   let connections = 0;
   const requests: string[] = [];
 
@@ -39,8 +45,16 @@ export async function startTcpProxy(upstream: string): Promise<TcpProxy> {
       open.delete(client);
       open.delete(remote);
     };
+    let silent = false;
+    // A silent connection stays open on the client's side whatever the upstream does: only the
+    // client's own timeout ends it.
+    const upstreamGone = () => {
+      if (!silent) return cut();
+      remote.destroy();
+      open.delete(remote);
+    };
     client.on("error", cut).on("close", cut);
-    remote.on("error", cut).on("close", cut);
+    remote.on("error", upstreamGone).on("close", upstreamGone);
     client.pipe(remote);
     client.on("data", (chunk: Buffer) => {
       // A request's head starts a chunk in practice; bodies are never mistaken for one in our tests.
@@ -64,10 +78,13 @@ export async function startTcpProxy(upstream: string): Promise<TcpProxy> {
       pumping = false;
     };
     remote.on("data", (chunk: Buffer) => {
+      silent ||= hanging;
+      if (silent) return;
       queue.push({ due: Date.now() + delayMs, chunk });
       void pump();
     });
     remote.on("end", () => {
+      if (silent) return;
       queue.push({ due: Date.now() + delayMs, chunk: null });
       void pump();
     });
@@ -102,6 +119,9 @@ export async function startTcpProxy(upstream: string): Promise<TcpProxy> {
     start: () => (server.listening ? Promise.resolve() : listen(port)),
     delay(ms) {
       delayMs = ms;
+    },
+    hang(on = true) {
+      hanging = on;
     },
     close: stop,
   };
