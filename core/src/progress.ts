@@ -79,8 +79,16 @@ export interface BusOptions {
 export function createRedisBus(url: string, options: BusOptions = {}): ProgressBus {
   const channel = options.channel ?? CHANNEL;
   const fanout = new Fanout();
-  const pub = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  // Publishing waits for nothing once Redis is lost: a publish queued (or in flight) until ioredis gave
+  // up held a runner's page for about 15 s each time, so with Redis down the pages all but stopped.
+  // A lost publish only delays an event until the stream's next heartbeat. Publishes made before the
+  // first connection (start-up) still wait for it.
+  const pub = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 0, enableOfflineQueue: true });
   const sub = new Redis(url, { maxRetriesPerRequest: null });
+  let connectedOnce = false;
+  pub.on("ready", () => {
+    connectedOnce = true;
+  });
   // Errors are retried by ioredis; without a listener they would crash the process.
   pub.on("error", () => {});
   sub.on("error", () => {});
@@ -90,6 +98,7 @@ export function createRedisBus(url: string, options: BusOptions = {}): ProgressB
     kind: "redis",
     async publish(personalizationId, events) {
       try {
+        if (connectedOnce && pub.status !== "ready") throw new Error(`redis is ${pub.status}: progress not published`);
         for (const event of events) await pub.publish(channel, JSON.stringify({ personalizationId, event }));
       } catch (error) {
         options.onError?.(error);
