@@ -12,13 +12,13 @@ import {
   createPersonalization,
   dumpLogs,
   type EventStream,
-  freePort,
   openEventStream,
   readyPhoto,
   signUp,
   startApi,
   waitUntil,
 } from "./lib.ts";
+import { freePort } from "@faceapp/testkit";
 
 const SLUG = "api-restart-book";
 const PAGES = long ? Array.from({ length: 20 }, (_, i) => i + 1) : [1, 2, 3, 4, 5, 6, 7, 8];

@@ -3,23 +3,13 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { isListening, startLocalPostgres, waitForPort } from "@faceapp/core/local";
 import { migrate } from "@faceapp/sql";
-import { fixturePath, type Spawned, spawnEntry } from "@faceapp/testkit";
+import { fixturePath, freePort, type Spawned, spawnEntry } from "@faceapp/testkit";
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** A port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** Polls until `probe` holds; throws `what` after the deadline. */
 export async function waitUntil(

@@ -1,17 +1,10 @@
 // What the fault scenarios of the pipeline read back: the pages' rows, their persisted events, the
-// jobs graphile-worker holds for them. Final state, never logs.
+// jobs graphile-worker holds for them, the bucket's keys. Final state, never logs.
+import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { sql } from "kysely";
 import { expect } from "vitest";
 import { bearer, body, jsonInit, type TestApi } from "../api/test/helpers.ts";
-
-/** Polls `probe` every 150 ms until it holds; fails naming `what` after `timeoutMs`. */
-export async function waitUntil(probe: () => Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+import { waitUntil } from "./lib.ts";
 
 /** Starts the preview stage of an analysed personalisation. */
 export async function generate(api: TestApi, p: { id: string; token: string }): Promise<void> {
@@ -67,8 +60,37 @@ export async function jobsOf(api: TestApi, id: string, task: string): Promise<Jo
 
 /** Resolves once each of the `count` jobs of a task has failed at least `failures` times, last with `error`. */
 export function jobsFailed(api: TestApi, id: string, task: string, count: number, failures: number, error: RegExp) {
-  return waitUntil(async () => {
-    const jobs = await jobsOf(api, id, task);
-    return jobs.length === count && jobs.every((j) => j.failures >= failures && error.test(j.last_error ?? ""));
-  }, `${count} ${task} jobs failed ${failures}× with ${error}`);
+  return waitUntil(
+    `${count} ${task} jobs failed ${failures}× with ${error}`,
+    async () => {
+      const jobs = await jobsOf(api, id, task);
+      return jobs.length === count && jobs.every((j) => j.failures >= failures && error.test(j.last_error ?? ""));
+    },
+    90_000,
+  );
+}
+
+/** Every key of the bucket under `prefix`, all pages of the listing. */
+export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) if (object.Key) found.push(object.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return found;
+}
+
+/** The files a finished page leaves in the bucket: face pages keep the face engine's background too. */
+export function pageFiles(needsFace: boolean): Array<"background.png" | "print.png" | "print.jpg" | "web.jpg"> {
+  return needsFace ? ["background.png", "print.png", "print.jpg", "web.jpg"] : ["print.png", "print.jpg", "web.jpg"];
+}
+
+/** The median of some numbers (0 for none). */
+export function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : Math.round((sorted[mid - 1]! + sorted[mid]!) / 2);
 }

@@ -6,7 +6,8 @@ import { redisUrl, serviceEnv, type Spawned, spawnEntry } from "@faceapp/testkit
 import { type ComfyDouble, startComfyDouble } from "../testkit/src/doubles/comfyui.ts";
 import { bearer, body, jsonInit, signUp, useApi } from "../api/test/helpers.ts";
 import { book, createPersonalization, readyPhoto } from "../api/test/personalizations.helpers.ts";
-import { listKeys, median, pageFiles, waitUntil } from "./chaos.helpers.ts";
+import { waitUntil } from "./lib.ts";
+import { listKeys, median, pageFiles } from "./pipeline.ts";
 import { KillWatch } from "./kill-watch.ts";
 import { long, record } from "./report.ts";
 
@@ -182,6 +183,7 @@ describe("runner killed", () => {
       let runMs = 0;
       try {
         finished = await waitUntil(
+          "every preview finished",
           async () => (await statuses(ids)).every((s) => s !== "preview_generating"),
           long ? 60 * 60_000 : 15 * 60_000,
           500,
@@ -195,7 +197,7 @@ describe("runner killed", () => {
         chaos = false;
         await loop;
         // The last page's fan-in commits inside its task; its job row goes when the task returns.
-        await waitUntil(async () => (await remainingJobs()).length === 0, 60_000, 250).catch(() => {});
+        await waitUntil("no job left", async () => (await remainingJobs()).length === 0, 60_000, 250).catch(() => {});
         await watch.settle(finished ? 60_000 : 0);
       }
       if (failedStarts.length) console.error("[runner-kill] runners that did not start:", failedStarts);

@@ -7,7 +7,8 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { body, signUp, useApi } from "../api/test/helpers.ts";
 import { book, createPersonalization, readyPhoto, waitForStatus } from "../api/test/personalizations.helpers.ts";
-import { doneCounts, generate, jobsFailed, pagesOf, waitUntil } from "./pipeline.ts";
+import { waitUntil } from "./lib.ts";
+import { doneCounts, generate, jobsFailed, pagesOf } from "./pipeline.ts";
 import { long, record } from "./report.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
@@ -86,7 +87,7 @@ describe("readiness with S3 stopped", () => {
       await proxy.start();
       backAt = Date.now();
     }
-    await waitUntil(async () => (await api.app.request("/readyz")).status === 200, "/readyz ready again", 30_000);
+    await waitUntil("/readyz ready again", async () => (await api.app.request("/readyz")).status === 200, 30_000);
     record("s3 stopped: api readiness", { readyAgainMs: Date.now() - backAt });
   });
 });
@@ -101,10 +102,10 @@ describe("S3 stopped while the render runner has pages to write", () => {
     let cutWriteStored = false;
     try {
       await generate(api, p);
-      await waitUntil(async () => {
+      await waitUntil("a page write on its way to S3", async () => {
         cutWrite = proxy.requests.find((r) => r.startsWith("PUT ") && r.includes(p.id)) ?? "";
         return cutWrite !== "";
-      }, "a page write on its way to S3");
+      });
       await new Promise((r) => setTimeout(r, 300));
       await proxy.stop();
       proxy.delay(0);
