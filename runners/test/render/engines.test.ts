@@ -67,7 +67,8 @@ it("renders the pages of a book and assembles its print files from the bucket in
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-});
+  // 26 pages rendered and assembled: the limit guards against a hang, it is no performance claim.
+}, 120_000);
 
 it("refuses to assemble when a page's image is missing, writing nothing", async () => {
   const manifest = testManifest();
