@@ -1,4 +1,4 @@
-// `npm run bench:sse [-- --streams 10000] [--latency-streams 1000] [--rate 1000] [--seconds 10]`
+// `npm run bench:sse [-- --streams 10000] [--latency-streams 1000] [--rate 1000] [--seconds 10] [--cpu-prof dir]`
 // Event streams (GET /v1/personalizations/:id/events) held by one api process:
 //   1. memory: the api's resident memory (and V8 heap, from /metrics) with `streams` streams open,
 //      less what it held before, per stream;
@@ -20,6 +20,7 @@ import { upsertBook } from "../api/src/services/books.ts";
 import {
   benchRedisUrl,
   collectGarbage,
+  cpuProfile,
   printResults,
   type Result,
   rssMb,
@@ -38,6 +39,8 @@ const { values: args } = parseArgs({
     "latency-streams": { type: "string", default: "1000" },
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "10" },
+    /** Writes a CPU profile of the api process into this folder (for finding out why a figure is low). */
+    "cpu-prof": { type: "string" },
   },
 });
 const STREAMS = Math.max(8, Number(args.streams));
@@ -75,7 +78,7 @@ async function main() {
   const services = await resolveServices(env, dataDir);
   const database = await throwawayDatabase(services.databaseUrl);
   const db = createDb(database.url, { max: 16, applicationName: "faceapp-bench" });
-  const api = await spawnApi(database.url, services.s3);
+  const api = await spawnApi(database.url, services.s3, args["cpu-prof"] ? cpuProfile(args["cpu-prof"]) : {});
   const bus = createProgressBus(benchRedisUrl(), db.sql);
   const client = fork(path.join(here, "sse-client.ts"), [], {
     execArgv: ["--import", "tsx"],
