@@ -3,10 +3,10 @@
 // every error in the envelope, the process stays up and its memory does not grow.
 import fs from "node:fs";
 import fc from "fast-check";
-import { freePort, serviceEnv, spawnEntry, type Spawned } from "@faceapp/testkit";
+import type { Spawned } from "@faceapp/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { long, record } from "../../chaos/report.ts";
-import { body, signUp, TEST_SECRET, useApi } from "./helpers.ts";
+import { body, signUp, spawnApiProcess, useApi } from "./helpers.ts";
 import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
 
 const api = useApi();
@@ -23,21 +23,13 @@ beforeAll(async () => {
   const upload = await readyPhoto(api.app, token);
   const created = await body(await createPersonalization(api.app, token, "fuzz-book", upload));
   ids = { personalization: created.id, upload };
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawnEntry("api/src/server.ts", {
-    ...serviceEnv(api.db.url, api.s3Config),
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    JWT_SECRET_KEY: TEST_SECRET,
-    MIGRATE_ON_START: "false",
+  ({ server, base } = await spawnApiProcess(api, {
     WEB_ORIGIN: "https://web.example",
     PASSWORD_SCRYPT_LOG_N: "12",
     AUTH_RATE_LIMIT_PER_IP: "100000",
     AUTH_RATE_LIMIT_PER_EMAIL: "100000",
     WEB_DIST_DIR: "off",
-  });
-  await server.waitForLog((line) => line.msg === "api listening");
+  }));
 });
 afterAll(async () => {
   await server?.stop("SIGKILL");

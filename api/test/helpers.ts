@@ -10,7 +10,17 @@ import {
   type ProgressBus,
   type S3Config,
 } from "@faceapp/core";
-import { redisPrefix, redisUrl, useTestBucket, useTestDatabase, type TestDb } from "@faceapp/testkit";
+import {
+  freePort,
+  redisPrefix,
+  redisUrl,
+  serviceEnv,
+  type Spawned,
+  spawnEntry,
+  useTestBucket,
+  useTestDatabase,
+  type TestDb,
+} from "@faceapp/testkit";
 import { Redis } from "ioredis";
 import sharp from "sharp";
 import { afterAll, beforeAll } from "vitest";
@@ -201,4 +211,22 @@ export async function bookFolder(
 // biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary JSON
 export async function body(res: Response): Promise<any> {
   return res.json();
+}
+
+/** The real server (api/src/server.ts) as a process of its own on this file's stores, once it listens. */
+export async function spawnApiProcess(
+  api: TestApi,
+  env: Record<string, string> = {},
+): Promise<{ server: Spawned; port: number; base: string }> {
+  const port = await freePort();
+  const server = spawnEntry("api/src/server.ts", {
+    ...serviceEnv(api.db.url, api.s3Config),
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    JWT_SECRET_KEY: TEST_SECRET,
+    MIGRATE_ON_START: "false",
+    ...env,
+  });
+  await server.waitForLog((line) => line.msg === "api listening");
+  return { server, port, base: `http://127.0.0.1:${port}` };
 }

@@ -1,7 +1,7 @@
 // Shutting down with event streams open: they end, so the drain does not wait on them.
 import { afterAll, expect, it } from "vitest";
-import { freePort, serviceEnv, spawnEntry, type Spawned } from "@faceapp/testkit";
-import { bearer, body, signUp, TEST_SECRET, useApi } from "./helpers.ts";
+import type { Spawned } from "@faceapp/testkit";
+import { bearer, body, signUp, spawnApiProcess, useApi } from "./helpers.ts";
 import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
 
 const api = useApi();
@@ -15,15 +15,9 @@ it("ends open event streams on SIGTERM and exits 0", async () => {
   const user = await signUp(api.app);
   const photo = await readyPhoto(api.app, user.token);
   const { id } = await body(await createPersonalization(api.app, user.token, "drain-book", photo));
-  const port = await freePort();
-  server = spawnEntry("api/src/server.ts", {
-    ...serviceEnv(api.db.url, api.s3Config),
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    JWT_SECRET_KEY: TEST_SECRET,
-    MIGRATE_ON_START: "false",
-  });
-  await server.waitForLog((line) => line.msg === "api listening");
+  const started = await spawnApiProcess(api);
+  server = started.server;
+  const { port } = started;
   const streams = await Promise.all(
     [1, 2].map(() =>
       fetch(`http://127.0.0.1:${port}/v1/personalizations/${id}/events`, { headers: bearer(user.token) }),
@@ -33,11 +27,11 @@ it("ends open event streams on SIGTERM and exits 0", async () => {
   const readers = streams.map((res) => res.body!.getReader());
   for (const reader of readers) expect((await reader.read()).done).toBe(false); // the replayed status event
 
-  const code = server.stop("SIGTERM");
+  const code = started.server.stop("SIGTERM");
   for (const reader of readers) {
     let done = false;
     while (!done) done = (await reader.read()).done;
   }
   expect(await code).toBe(0);
-  expect(server.logs.some((line) => line.msg === "in-flight requests did not finish in 25 s; exiting")).toBe(false);
+  expect(started.server.logs.some((line) => line.msg === "in-flight requests did not finish in 25 s; exiting")).toBe(false);
 });

@@ -1,10 +1,10 @@
 // Slow-loris and slow bodies against a real api process: the server's timeouts cut them while it
 // keeps answering everyone else, and event streams (long responses, not slow requests) are not cut.
 import net from "node:net";
-import { freePort, serviceEnv, spawnEntry, type Spawned } from "@faceapp/testkit";
+import type { Spawned } from "@faceapp/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { record } from "../../chaos/report.ts";
-import { bearer, body, signUp, TEST_SECRET, useApi } from "./helpers.ts";
+import { bearer, body, signUp, spawnApiProcess, useApi } from "./helpers.ts";
 import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
 
 const api = useApi();
@@ -14,18 +14,11 @@ let server: Spawned;
 let port = 0;
 
 beforeAll(async () => {
-  port = await freePort();
-  server = spawnEntry("api/src/server.ts", {
-    ...serviceEnv(api.db.url, api.s3Config),
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    JWT_SECRET_KEY: TEST_SECRET,
-    MIGRATE_ON_START: "false",
+  ({ server, port } = await spawnApiProcess(api, {
     SSE_HEARTBEAT_SECONDS: "1",
     HTTP_HEADERS_TIMEOUT_SECONDS: String(HEADERS_TIMEOUT_S),
     HTTP_REQUEST_TIMEOUT_SECONDS: String(REQUEST_TIMEOUT_S),
-  });
-  await server.waitForLog((line) => line.msg === "api listening");
+  }));
 });
 afterAll(async () => {
   await server?.stop("SIGKILL");
