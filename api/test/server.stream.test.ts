@@ -33,5 +33,7 @@ it("ends open event streams on SIGTERM and exits 0", async () => {
     while (!done) done = (await reader.read()).done;
   }
   expect(await code).toBe(0);
-  expect(started.server.logs.some((line) => line.msg === "in-flight requests did not finish in 25 s; exiting")).toBe(false);
+  expect(started.server.logs.some((line) => line.msg === "in-flight requests did not finish in 25 s; exiting")).toBe(
+    false,
+  );
 });
