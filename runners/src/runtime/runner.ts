@@ -43,13 +43,29 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
   // The ids this runner beats for: its workers', and its pool's, which is what graphile-worker locks
   // jobs with (a pool's jobs are only the sweeper's to unlock once the pool itself goes silent).
   const workerIds = new Set<string>();
+  let stopRequested = false;
   const events: WorkerEvents = new EventEmitter();
   const track = (id: string) => {
     workerIds.add(id);
     beat(deps.db, kind, [id]).catch((err) => deps.logger.warn({ err }, "heartbeat failed"));
   };
-  events.on("pool:create", ({ workerPool }) => track(workerPool.id));
   events.on("worker:create", ({ worker }) => track(worker.workerId));
+
+  // A pool that begins stopping by itself (below) but has not ended within the drain bound is given
+  // up: a worker in a task that ignores its abort, or a query that never returns, would otherwise keep
+  // the runner off its queue for good. A pool that is stopping takes no new jobs.
+  const bound = (options.drainSeconds + 5) * 1000;
+  let poolId = "";
+  let giveUp: (() => void) | null = null;
+  events.on("pool:create", ({ workerPool }) => {
+    poolId = workerPool.id;
+    track(workerPool.id);
+  });
+  events.on("pool:gracefulShutdown", ({ workerPool }) => {
+    if (stopRequested) return;
+    const id = workerPool.id;
+    setTimeout(() => id === poolId && giveUp?.(), bound).unref();
+  });
 
   const workerLogger = new WorkerLogger((scope) => (level, message, meta) => {
     const pinoLevel = level === "warning" ? "warn" : level === "error" ? "error" : "debug";
@@ -70,7 +86,6 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
       preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     });
   let runner = await start();
-  let stopRequested = false;
   let wakeRetry: (() => void) | null = null;
 
   // graphile-worker stops its whole pool when it cannot record a job's outcome (PostgreSQL restarted,
@@ -79,10 +94,17 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
   // once (nobody runs them any more), and are retried as their attempts allow.
   const supervise = async (): Promise<void> => {
     for (;;) {
-      const failure = await runner.promise.then(
-        () => null,
-        (err: unknown) => err ?? new Error("the worker pool failed"),
-      );
+      const failure = await new Promise<unknown>((resolve) => {
+        giveUp = () => {
+          resolve(new Error(`the worker pool did not stop within ${bound / 1000} s; given up`));
+          void runner.kill("given up").catch(() => {});
+        };
+        runner.promise.then(
+          () => resolve(null),
+          (err: unknown) => resolve(err ?? new Error("the worker pool failed")),
+        );
+      });
+      giveUp = null;
       if (stopRequested) {
         if (failure) throw failure;
         return;
@@ -146,7 +168,7 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
       stopRequested = true;
       wakeRetry?.();
       // Heartbeats go on while draining, so no other runner's sweeper takes the running jobs.
-      const hard = setTimeout(() => void runner.kill("drain bound exceeded"), (options.drainSeconds + 5) * 1000);
+      const hard = setTimeout(() => void runner.kill("drain bound exceeded"), bound);
       try {
         // A pool that already stopped by itself has nothing left to drain.
         await runner.stop("stopping").catch(() => {});

@@ -151,6 +151,68 @@ describe("a runner", () => {
       [],
     );
   });
+
+  it("starts job processing again when its pool fails, even when the failed pool never finishes stopping", async () => {
+    // A pool stops itself when it cannot record a job's outcome. Here a trigger refuses one job's
+    // first failure; another job is in a task that ignores its abort, so the stopping pool never ends.
+    await sql`create sequence refusals`.execute(t.db);
+    await sql`create function refuse_once() returns trigger language plpgsql as $$
+      begin if nextval('refusals') = 1 then raise exception 'outcome refused'; end if; return new; end $$`.execute(
+      t.db,
+    );
+    await sql`create trigger refuse_once before update on graphile_worker._private_jobs for each row
+      when (new.last_error like 'poisoned%') execute function refuse_once()`.execute(t.db);
+    let hung = false;
+    const ran: string[] = [];
+    const task = defineTask({
+      name: "assemble_print",
+      async run({ personalizationId }) {
+        ran.push(personalizationId);
+        if (personalizationId === stuck && !hung) {
+          hung = true;
+          return new Promise<void>(() => {});
+        }
+        if (personalizationId === poisoned) {
+          await waitFor(async () => hung);
+          throw new Error("poisoned payload");
+        }
+      },
+    });
+    const stuck = crypto.randomUUID();
+    const poisoned = crypto.randomUUID();
+    await addJob(t.db, "assemble_print", { personalizationId: stuck });
+    await addJob(t.db, "assemble_print", { personalizationId: poisoned });
+    const runner = await startRunner({
+      ...options,
+      concurrency: 2,
+      drainSeconds: 1,
+      kind: "render",
+      databaseUrl: t.url,
+      deps: deps(),
+      tasks: [task],
+    });
+    try {
+      const first = await waitFor(async () => (runner.workerIds().length ? runner.workerIds() : null));
+      // Given up after the drain bound, a new pool takes over.
+      await waitFor(async () => runner.workerIds().length > 0 && !runner.workerIds().some((id) => first.includes(id)));
+      const later = crypto.randomUUID();
+      await addJob(t.db, "assemble_print", { personalizationId: later });
+      await waitFor(async () => ran.includes(later) && ran.filter((id) => id === stuck).length === 2);
+      const rows = await waitFor(async () => {
+        const { rows } = await sql<{ key: string; last_error: string | null }>`
+          select key, last_error from graphile_worker.jobs
+          where key in (${`assemble_print:${stuck}`}, ${`assemble_print:${poisoned}`}, ${`assemble_print:${later}`})`.execute(
+          t.db,
+        );
+        return rows.some((r) => r.last_error) && rows;
+      });
+      // The stuck job ran again and is gone; the poisoned one's second failure is recorded.
+      expect(rows).toEqual([{ key: `assemble_print:${poisoned}`, last_error: "poisoned payload" }]);
+    } finally {
+      await sql`drop trigger refuse_once on graphile_worker._private_jobs`.execute(t.db);
+      await runner.stop();
+    }
+  }, 60_000);
 });
 
 describe("the sweeper", () => {
