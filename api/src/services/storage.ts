@@ -7,8 +7,9 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
+import { formatUrl } from "@aws-sdk/core/util";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { getSignedUrl, S3RequestPresigner } from "@aws-sdk/s3-request-presigner";
 import type { Bucket } from "../deps.ts";
 
 export interface PresignedPost {
@@ -43,15 +44,48 @@ export async function presignGet(
   key: string,
   expiresSeconds: number,
 ): Promise<{ url: string; expiresAt: Date }> {
-  const url = await getSignedUrl(
-    bucket.presignClient ?? bucket.client,
-    new GetObjectCommand({ Bucket: bucket.config.bucket, Key: key }),
-    {
-      expiresIn: expiresSeconds,
-    },
-  );
+  const url = await getSigner(bucket)(key, expiresSeconds);
   return { url, expiresAt: new Date(Date.now() + expiresSeconds * 1000) };
 }
+
+type GetSigner = (key: string, expiresSeconds: number) => Promise<string>;
+const signers = new WeakMap<Bucket["client"], GetSigner>();
+
+/**
+ * Signs GETs of this bucket's objects without a full SDK command each: `getSignedUrl` runs the
+ * command's middleware and endpoint resolution per URL, most of the api's CPU on a busy event stream
+ * (bench:sse). The SDK resolves the address once, by signing a probe; each URL is then one SigV4
+ * presign (the SDK's own S3 presigner) of the object's path under it.
+ */
+function getSigner(bucket: Bucket): GetSigner {
+  const client = bucket.presignClient ?? bucket.client;
+  let signer = signers.get(client);
+  if (signer) return signer;
+  const presigner = new S3RequestPresigner({ ...client.config });
+  const probe = "probe";
+  const base = getSignedUrl(client, new GetObjectCommand({ Bucket: bucket.config.bucket, Key: probe })).then((url) => {
+    const { protocol, hostname, port, pathname } = new URL(url);
+    return { protocol, hostname, port: port ? Number(port) : undefined, prefix: pathname.slice(0, -probe.length) };
+  });
+  signer = async (key, expiresSeconds) => {
+    const { prefix, ...address } = await base;
+    const path = prefix + key.split("/").map(encodeKeySegment).join("/");
+    const query = { "x-id": "GetObject" }; // as the SDK's GetObject writes it
+    const signed = await presigner.presign(
+      { method: "GET", ...address, path, query, headers: {} },
+      {
+        expiresIn: expiresSeconds,
+      },
+    );
+    return formatUrl(signed);
+  };
+  signers.set(client, signer);
+  return signer;
+}
+
+/** RFC 3986 escaping of one path segment, as the SDK writes an S3 key into the path. */
+const encodeKeySegment = (segment: string) =>
+  encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /** Size and type of an object, or null when there is none. */
 export async function headObject(
