@@ -1,9 +1,9 @@
 import { AppError } from "@faceapp/core";
 import { Hono } from "hono";
-import { streamSSE } from "hono/streaming";
 import * as v from "valibot";
 import type { ApiContext } from "../context.ts";
 import { doc } from "../http/openapi.ts";
+import { sseResponse } from "../http/sse.ts";
 import type { AppEnv } from "../http/types.ts";
 import { emptyBody, json, NoQuery, params, query } from "../http/validate.ts";
 import {
@@ -186,39 +186,21 @@ export function personalizationRoutes(ctx: ApiContext) {
         }
         streams.set(user, open + 1);
         const lastEventId = c.req.header("last-event-id");
-        c.header("X-Accel-Buffering", "no");
-        c.header("Cache-Control", "no-cache, no-transform");
-        return streamSSE(
+        return sseResponse(
           c,
-          async (stream) => {
-            const ended = new AbortController();
-            stream.onAbort(() => ended.abort());
-            const signal = ctx.closing ? AbortSignal.any([ended.signal, ctx.closing]) : ended.signal;
+          async (sink, gone) => {
+            const signal = ctx.closing ? AbortSignal.any([gone, ctx.closing]) : gone;
             try {
-              await streamEvents(
-                ctx.db,
-                ctx.bus,
-                ctx.bucket,
-                id,
-                lastEventId,
-                {
-                  send: (message) => stream.writeSSE(message),
-                  comment: async (text) => {
-                    await stream.write(`: ${text}\n\n`);
-                  },
-                },
-                signal,
-                { heartbeatMs: ctx.env.SSE_HEARTBEAT_SECONDS * 1000 },
-              );
+              await streamEvents(ctx.db, ctx.bus, ctx.bucket, id, lastEventId, sink, signal, {
+                heartbeatMs: ctx.env.SSE_HEARTBEAT_SECONDS * 1000,
+              });
             } finally {
               const left = (streams.get(user) ?? 1) - 1;
               if (left > 0) streams.set(user, left);
               else streams.delete(user);
             }
           },
-          async (err) => {
-            ctx.logger.warn({ err }, "event stream ended with an error");
-          },
+          (err) => ctx.logger.warn({ err }, "event stream ended with an error"),
         );
       },
     );
