@@ -66,14 +66,16 @@ export function createApp(deps: AppDeps) {
       maxAge: 600,
     }),
   );
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new AppError("payload_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new AppError("payload_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+    },
+  });
+  // Not for requests that carry no body the api reads: bodyLimit looks at `c.req.raw.body`, which
+  // makes the Node adaptor build a full Request (its headers, signal and body stream) for each one:
+  // a third of an open event stream's memory, and work on every GET.
+  app.use((c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
 
   // Every resource is mounted here, and only here.
   app.route("/", healthRoutes(ctx, metrics.registry));

@@ -10,17 +10,43 @@ const encoder = new TextEncoder();
 const format = ({ id, event, data }: SseMessage) =>
   `event: ${event}\ndata: ${data}\n${id === undefined ? "" : `id: ${id}\n`}\n`;
 
+/** The streams open per shutdown signal: one listener ends them all (not one listener per stream). */
+const openStreams = new WeakMap<AbortSignal, Set<AbortController>>();
+
+function endOnClose(closing: AbortSignal, stream: AbortController): () => void {
+  let open = openStreams.get(closing);
+  if (!open) {
+    const streams = new Set<AbortController>();
+    closing.addEventListener(
+      "abort",
+      () => {
+        for (const s of streams) s.abort();
+      },
+      { once: true },
+    );
+    openStreams.set(closing, streams);
+    open = streams;
+  }
+  if (closing.aborted) stream.abort();
+  open.add(stream);
+  return () => open.delete(stream);
+}
+
 /**
- * Answers with `text/event-stream` and runs `produce` until it returns or the client goes (`signal`
- * aborts). A write waits while the client is not reading (backpressure); an error ends the stream.
+ * Answers with `text/event-stream` and runs `produce` until it returns, the client goes or `closing`
+ * aborts (`signal` aborts). A write waits while the client is not reading (backpressure); an error
+ * ends the stream.
  */
 export function sseResponse(
   c: Context,
   produce: (sink: SseSink, signal: AbortSignal) => Promise<void>,
   onError: (err: unknown) => void,
+  closing?: AbortSignal,
 ): Response {
   const gone = new AbortController();
+  const forget = closing ? endOnClose(closing, gone) : () => {};
   let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let cancelled = false; // by the client: nothing to close
   let resume: (() => void) | null = null;
   const wake = () => {
     resume?.();
@@ -32,10 +58,11 @@ export function sseResponse(
     },
     pull: wake,
     cancel: () => {
+      cancelled = true;
       gone.abort();
-      wake();
     },
   });
+  gone.signal.addEventListener("abort", wake); // a write waiting on a slow client gives up
   const write = async (text: string) => {
     if (gone.signal.aborted) return;
     controller.enqueue(encoder.encode(text));
@@ -45,7 +72,8 @@ export function sseResponse(
   void produce(sink, gone.signal)
     .catch(onError)
     .finally(() => {
-      if (!gone.signal.aborted) controller.close();
+      forget();
+      if (!cancelled) controller.close();
     });
   c.header("Content-Type", "text/event-stream");
   c.header("Cache-Control", "no-cache, no-transform");

@@ -188,8 +188,7 @@ export function personalizationRoutes(ctx: ApiContext) {
         const lastEventId = c.req.header("last-event-id");
         return sseResponse(
           c,
-          async (sink, gone) => {
-            const signal = ctx.closing ? AbortSignal.any([gone, ctx.closing]) : gone;
+          async (sink, signal) => {
             try {
               await streamEvents(ctx.db, ctx.bus, ctx.bucket, id, lastEventId, sink, signal, {
                 heartbeatMs: ctx.env.SSE_HEARTBEAT_SECONDS * 1000,
@@ -201,6 +200,7 @@ export function personalizationRoutes(ctx: ApiContext) {
             }
           },
           (err) => ctx.logger.warn({ err }, "event stream ended with an error"),
+          ctx.closing,
         );
       },
     );
