@@ -114,7 +114,14 @@ class Session implements DatabaseConnection {
     const closes = this.closes;
     let result: postgres.RowList<postgres.Row[]>;
     try {
-      result = await this.sql.unsafe(query.sql, [...query.parameters] as postgres.ParameterOrJSON<never>[]);
+      // Prepared (named, kept per connection): `unsafe` defaults to unnamed statements, and postgres.js
+      // sends an unnamed statement with parameters as Parse+Describe, waits for the parameter types,
+      // then Bind+Execute: two round trips and a parse and plan per query. A prepared one is described
+      // once per connection, then one round trip. Kysely's SQL is parameterised, so the statements a
+      // connection keeps are bounded by the queries in the code (postgres.js forgets them on reconnect).
+      result = await this.sql.unsafe(query.sql, [...query.parameters] as postgres.ParameterOrJSON<never>[], {
+        prepare: true,
+      });
     } catch (error) {
       if (isConnectionError(error) && this.closes === closes) this.closing = this.nextClose();
       throw error;

@@ -67,3 +67,22 @@ describe("a session whose connection is lost", () => {
     }
   });
 });
+
+describe("a session's statements", () => {
+  it("are prepared once per connection (one round trip each after the first, no parse and plan)", async () => {
+    const own = createDb(t.url, { max: 1 });
+    try {
+      const query = (n: number) => sql<{ n: number }>`select ${n}::int + 1 as n`.execute(own.db);
+      expect((await query(1)).rows).toEqual([{ n: 2 }]);
+      expect((await query(41)).rows).toEqual([{ n: 42 }]);
+      const prepared = await sql<{ statement: string }>`
+        select statement from pg_prepared_statements where statement like 'select $1::int + 1%'`.execute(own.db);
+      expect(prepared.rows).toHaveLength(1);
+      // and forgotten with the connection: the next one prepares again
+      await terminate(await backendPid(own.db));
+      expect((await eventually(() => query(2))).rows).toEqual([{ n: 3 }]);
+    } finally {
+      await own.close();
+    }
+  });
+});
