@@ -21,6 +21,7 @@ import { fixturePath } from "../testkit/src/fixtures.ts";
 import { serviceEnv, spawnRunner, type Spawned } from "../testkit/src/processes.ts";
 import {
   benchNodeOptions,
+  deployedEnv,
   benchRedisUrl,
   collectGarbage,
   descendants,
@@ -125,11 +126,14 @@ async function main() {
     await importBook(stores);
     const api = await spawnApi(database.url, services.s3);
     children.push(api.spawned);
-    const runnerEnv = { ...stores, NODE_ENV: "production", NODE_OPTIONS: benchNodeOptions, RUNNER_HEALTH_PORT: "0" };
-    const [gpu, render] = await Promise.all([
-      spawnRunner("gpu", runnerEnv),
-      spawnRunner("render", { ...runnerEnv, MALLOC_ARENA_MAX: "2" }),
-    ]);
+    const runnerEnv = {
+      ...stores,
+      ...deployedEnv,
+      NODE_ENV: "production",
+      NODE_OPTIONS: benchNodeOptions,
+      RUNNER_HEALTH_PORT: "0",
+    };
+    const [gpu, render] = await Promise.all([spawnRunner("gpu", runnerEnv), spawnRunner("render", runnerEnv)]);
     children.push(gpu, render);
     const [user] = await seedUsers(db.sql, 1);
     const token = user!.token;

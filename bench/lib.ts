@@ -269,6 +269,7 @@ export async function spawnApi(
     NODE_ENV: "production",
     LOG_LEVEL: "warn",
     NODE_OPTIONS: benchNodeOptions,
+    ...deployedEnv,
     // biome-ignore lint/suspicious/noUndeclaredEnvVars: a benchmark-only switch (bench/preload.mjs)
     BENCH_HEAP_DIR: process.env.BENCH_HEAP_DIR ?? "",
     PORT: String(port),
@@ -326,8 +327,13 @@ export async function seedUsers(sql: postgres.Sql, count: number): Promise<{ id:
 
 const preload = path.join(path.dirname(new URL(import.meta.url).pathname), "preload.mjs");
 
-/** NODE_OPTIONS for the processes the benchmarks spawn: bench/preload.mjs (a GC on SIGUSR2). */
-export const benchNodeOptions = `--expose-gc --import ${preload}`;
+/**
+ * NODE_OPTIONS for the processes the benchmarks spawn: bench/preload.mjs (a GC on SIGUSR2), and the
+ * V8 setting compose/node.Dockerfile gives every app.
+ */
+export const benchNodeOptions = `--max-semi-space-size=4 --expose-gc --import ${preload}`;
+/** The rest of what compose/node.Dockerfile sets for every app: the benchmarks run them as deployed. */
+export const deployedEnv = { MALLOC_ARENA_MAX: "2" };
 
 /** The environment that makes a spawned process of ours write a CPU profile into `dir` when it exits. */
 export function cpuProfile(dir: string): Record<string, string> {

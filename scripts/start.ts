@@ -320,6 +320,9 @@ async function main() {
   // Every child uses the stores this process resolved: one Postgres, one bucket.
   const childEnv: Record<string, string> = {
     ...inheritedEnv(),
+    // As compose/node.Dockerfile runs every app (the reasons are there).
+    MALLOC_ARENA_MAX: "2",
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, "--max-semi-space-size=4"].filter(Boolean).join(" "),
     DATA_DIR: dataDir,
     DATABASE_URL: databaseUrl,
     AWS_ENDPOINT_URL: s3.endpoint,
@@ -351,14 +354,7 @@ async function main() {
   // Two runners on one machine: each picks a free health port (a fixed one from .env would collide).
   const runnerEnv = { ...childEnv, RUNNER_HEALTH_PORT: "0" };
   const gpu = run("gpu-runner", "runners/src/gpu-runner.ts", [], runnerEnv, true);
-  // glibc's per-thread arenas roughly double libvips' resident memory in the page and PDF work.
-  const render = run(
-    "render-runner",
-    "runners/src/render-runner.ts",
-    [],
-    { ...runnerEnv, MALLOC_ARENA_MAX: "2" },
-    true,
-  );
+  const render = run("render-runner", "runners/src/render-runner.ts", [], runnerEnv, true);
   const runnerReady = (r: Record<string, unknown>) => r.msg === "runner ready";
   await Promise.all([
     waitForHttp(`http://127.0.0.1:${env.PORT}/readyz`, api, 120_000),
