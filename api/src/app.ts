@@ -39,6 +39,7 @@ export function createContext(deps: AppDeps): ApiContext {
     tokens,
     allowedOrigins,
     auth: requireAuth({ db: deps.db, tokens, allowedOrigins }),
+    authFolded: requireAuth({ db: deps.db, tokens, allowedOrigins }, { foldedSession: true }),
     limiter: deps.redis
       ? withFallback(redisRateLimiter(deps.redis, prefix), memoryRateLimiter(), (err) =>
           deps.logger.warn({ err }, "rate limiter: Redis failed, counting in memory"),

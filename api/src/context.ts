@@ -10,6 +10,11 @@ export interface ApiContext extends AppDeps {
   bucket: Bucket;
   /** Requires a signed-in user (bearer, or cookie + CSRF); sets `c.var.user`. */
   auth: MiddlewareHandler<AppEnv>;
+  /**
+   * `auth` for routes whose one statement checks the session itself (`liveSession`) and then calls
+   * `sessionChecked`: a round trip fewer (http/auth.ts).
+   */
+  authFolded: MiddlewareHandler<AppEnv>;
   limiter: RateLimiter;
   cache: CatalogCache;
   tokens: TokenConfig;

@@ -107,6 +107,74 @@ describe("the JWT attack set: every forged or stale token is refused with 401", 
   });
 });
 
+describe("routes whose statement checks the session (POST /v1/uploads, POST /v1/personalizations)", () => {
+  const routes = [
+    ["/v1/uploads", { contentType: "image/png", byteSize: 100 }],
+    ["/v1/personalizations", { bookSlug: "no-such-book", photoUploadId: "00000000-0000-4000-8000-000000000000" }],
+  ] as const;
+  const rowsOf = async (userId: string) => {
+    const [row] = await api.db.sql<{ uploads: number; personalizations: number }[]>`
+      select (select count(*)::int from app.uploads where owner_id = ${userId}) as uploads,
+             (select count(*)::int from app.personalizations where owner_id = ${userId}) as personalizations`;
+    return row;
+  };
+
+  it("refuse a revoked or expired session with 401 and write nothing, by bearer and by cookie", async () => {
+    for (const end of ["revoke", "expire"] as const) {
+      const { token, cookie, user } = await signUp(api.app);
+      const { sid } = await claimsOf(token);
+      if (end === "revoke") await api.db.sql`update app.sessions set revoked_at = now() where id = ${sid}`;
+      else
+        await api.db
+          .sql`update app.sessions set created_at = now() - interval '2 days', expires_at = now() - interval '1 second' where id = ${sid}`;
+      for (const [path, payload] of routes) {
+        const viaBearer = await api.app.request(path, jsonInit("POST", payload, bearer(token)));
+        expect(viaBearer.status).toBe(401);
+        expect((await body(viaBearer)).error.code).toBe("unauthorized");
+        const viaCookie = await api.app.request(path, jsonInit("POST", payload, { cookie, "x-requested-with": "x" }));
+        expect(viaCookie.status).toBe(401);
+      }
+      expect(await rowsOf(user.id)).toEqual({ uploads: 0, personalizations: 0 });
+    }
+  });
+
+  it("answer an ended session with 401 before anything else: a bad body, a foreign Origin, an unknown book", async () => {
+    const { token, cookie } = await signUp(api.app);
+    const { sid } = await claimsOf(token);
+    const live = await signUp(api.app);
+    const foreign = { origin: "https://evil.example", "content-type": "application/json" };
+    for (const [path, payload] of routes) {
+      // with a live session: the answers of the route itself
+      expect((await api.app.request(path, jsonInit("POST", { nope: 1 }, bearer(live.token)))).status).toBe(400);
+      expect(
+        (await api.app.request(path, { ...jsonInit("POST", payload), headers: { cookie: live.cookie, ...foreign } }))
+          .status,
+      ).toBe(403);
+    }
+    const unknownBook = await api.app.request(
+      "/v1/personalizations",
+      jsonInit("POST", routes[1][1], bearer(live.token)),
+    );
+    expect(unknownBook.status).toBe(404);
+    await api.db.sql`update app.sessions set revoked_at = now() where id = ${sid}`;
+    for (const [path, payload] of routes) {
+      expect((await api.app.request(path, jsonInit("POST", { nope: 1 }, bearer(token)))).status).toBe(401);
+      expect(
+        (await api.app.request(path, { ...jsonInit("POST", payload), headers: { cookie, ...foreign } })).status,
+      ).toBe(401);
+      const res = await api.app.request(path, {
+        method: "POST",
+        headers: { ...bearer(token), "content-type": "text/plain" },
+        body: "x",
+      });
+      expect(res.status).toBe(401);
+    }
+    expect((await api.app.request("/v1/personalizations", jsonInit("POST", routes[1][1], bearer(token)))).status).toBe(
+      401,
+    );
+  });
+});
+
 describe("CSRF: cookie requests that change state", () => {
   it("are refused without an Origin or X-Requested-With", async () => {
     const { cookie, token } = await signUp(api.app);

@@ -3,7 +3,6 @@ import type { Logger } from "@faceapp/core";
 /** The signed-in user of a request, set by the auth middleware. */
 export interface AuthUser {
   id: string;
-  email: string;
   sessionId: string;
   /** How the request authenticated: cookie requests that change state passed the CSRF check. */
   via: "bearer" | "cookie";
@@ -15,5 +14,7 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     user: AuthUser;
+    /** Whether the session of `user` has been found live (requireAuth, foldedSession). */
+    sessionChecked: boolean;
   };
 }

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { ApiContext } from "../context.ts";
+import { sessionChecked } from "../http/auth.ts";
 import { doc } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
 import { emptyBody, json, NoQuery, params, query } from "../http/validate.ts";
@@ -17,9 +18,13 @@ export function uploadRoutes(ctx: ApiContext) {
         auth: "user",
         responses: { 201: UploadTicket },
       }),
-      ctx.auth,
+      ctx.authFolded,
       json(CreateUpload),
-      async (c) => c.json(await createUpload(ctx.db, ctx.bucket, c.get("user").id, c.req.valid("json")), 201),
+      async (c) => {
+        const ticket = await createUpload(ctx.db, ctx.bucket, c.get("user"), c.req.valid("json"));
+        sessionChecked(c);
+        return c.json(ticket, 201);
+      },
     )
     .post(
       "/:id/complete",
