@@ -126,6 +126,26 @@ describe("personalisations refuse", () => {
   });
 });
 
+describe("concurrent creates with one Idempotency-Key", () => {
+  it("make one personalisation, one analysis job and one status event, and give it to every request", async () => {
+    const user = await signUp(api.app);
+    const photo = await readyPhoto(api.app, user.token);
+    const key = { "idempotency-key": "order-race" };
+    const all = await Promise.all(
+      Array.from({ length: 8 }, () => createPersonalization(api.app, user.token, "error-book", photo, key)),
+    );
+    expect(all.map((r) => r.status)).toEqual(Array(8).fill(202));
+    const ids = new Set(await Promise.all(all.map(async (r) => (await body(r)).id as string)));
+    expect(ids.size).toBe(1);
+    const [id] = [...ids];
+    const counts = await sql<{ rows: number; jobs: number; events: number }>`
+      select (select count(*)::int from app.personalizations where owner_id = ${user.user.id}) as rows,
+             (select count(*)::int from graphile_worker.jobs where key = ${`analyze_photo:${id}`}) as jobs,
+             (select count(*)::int from app.events where personalization_id = ${id}) as events`.execute(api.db.db);
+    expect(counts.rows[0]).toEqual({ rows: 1, jobs: 1, events: 1 });
+  });
+});
+
 describe("names", () => {
   it("are normalised: NFC, trimmed, inner spaces collapsed; any script, apostrophes and hyphens", async () => {
     const { user, id } = await started();

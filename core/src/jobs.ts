@@ -59,15 +59,23 @@ export function jobKey<T extends TaskName>(task: T, payload: JobPayload<T>): str
   return [task, p.personalizationId, p.stage, p.page, p.generation].filter((x) => x !== undefined).join(":");
 }
 
-/** Adds a job in the caller's transaction (or connection), validating its payload first. */
-export async function addJob<T extends TaskName>(db: AnyKysely, task: T, payload: JobPayload<T>): Promise<void> {
+/**
+ * graphile-worker's `add_job` call for a job, its payload validated first: for a statement of the
+ * caller's own that adds the job with the change needing it (`select ${addJobCall(...)} from ...`).
+ */
+export function addJobCall<T extends TaskName>(task: T, payload: JobPayload<T>) {
   const parsed = parsePayload(task, payload);
-  await sql`select graphile_worker.add_job(
+  return sql<null>`graphile_worker.add_job(
     identifier => ${task}::text,
     payload => ${parsed as object}::json,
     max_attempts => ${jobs[task].maxAttempts}::int,
     job_key => ${jobKey(task, parsed)}::text
-  )`.execute(db);
+  )`;
+}
+
+/** Adds a job in the caller's transaction (or connection), validating its payload first. */
+export async function addJob<T extends TaskName>(db: AnyKysely, task: T, payload: JobPayload<T>): Promise<void> {
+  await sql`select ${addJobCall(task, payload)}`.execute(db);
 }
 
 /**

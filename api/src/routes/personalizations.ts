@@ -2,6 +2,7 @@ import { AppError } from "@faceapp/core";
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { ApiContext } from "../context.ts";
+import { sessionChecked } from "../http/auth.ts";
 import { doc } from "../http/openapi.ts";
 import { sseResponse } from "../http/sse.ts";
 import type { AppEnv } from "../http/types.ts";
@@ -63,15 +64,16 @@ export function personalizationRoutes(ctx: ApiContext) {
         auth: "user",
         responses: { 202: Personalization },
       }),
-      ctx.auth,
+      ctx.authFolded,
       json(CreatePersonalization),
       async (c) => {
         const header = c.req.header("idempotency-key");
         const key = header === undefined ? undefined : v.safeParse(IdempotencyKey, header);
         if (key && !key.success) throw new AppError("invalid_input", "Invalid Idempotency-Key header");
-        const user = c.get("user").id;
+        const user = c.get("user");
         const change = await createPersonalization(ctx.db, user, c.req.valid("json"), key?.output);
-        if (!change.book) return c.json(await respond(user, change), 202); // a replay: as it is now
+        if (change.sessionChecked) sessionChecked(c);
+        if (!change.book) return c.json(await respond(user.id, change), 202); // a replay: as it is now
         await ctx.bus.publish(change.value.id, change.events);
         return c.json(await createdView(ctx.bucket, change.value, change.book), 202);
       },
