@@ -7,8 +7,11 @@ export interface Subject {
   book: { id: string; slug: string; manifest: Manifest };
 }
 
-// Manifests were validated at import; parsing again applies defaults. Cached per book version.
+// Manifests were validated at import; parsing again applies defaults. Cached per book version, and
+// read from the database only when this version is not cached yet: a manifest is several KB of JSON
+// that every page of every personalisation of the book would otherwise fetch and decode again.
 const manifests = new Map<string, Manifest>();
+const MANIFEST_CACHE_LIMIT = 64;
 
 /** A personalisation with its book's manifest. */
 export async function loadSubject(db: Db, personalizationId: string): Promise<Subject | null> {
@@ -16,16 +19,25 @@ export async function loadSubject(db: Db, personalizationId: string): Promise<Su
     .selectFrom("app.personalizations as p")
     .innerJoin("app.books as b", "b.id", "p.book_id")
     .selectAll("p")
-    .select(["b.slug as book_slug", "b.manifest as book_manifest", "b.updated_at as book_updated_at"])
+    .select(["b.slug as book_slug", "b.updated_at as book_updated_at"])
     .where("p.id", "=", personalizationId)
     .executeTakeFirst();
   if (!row) return null;
-  const { book_slug, book_manifest, book_updated_at, ...personalization } = row;
+  const { book_slug, book_updated_at, ...personalization } = row;
   const cacheKey = `${personalization.book_id}@${book_updated_at.toISOString()}`;
   let manifest = manifests.get(cacheKey);
   if (!manifest) {
-    manifest = v.parse(Manifest, book_manifest);
-    manifests.set(cacheKey, manifest);
+    // The version read with the manifest is the one it is cached under (the book may have been
+    // imported again in between).
+    const book = await db.db
+      .selectFrom("app.books")
+      .select(["manifest", "updated_at"])
+      .where("id", "=", personalization.book_id)
+      .executeTakeFirst();
+    if (!book) return null;
+    manifest = v.parse(Manifest, book.manifest);
+    if (manifests.size >= MANIFEST_CACHE_LIMIT) manifests.delete(manifests.keys().next().value!);
+    manifests.set(`${personalization.book_id}@${book.updated_at.toISOString()}`, manifest);
   }
   return { personalization, book: { id: personalization.book_id, slug: book_slug, manifest } };
 }
