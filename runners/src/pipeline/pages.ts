@@ -83,19 +83,27 @@ export async function completePage(
   result: { printKey: string; webKey: string },
 ): Promise<boolean> {
   const events = await db.db.transaction().execute(async (tx) => {
-    // Serialises the pages of one personalisation finishing at once, so exactly one sees "last page".
-    await sql`select 1 from app.personalizations where id = ${key.personalizationId} for update`.execute(tx);
-    const { rows } = await sql`
-      update app.personalization_pages
-      set status = 'done', print_key = ${result.printKey}, web_key = ${result.webKey}, updated_at = now()
-      where ${pageWhere(key)} and status = 'rendering' returning page`.execute(tx);
+    // One statement takes the personalisation's row lock (serialising the pages of one personalisation
+    // finishing at once, so exactly one sees "last page"), marks the page done and appends its event.
+    // The lock is taken before the page row is read for the update; the page row itself is re-checked
+    // by the UPDATE against its latest committed version (a cancel that got there first wins).
+    const data = { stage: key.stage, page: key.page, state: "done", webKey: result.webKey };
+    const { rows } = await sql<{ id: string }>`
+      with locked as (
+        select id from app.personalizations where id = ${key.personalizationId} for update
+      ), done as (
+        update app.personalization_pages
+        set status = 'done', print_key = ${result.printKey}, web_key = ${result.webKey}, updated_at = now()
+        where ${pageWhere(key)} and status = 'rendering' and exists (select 1 from locked)
+        returning page
+      )
+      insert into app.events (personalization_id, type, data)
+      select ${key.personalizationId}, 'page', ${data}::jsonb from done
+      returning id`.execute(tx);
     if (rows.length === 0) return null;
-    const done = await insertEvent(tx, key.personalizationId, "page", {
-      stage: key.stage,
-      page: key.page,
-      state: "done",
-      webKey: result.webKey,
-    });
+    const done: ProgressEvent = { id: String(rows[0]?.id), type: "page", data };
+    // A statement of its own: its snapshot is taken after the lock above was granted, so it sees every
+    // page that an earlier holder of the lock marked done.
     const { rows: open } = await sql`
       select 1 from app.personalization_pages
       where personalization_id = ${key.personalizationId} and stage = ${key.stage} and status <> 'done' limit 1`.execute(
