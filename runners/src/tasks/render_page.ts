@@ -10,13 +10,19 @@ export default defineTask<"render_page", RenderDeps>({
   async run(key, { deps, signal, log }) {
     const { db, s3, s3Config, bus } = deps;
     const page = key.page as PageId;
-    const pageRow = await claimPage(db, key, "rendering");
+    // The claim and the read of the personalisation are independent: both at once (the read is
+    // wasted only when the page is no longer wanted).
+    const [pageRow, subject] = await Promise.all([
+      claimPage(db, key, "rendering"),
+      loadSubject(db, key.personalizationId),
+    ]);
     if (!pageRow) {
       log.info("page no longer wanted");
       return;
     }
-    await publishProgress(bus, key, 0);
-    const subject = await loadSubject(db, key.personalizationId);
+    // Not awaited: a publish never throws, and the "done" publish goes out on the same connection
+    // after it, so the order holds while the page goes on.
+    void publishProgress(bus, key, 0);
     if (!subject) throw new Error("the personalisation is gone");
     const { personalization, book } = subject;
     const get = (k: string) => getObjectBytes(s3, s3Config.bucket, k);
@@ -37,11 +43,14 @@ export default defineTask<"render_page", RenderDeps>({
     signal.throwIfAborted();
     const printKey = keys.page(key.personalizationId, key.stage, key.generation, page, "print.png");
     const webKey = keys.page(key.personalizationId, key.stage, key.generation, page, "web.jpg");
-    await putObjectBytes(s3, s3Config.bucket, printKey, print, "image/png");
-    await putObjectBytes(s3, s3Config.bucket, webKey, web, "image/jpeg");
     if (!printJpeg) throw new Error("the renderer returned no print JPEG");
     const printJpegKey = keys.page(key.personalizationId, key.stage, key.generation, page, "print.jpg");
-    await putObjectBytes(s3, s3Config.bucket, printJpegKey, printJpeg, "image/jpeg");
+    // The three objects are independent (deterministic keys, a retry overwrites them): written at once.
+    await Promise.all([
+      putObjectBytes(s3, s3Config.bucket, printKey, print, "image/png"),
+      putObjectBytes(s3, s3Config.bucket, webKey, web, "image/jpeg"),
+      putObjectBytes(s3, s3Config.bucket, printJpegKey, printJpeg, "image/jpeg"),
+    ]);
     await completePage(db, bus, key, { printKey, webKey });
   },
   async onFinalFailure(key, reason, { deps }) {
