@@ -18,6 +18,9 @@ export async function forget(db: Db, workerIds: string[]): Promise<void> {
   await db.db.deleteFrom("app.runner_heartbeats").where("worker_id", "in", workerIds).execute();
 }
 
+/** Why a job's last attempt ended, when its runner went silent while running it. */
+export const RUNNER_LOST = "its runner stopped responding while running it";
+
 /**
  * Unlocks the jobs of workers that went silent (SIGKILL, OOM, power), so another runner takes them
  * within about `staleAfterSeconds` instead of graphile-worker's 4-hour lock expiry, with the attempt
@@ -39,13 +42,16 @@ export async function sweep(db: Db, staleAfterSeconds: number): Promise<string[]
   const ids = rows.map((r) => r.worker_id);
   if (ids.length === 0) return ids;
   // A job whose runner died did not fail: its attempt is handed back, as a drain hands back the jobs
-  // it releases. Otherwise a page whose runners are killed max_attempts times is never run again and
-  // never failed either: stuck. Not a removed job (remove_job spends a locked job's attempts and
+  // it releases, unless its previous attempt ended the same way: a job that kills its runner each time
+  // (a poison input, out of memory) then spends its attempts and fails with this reason instead of
+  // taking runners down for ever. Not a removed job (remove_job spends a locked job's attempts and
   // clears its key). In one transaction with the unlock: a concurrent sweeper re-reads the rows after
   // this commit, finds them unlocked, and hands nothing back twice.
   await db.db.transaction().execute(async (tx) => {
     await sql`
-      update graphile_worker._private_jobs set attempts = greatest(attempts - 1, 0)
+      update graphile_worker._private_jobs
+      set attempts = case when last_error is distinct from ${RUNNER_LOST} then greatest(attempts - 1, 0) else attempts end,
+        last_error = ${RUNNER_LOST}
       where locked_by = any(${ids}::text[]) and key is not null`.execute(tx);
     await sql`select graphile_worker.force_unlock_workers(${ids}::text[])`.execute(tx);
   });

@@ -10,6 +10,7 @@ import {
   parsePayload,
 } from "@faceapp/core";
 import type { Db } from "@faceapp/sql";
+import { RUNNER_LOST } from "./heartbeat.ts";
 
 /** What every task gets from its runner. */
 export interface RunnerDeps {
@@ -93,6 +94,9 @@ export function toWorkerTask<T extends TaskName, D extends RunnerDeps>(
       : () => {};
     const ctx: TaskContext<D> = { deps, log, job, signal: AbortSignal.any([helpers.abortSignal, canceled.signal]) };
     try {
+      // Its runner died on its previous attempt too, and this is its last: not risked on another runner.
+      if (helpers.job.last_error === RUNNER_LOST && job.attempt >= job.maxAttempts)
+        throw new Error(`${RUNNER_LOST}, again and again: not tried a last time`);
       await definition.run(payload, ctx);
     } catch (error) {
       if (helpers.abortSignal.aborted && !canceled.signal.aborted) {

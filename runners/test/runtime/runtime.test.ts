@@ -5,7 +5,7 @@ import { addJob, createPostgresBus, createS3Client } from "@faceapp/core";
 import { useTestBucket, useTestDatabase } from "@faceapp/testkit";
 import { startRunner } from "../../src/runtime/runner.ts";
 import { defineTask } from "../../src/runtime/task.ts";
-import { beat, sweep } from "../../src/runtime/heartbeat.ts";
+import { beat, RUNNER_LOST, sweep } from "../../src/runtime/heartbeat.ts";
 import { gpuTasks, renderTasks } from "../../src/tasks/index.ts";
 import type { RenderDeps } from "../../src/tasks/deps.ts";
 
@@ -264,14 +264,65 @@ describe("the sweeper", () => {
     expect(await lockedBy(fresh)).toBe("w-new");
   });
 
-  it("hands back the attempt a dead worker was on: jobs killed max_attempts times still run", async () => {
+  it("hands back the attempt a dead worker was on, unless its previous attempt ended the same way", async () => {
     await job();
     const killed = await lockJob("w-killed", 120);
     await sql`update graphile_worker._private_jobs set attempts = max_attempts where id = ${killed}`.execute(t.db);
     expect(await sweep(t, 60)).toContain("w-killed");
-    const { rows } = await sql<{ attempts: number; max_attempts: number }>`
-      select attempts, max_attempts from graphile_worker.jobs where id = ${killed}`.execute(t.db);
-    expect(rows[0]!.attempts).toBe(rows[0]!.max_attempts - 1);
+    const read = async () =>
+      (
+        await sql<{ attempts: number; max_attempts: number; last_error: string | null }>`
+          select attempts, max_attempts, last_error from graphile_worker.jobs where id = ${killed}`.execute(t.db)
+      ).rows[0]!;
+    const once = await read();
+    expect(once.attempts).toBe(once.max_attempts - 1);
+    expect(once.last_error).toBe(RUNNER_LOST);
     expect(await lockedBy(killed)).toBeNull();
+    // Its retry's runner dies too: this attempt counts.
+    await sql`update graphile_worker._private_jobs set attempts = attempts + 1 where id = ${killed}`.execute(t.db);
+    await lockJob("w-killed-again", 120);
+    expect(await sweep(t, 60)).toContain("w-killed-again");
+    expect((await read()).attempts).toBe(once.max_attempts);
+  });
+
+  it("fails a job whose runners keep dying for good, with onFinalFailure, instead of trying it a last time", async () => {
+    const personalizationId = crypto.randomUUID();
+    await addJob(t.db, "assemble_print", { personalizationId });
+    const { rows } = await sql<{ id: string; max_attempts: number }>`
+      select id, max_attempts from graphile_worker.jobs where key = ${`assemble_print:${personalizationId}`}`.execute(
+      t.db,
+    );
+    const { id, max_attempts } = rows[0]!;
+    // Each attempt taken by a runner that dies while running it (as getJob and the sweeper leave it):
+    // the first is handed back, the others count, up to the last.
+    for (let death = 1; death <= max_attempts; death++) {
+      await sql`update graphile_worker._private_jobs set attempts = attempts + 1 where id = ${id}`.execute(t.db);
+      await lockJob(`w-dies-${death}`, 120);
+      expect(await sweep(t, 60)).toContain(`w-dies-${death}`);
+    }
+    const ran: string[] = [];
+    const reasons: string[] = [];
+    const task = defineTask({
+      name: "assemble_print",
+      async run(payload) {
+        ran.push(payload.personalizationId);
+      },
+      async onFinalFailure(_payload, reason) {
+        reasons.push(reason);
+      },
+    });
+    const runner = await startRunner({ ...options, kind: "render", databaseUrl: t.url, deps: deps(), tasks: [task] });
+    try {
+      const failed = await waitFor(async () => {
+        const { rows } = await sql<{ attempts: number; last_error: string | null; locked_by: string | null }>`
+          select attempts, last_error, locked_by from graphile_worker.jobs where id = ${id}`.execute(t.db);
+        return rows[0]?.attempts === max_attempts && rows[0].locked_by === null && rows[0];
+      });
+      expect(failed.last_error).toMatch(/^its runner stopped responding while running it, again and again/);
+      expect(reasons).toEqual(["an internal error stopped this step"]);
+      expect(ran).not.toContain(personalizationId);
+    } finally {
+      await runner.stop();
+    }
   });
 });
