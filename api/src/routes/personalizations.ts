@@ -74,7 +74,9 @@ export function personalizationRoutes(ctx: ApiContext) {
         const change = await createPersonalization(ctx.db, user, c.req.valid("json"), key?.output);
         if (change.sessionChecked) sessionChecked(c);
         if (!change.book) return c.json(await respond(user.id, change), 202); // a replay: as it is now
-        await ctx.bus.publish(change.value.id, change.events);
+        // Its status event is not published: nobody can be listening to an id this answer is the first
+        // to tell (a stream opened later replays it from app.events, and runners listen for cancels
+        // only), and a publish is a Redis round trip plus a message every api process parses.
         return c.json(await createdView(ctx.bucket, change.value, change.book), 202);
       },
     )
