@@ -47,25 +47,39 @@ const CONCURRENCY = Math.min(256, Math.max(1, Number(args.concurrency)));
 /** The api's pool (createDb's default): pgbench gets as many connections. */
 const API_POOL = 10;
 
-/** The route's INSERT (services/uploads.ts createUpload), the id made by the server instead of Node. */
+/** The route's INSERT (services/uploads.ts createUpload) with its session check, the id made by the server. */
 const uploadScript = `
 insert into app.uploads (id, owner_id, object_key, content_type, declared_bytes)
-select g, :owner, 'uploads/' || :owner || '/' || g, 'image/jpeg', 2000000 from gen_random_uuid() g;
+select g, :owner, 'uploads/' || :owner || '/' || g, 'image/jpeg', 2000000 from gen_random_uuid() g
+where exists (
+  select from app.sessions as s inner join app.users as u on u.id = s.user_id
+  where s.id = :session and s.user_id = :owner and s.revoked_at is null and s.expires_at > now());
 `;
 
-/** createPersonalization's transaction (services/personalizations.ts), graphile-worker's add_job included. */
+/**
+ * createPersonalization's one statement (services/personalizations.ts): the session check, the book,
+ * the photo, the INSERT, graphile-worker's add_job and the status event.
+ */
 const personalizationScript = `
-begin;
-select id, slug, title from app.books where slug = :slug and published = true \\gset book_
-select status from app.uploads where id = :upload and owner_id = :owner;
-insert into app.personalizations (owner_id, book_id, photo_upload_id, status, seed, idempotency_key, request_hash)
-  values (:owner, :book_id, :upload, 'analyzing', (random() * 2 ^ 47)::bigint, null, null)
-  on conflict (owner_id, idempotency_key) where idempotency_key is not null do nothing returning * \\gset p_
-select graphile_worker.add_job(identifier => 'analyze_photo'::text,
-  payload => ('{"personalizationId":"' || :p_id || '","photoUploadId":"' || :upload || '"}')::json,
-  max_attempts => 3, job_key => ('analyze_photo:' || :p_id)::text);
-insert into app.events (personalization_id, type, data) values (:p_id, 'status', '{"status":"analyzing"}'::jsonb) returning id;
-commit;
+with s as (select exists (
+    select from app.sessions as s inner join app.users as u on u.id = s.user_id
+    where s.id = :session and s.user_id = :owner and s.revoked_at is null and s.expires_at > now()) as live),
+b as (select id, slug, title from app.books where slug = :slug and published = true),
+ph as (select status from app.uploads where id = :upload and owner_id = :owner),
+p as (
+  insert into app.personalizations (id, owner_id, book_id, photo_upload_id, status, seed, idempotency_key, request_hash)
+  select gen_random_uuid(), :owner, b.id, :upload, 'analyzing', (random() * 2 ^ 47)::bigint, null, null
+  from s, b, ph where s.live and ph.status = 'ready'
+  on conflict (owner_id, idempotency_key) where idempotency_key is not null do nothing
+  returning *),
+j as (select graphile_worker.add_job(identifier => 'analyze_photo'::text,
+  payload => json_build_object('personalizationId', p.id, 'photoUploadId', :upload::text),
+  max_attempts => 3, job_key => ('analyze_photo:' || p.id)::text) from p),
+e as (insert into app.events (personalization_id, type, data)
+  select id, 'status', '{"status":"analyzing"}'::jsonb from p returning id)
+select s.live, b.slug as book_slug, b.title as book_title, ph.status as photo_status,
+  (select count(*)::int from j) as jobs, (select id from e) as event_id, p.*
+from s left join b on true left join ph on true left join p on true;
 `;
 
 const line = (name: string, value: string) => console.log(`${name.padEnd(44)} ${value}`);
@@ -106,7 +120,8 @@ async function main(): Promise<void> {
       "POST /v1/personalizations": (i: number) => post("/v1/personalizations", i, bodies[i % bodies.length]!),
     };
     const owner = users[0]!.id;
-    const vars = { owner, upload: uploadOf.get(owner)!, slug: "bench-book-0" };
+    const session = JSON.parse(Buffer.from(users[0]!.token.split(".")[1]!, "base64url").toString()).sid as string;
+    const vars = { owner, session, upload: uploadOf.get(owner)!, slug: "bench-book-0" };
     const ceilings = {
       "pgbench: the uploads INSERT": uploadScript,
       "pgbench: the personalizations transaction": personalizationScript,
