@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { HeadBucketCommand } from "@aws-sdk/client-s3";
 import { sql } from "kysely";
 import { Logger as WorkerLogger, type TaskList, type WorkerEvents, run } from "graphile-worker";
 import { type RunnerKindName, tasksOf } from "@faceapp/core";
@@ -154,13 +155,19 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
   const timer = setInterval(tick, options.heartbeatSeconds * 1000);
   void tick();
 
-  const health = await startHealthServer(options.healthPort, async () => ({
-    database: await deps.db.sql`select 1`.then(
+  const check = (probe: Promise<unknown>) =>
+    probe.then(
       () => ({ ok: true }),
       (e) => ({ ok: false, error: String(e) }),
-    ),
-    ...(options.readiness ? await options.readiness() : {}),
-  }));
+    );
+  const health = await startHealthServer(options.healthPort, async () => {
+    const [database, storage, engines] = await Promise.all([
+      check(deps.db.sql`select 1`),
+      check(deps.s3.send(new HeadBucketCommand({ Bucket: deps.s3Config.bucket }))),
+      options.readiness?.() ?? {},
+    ]);
+    return { database, storage, ...engines };
+  });
 
   let stopping: Promise<void> | undefined;
   const stop = () => {

@@ -152,6 +152,25 @@ describe("a runner", () => {
     );
   });
 
+  it("is not ready while its bucket does not answer, and says so", async () => {
+    const runner = await startRunner({
+      ...options,
+      kind: "render",
+      databaseUrl: t.url,
+      deps: { ...deps(), s3Config: { ...bucket, bucket: "no-such-bucket" } },
+      tasks: renderTasks,
+    });
+    try {
+      const res = await fetch(`http://127.0.0.1:${runner.healthPort}/readyz`);
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      expect(body.checks.database).toEqual({ ok: true });
+      expect(body.checks.storage.ok).toBe(false);
+    } finally {
+      await runner.stop();
+    }
+  });
+
   it("starts job processing again when its pool fails, even when the failed pool never finishes stopping", async () => {
     // A pool stops itself when it cannot record a job's outcome. Here a trigger refuses one job's
     // first failure; another job is in a task that ignores its abort, so the stopping pool never ends.
