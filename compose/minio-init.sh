@@ -1,5 +1,7 @@
 #!/bin/sh
-# minio-init (one-shot): creates the bucket (private) and its CORS rules for the web origin.
+# minio-init (one-shot): creates the bucket (private), its CORS rules for the web origin, and the
+# lifecycle rule that expires photos posted to uploads/ but never checked (the api moves a checked photo
+# to photos/ and deletes its upload; an abandoned one would stay for ever).
 # MinIO serves CORS for the whole server from MINIO_API_CORS_ALLOW_ORIGIN (set on the minio service);
 # the bucket rules are applied too where the server supports them (AWS, newer MinIO).
 set -eu
@@ -28,3 +30,7 @@ else
   echo "minio-init: bucket $bucket; CORS from MINIO_API_CORS_ALLOW_ORIGIN ($origin)"
 fi
 rm -f "$cors"
+# Imported whole (not added), so running this again leaves one rule.
+echo '{"Rules":[{"ID":"expire-unchecked-uploads","Status":"Enabled","Filter":{"Prefix":"uploads/"},"Expiration":{"Days":1}}]}' |
+  mc ilm import "local/$bucket"
+echo "minio-init: objects under uploads/ expire after a day"
