@@ -67,16 +67,30 @@ export function createApp(deps: AppDeps) {
       maxAge: 600,
     }),
   );
+  const tooLarge = () => new AppError("payload_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`);
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
-      throw new AppError("payload_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+      throw tooLarge();
     },
   });
   // Not for requests that carry no body the api reads: bodyLimit looks at `c.req.raw.body`, which
   // makes the Node adaptor build a full Request (its headers, signal and body stream) for each one:
   // a third of an open event stream's memory, and work on every GET.
-  app.use((c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
+  // A body with a Content-Length (and no Transfer-Encoding) is judged by that header, as bodyLimit
+  // itself does, but without its look at `c.req.raw.body` first: Node's parser delivers no more than
+  // the declared length, and the adaptor then reads the JSON straight from the socket instead of
+  // through a full Request and a web stream (≈ 7 % of the api's CPU on POST /v1/personalizations,
+  // bench:api --cpu-prof). Chunked bodies go through bodyLimit, which counts what arrives.
+  app.use((c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    const length = c.req.header("content-length");
+    if (length !== undefined && c.req.header("transfer-encoding") === undefined) {
+      if (Number.parseInt(length || "0", 10) > MAX_BODY_BYTES) throw tooLarge();
+      return next();
+    }
+    return limitBody(c, next);
+  });
 
   // Every resource is mounted here, and only here.
   app.route("/", healthRoutes(ctx, metrics.registry));
