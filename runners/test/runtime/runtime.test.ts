@@ -3,7 +3,7 @@ import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { addJob, createPostgresBus, createS3Client } from "@faceapp/core";
 import { useTestBucket, useTestDatabase } from "@faceapp/testkit";
-import { startRunner } from "../../src/runtime/runner.ts";
+import { type RunnerOptions, startRunner } from "../../src/runtime/runner.ts";
 import { defineTask } from "../../src/runtime/task.ts";
 import { beat, RUNNER_LOST, sweep } from "../../src/runtime/heartbeat.ts";
 import { gpuTasks, renderTasks } from "../../src/tasks/index.ts";
@@ -37,6 +37,18 @@ const options = {
   pollIntervalMs: 200,
 };
 
+/** A render runner on this file's database and bucket, `over` replacing the options above. */
+function renderRunner(over: Partial<RunnerOptions<RenderDeps>> = {}) {
+  return startRunner({
+    ...options,
+    kind: "render",
+    databaseUrl: t.url,
+    tasks: renderTasks,
+    ...over,
+    deps: over.deps ?? deps(),
+  });
+}
+
 async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -49,28 +61,16 @@ async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, ti
 
 describe("a runner", () => {
   it("refuses to register another kind's tasks", async () => {
-    await expect(
-      startRunner({
-        ...options,
-        kind: "render",
-        databaseUrl: t.url,
-        deps: deps(),
-        tasks: [...renderTasks, ...gpuTasks] as never,
-      }),
-    ).rejects.toThrow(/render runner cannot run analyze_photo, personalize_page/);
+    await expect(renderRunner({ tasks: [...renderTasks, ...gpuTasks] as never })).rejects.toThrow(
+      /render runner cannot run analyze_photo, personalize_page/,
+    );
   });
 
   it("fails a job whose payload breaks its schema once, with the reason, instead of retrying it", async () => {
     await sql`select graphile_worker.add_job('render_page', ${{ personalizationId: "nope", stage: "draft" }}::json, max_attempts => 4)`.execute(
       t.db,
     );
-    const runner = await startRunner({
-      ...options,
-      kind: "render",
-      databaseUrl: t.url,
-      deps: deps(),
-      tasks: renderTasks,
-    });
+    const runner = await renderRunner();
     try {
       const job = await waitFor(async () => {
         const { rows } = await sql<{
@@ -108,13 +108,7 @@ describe("a runner", () => {
     });
     const personalizationId = crypto.randomUUID();
     await addJob(t.db, "assemble_print", { personalizationId });
-    const runner = await startRunner({
-      ...options,
-      kind: "render",
-      databaseUrl: t.url,
-      deps: deps(),
-      tasks: [rejecting],
-    });
+    const runner = await renderRunner({ tasks: [rejecting] });
     try {
       const job = await waitFor(async () => {
         const { rows } = await sql<{ attempts: number; max_attempts: number; last_error: string | null }>`
@@ -131,13 +125,7 @@ describe("a runner", () => {
   });
 
   it("beats for its workers while running and forgets them when stopped", async () => {
-    const runner = await startRunner({
-      ...options,
-      kind: "render",
-      databaseUrl: t.url,
-      deps: deps(),
-      tasks: renderTasks,
-    });
+    const runner = await renderRunner();
     const ids = await waitFor(async () => (runner.workerIds().length ? runner.workerIds() : null));
     const rows = await waitFor(async () => {
       const found = await t.db.selectFrom("app.runner_heartbeats").selectAll().where("worker_id", "in", ids).execute();
@@ -153,13 +141,7 @@ describe("a runner", () => {
   });
 
   it("is not ready while its bucket does not answer, and says so", async () => {
-    const runner = await startRunner({
-      ...options,
-      kind: "render",
-      databaseUrl: t.url,
-      deps: { ...deps(), s3Config: { ...bucket, bucket: "no-such-bucket" } },
-      tasks: renderTasks,
-    });
+    const runner = await renderRunner({ deps: { ...deps(), s3Config: { ...bucket, bucket: "no-such-bucket" } } });
     try {
       const res = await fetch(`http://127.0.0.1:${runner.healthPort}/readyz`);
       expect(res.status).toBe(503);
@@ -201,15 +183,7 @@ describe("a runner", () => {
     const poisoned = crypto.randomUUID();
     await addJob(t.db, "assemble_print", { personalizationId: stuck });
     await addJob(t.db, "assemble_print", { personalizationId: poisoned });
-    const runner = await startRunner({
-      ...options,
-      concurrency: 2,
-      drainSeconds: 1,
-      kind: "render",
-      databaseUrl: t.url,
-      deps: deps(),
-      tasks: [task],
-    });
+    const runner = await renderRunner({ concurrency: 2, drainSeconds: 1, tasks: [task] });
     try {
       const first = await waitFor(async () => (runner.workerIds().length ? runner.workerIds() : null));
       // Given up after the drain bound, a new pool takes over.
@@ -330,7 +304,7 @@ describe("the sweeper", () => {
         reasons.push(reason);
       },
     });
-    const runner = await startRunner({ ...options, kind: "render", databaseUrl: t.url, deps: deps(), tasks: [task] });
+    const runner = await renderRunner({ tasks: [task] });
     try {
       const failed = await waitFor(async () => {
         const { rows } = await sql<{ attempts: number; last_error: string | null; locked_by: string | null }>`
