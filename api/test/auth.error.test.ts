@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bearer, email, type ErrorEnvelope, jsonInit, PASSWORD, signUp, useApi } from "./helpers.ts";
+import { bearer, email, type ErrorEnvelope, jsonInit, PASSWORD, signUp, unreachableRedis, useApi } from "./helpers.ts";
 
 const api = useApi();
 
@@ -135,15 +135,8 @@ describe("me and logout", () => {
 
 describe("when Redis fails", () => {
   it("login still answers (limits counted in memory) and the catalog is read from Postgres", async () => {
-    const { Redis } = await import("ioredis");
     const { createApp } = await import("../src/app.ts");
-    const redis = new Redis("redis://127.0.0.1:9", {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    redis.on("error", () => {});
+    const redis = unreachableRedis();
     const app = createApp({ ...api.deps, redis });
     const address = email("redis-down");
     expect(

@@ -1,9 +1,8 @@
 import { createS3Client } from "@faceapp/core";
 import { createDb } from "@faceapp/sql";
-import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
-import { body, jsonInit, useApi } from "./helpers.ts";
+import { body, jsonInit, unreachableRedis, useApi } from "./helpers.ts";
 
 const api = useApi();
 const closed = "http://127.0.0.1:9"; // discard port: nothing listens
@@ -36,13 +35,7 @@ describe("GET /readyz names what is down with 503", () => {
   });
 
   it("Redis, when one is configured", async () => {
-    const redis = new Redis("redis://127.0.0.1:9", {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    redis.on("error", () => {});
+    const redis = unreachableRedis();
     const app = createApp({ ...api.deps, redis });
     const res = await app.request("/readyz");
     expect(res.status).toBe(503);

@@ -213,6 +213,18 @@ export async function body(res: Response): Promise<any> {
   return res.json();
 }
 
+/** A Redis client for a port nothing listens on: every command fails at once, nothing is queued or retried. */
+export function unreachableRedis(): Redis {
+  const redis = new Redis("redis://127.0.0.1:9", {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on("error", () => {});
+  return redis;
+}
+
 /** The real server (api/src/server.ts) as a process of its own on this file's stores, once it listens. */
 export async function spawnApiProcess(
   api: TestApi,
