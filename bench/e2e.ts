@@ -19,6 +19,7 @@ import { dataDir, env } from "../api/src/env.ts";
 import { generateBooks } from "../books/generate.ts";
 import { fixturePath } from "../testkit/src/fixtures.ts";
 import { serviceEnv, spawnRunner, type Spawned } from "../testkit/src/processes.ts";
+import { readSse } from "../testkit/src/sse.ts";
 import {
   benchNodeOptions,
   deployedEnv,
@@ -62,30 +63,13 @@ function watch(url: string, token: string) {
   void (async () => {
     const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
     if (!res.ok || !res.body) throw new Error(`event stream: ${res.status}`);
-    const decoder = new TextDecoder();
-    let buffered = "";
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffered += decoder.decode(value, { stream: true });
-      let end = buffered.indexOf("\n\n");
-      while (end >= 0) {
-        const lines = buffered.slice(0, end).split("\n");
-        buffered = buffered.slice(end + 2);
-        end = buffered.indexOf("\n\n");
-        const type = lines
-          .find((l) => l.startsWith("event:"))
-          ?.slice(6)
-          .trim();
-        const data = lines
-          .find((l) => l.startsWith("data:"))
-          ?.slice(5)
-          .trim();
-        if (type && data) events.push({ type, data: JSON.parse(data), at: performance.now() });
-      }
-      for (const wake of waiters) wake();
-    }
+    await readSse(res.body, {
+      onEvent: ({ event, data }) => {
+        if (!event || !data) return;
+        events.push({ type: event, data: JSON.parse(data), at: performance.now() });
+        for (const wake of waiters) wake();
+      },
+    });
   })().catch(() => {});
   return {
     until(match: (e: Received) => boolean, what: string, timeoutMs = 600_000): Promise<Received> {

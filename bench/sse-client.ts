@@ -5,6 +5,7 @@
 //   parent → { type: "keep", count }                            → { type: "kept", open }
 //   parent → { type: "report" }                                 → { type: "received", events: [id, ms][] }
 import http from "node:http";
+import { sseParser } from "../testkit/src/sse.ts";
 import { wallMs } from "./lib.ts";
 
 interface Stream {
@@ -21,7 +22,6 @@ const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INF
 function open(base: string, id: string, token: string): Promise<boolean> {
   return new Promise((resolve) => {
     let first = true;
-    let buffered = "";
     const req = http.get(
       `${base}/v1/personalizations/${id}/events`,
       { agent, headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } },
@@ -33,24 +33,16 @@ function open(base: string, id: string, token: string): Promise<boolean> {
         }
         stream.res = res;
         res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          buffered += chunk;
-          let end = buffered.indexOf("\n\n");
-          while (end >= 0) {
-            const block = buffered.slice(0, end);
-            buffered = buffered.slice(end + 2);
-            end = buffered.indexOf("\n\n");
-            const idLine = block.split("\n").find((l) => l.startsWith("id:"));
-            const hasData = block.split("\n").some((l) => l.startsWith("data:"));
-            if (!hasData) continue; // a heartbeat comment
+        // Heartbeats are comments, not events: the parser leaves them out.
+        const feed = sseParser({
+          onEvent: ({ id }) => {
             if (first) {
               first = false;
               resolve(true);
-              continue;
-            }
-            if (idLine) received.push([idLine.slice(3).trim(), wallMs()]);
-          }
+            } else if (id) received.push([id, wallMs()]);
+          },
         });
+        res.on("data", feed);
         res.on("error", () => {});
       },
     );

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { isListening, startLocalPostgres, waitForPort } from "@faceapp/core/local";
 import { migrate } from "@faceapp/sql";
-import { fixturePath, freePort, type Spawned, spawnEntry } from "@faceapp/testkit";
+import { fixturePath, freePort, readSse, type Spawned, spawnEntry } from "@faceapp/testkit";
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -352,32 +352,17 @@ export function openEventStream(
     }
     stream.connections += 1;
     connected = true;
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let cut = buffer.indexOf("\n\n");
-      while (cut >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const event: Partial<StreamedEvent> = {};
-        for (const line of block.split("\n")) {
-          if (line.startsWith(":")) stream.comments += 1;
-          else if (line.startsWith("id:")) event.id = line.slice(3).trim();
-          else if (line.startsWith("event:")) event.event = line.slice(6).trim();
-          else if (line.startsWith("data:")) event.data = JSON.parse(line.slice(5).trim());
-        }
-        if (event.event) {
-          if (event.id) lastEventId = event.id;
-          stream.events.push({ ...(event as StreamedEvent), at: performance.now() });
-          for (const wake of [...waiters]) wake();
-        }
-        cut = buffer.indexOf("\n\n");
-      }
-    }
+    await readSse(res.body!, {
+      onEvent: ({ id, event, data }) => {
+        if (!event) return;
+        if (id) lastEventId = id;
+        stream.events.push({ id, event, data: JSON.parse(data), at: performance.now() });
+        for (const wake of [...waiters]) wake();
+      },
+      onComment: () => {
+        stream.comments += 1;
+      },
+    });
   };
 
   let connected = false;

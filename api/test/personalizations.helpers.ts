@@ -1,6 +1,6 @@
 // Personalisation helpers: a verified photo, a book, and reading the event stream as a browser does.
 import fs from "node:fs";
-import { fixturePath, seedBook, type TestBookOptions } from "@faceapp/testkit";
+import { fixturePath, readSse, seedBook, type TestBookOptions } from "@faceapp/testkit";
 import type { App } from "../src/app.ts";
 import { bearer, body, jsonInit } from "./helpers.ts";
 import { complete, createTicket, postToBucket } from "./uploads.helpers.ts";
@@ -59,36 +59,23 @@ export async function readEvents(
   until: (events: SseEvent[], comments: string[]) => boolean,
   timeoutMs = 60_000,
 ): Promise<{ events: SseEvent[]; comments: string[] }> {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
   const events: SseEvent[] = [];
   const comments: string[] = [];
-  let buffer = "";
   const deadline = Date.now() + timeoutMs;
-  try {
-    while (!until(events, comments)) {
+  await readSse(
+    response.body!,
+    {
+      onEvent: (m) => {
+        if (m.event) events.push({ id: m.id, event: m.event, data: JSON.parse(m.data) });
+      },
+      onComment: (comment) => comments.push(comment.trim()),
+    },
+    () => {
+      if (until(events, comments)) return false;
       if (Date.now() > deadline)
         throw new Error(`stream: condition not met; got ${events.map((e) => e.event).join(",")}`);
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let cut = buffer.indexOf("\n\n");
-      while (cut >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const event: Partial<SseEvent> = {};
-        for (const line of block.split("\n")) {
-          if (line.startsWith(":")) comments.push(line.slice(1).trim());
-          else if (line.startsWith("id:")) event.id = line.slice(3).trim();
-          else if (line.startsWith("event:")) event.event = line.slice(6).trim();
-          else if (line.startsWith("data:")) event.data = JSON.parse(line.slice(5).trim());
-        }
-        if (event.event) events.push(event as SseEvent);
-        cut = buffer.indexOf("\n\n");
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
+      return true;
+    },
+  );
   return { events, comments };
 }

@@ -83,3 +83,4 @@ export const describeWithRedis = redisUrl ? describe : describe.skip;
 export const redisPrefix = () => `t:${randomBytes(4).toString("hex")}:`;
 export { seedBook, type TestBookOptions } from "./book.ts";
 export { freePort, type Spawned, serviceEnv, spawnEntry, spawnRunner } from "./processes.ts";
+export { readSse, type SseHandlers, type SseMessage, sseParser } from "./sse.ts";
