@@ -1,8 +1,15 @@
 // The api restarted (SIGTERM, then SIGKILL) while it streams a personalisation's events and a runner
 // makes its pages. A client that reconnects with Last-Event-ID, as EventSource does, ends with every
 // persisted event exactly once, in id order.
-import { sql } from "kysely";
-import { serviceEnv, type Spawned, seedBook, spawnRunner, useTestBucket, useTestDatabase } from "@faceapp/testkit";
+import {
+  serviceEnv,
+  type Spawned,
+  seedBook,
+  skipAnalysis,
+  spawnRunner,
+  useTestBucket,
+  useTestDatabase,
+} from "@faceapp/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { long, record } from "./report.ts";
 import {
@@ -56,11 +63,8 @@ describe("the api restarted while it streams events", () => {
     const created = await createPersonalization(api.base, token, SLUG, photo);
     expect(created.status).toBe(202);
     const id = created.body.id as string;
-    // Analysis is not what this scenario is about (no gpu runner): mark it done and drop its job.
-    await sql`delete from graphile_worker._private_jobs where key = ${`analyze_photo:${id}`}`.execute(db.db);
-    await sql`update app.personalizations set status = 'analyzed', analysis = '{"ok":true}' where id = ${id}`.execute(
-      db.db,
-    );
+    // Analysis is not what this scenario is about (no gpu runner).
+    await skipAnalysis(db, id);
     stream = openEventStream(api.base, token, id, { reconnect: true, retryMs: 200 });
     await stream.waitFor((e) => e.event === "status");
     const generated = await call(api.base, "POST", `/v1/personalizations/${id}/generate`, {

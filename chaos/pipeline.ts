@@ -1,10 +1,25 @@
-// What the fault scenarios of the pipeline read back: the pages' rows, their persisted events, the
-// jobs graphile-worker holds for them, the bucket's keys. Final state, never logs.
+// What the fault scenarios of the pipeline start from (an analysed personalisation, its preview
+// generated) and read back: the pages' rows, their persisted events, the jobs graphile-worker holds
+// for them, the bucket's keys. Final state, never logs.
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { skipAnalysis } from "@faceapp/testkit";
 import { sql } from "kysely";
 import { expect } from "vitest";
-import { bearer, body, jsonInit, type TestApi } from "../api/test/helpers.ts";
+import { bearer, body, jsonInit, signUp, type TestApi } from "../api/test/helpers.ts";
+import { book, createPersonalization, readyPhoto } from "../api/test/personalizations.helpers.ts";
 import { waitUntil } from "./lib.ts";
+
+let books = 0;
+/** A new user's analysed personalisation of a new book whose preview is `previewPages` render pages plus the front cover. */
+export async function analysedRenderOnly(api: TestApi, previewPages: number[]): Promise<{ id: string; token: string }> {
+  const slug = `render-only-${++books}`;
+  await book(api, { slug, facePages: [], previewPages });
+  const user = await signUp(api.app);
+  const photo = await readyPhoto(api.app, user.token);
+  const { id } = await body(await createPersonalization(api.app, user.token, slug, photo));
+  await skipAnalysis(api.db, id);
+  return { id: id as string, token: user.token };
+}
 
 /** Starts the preview stage of an analysed personalisation. */
 export async function generate(api: TestApi, p: { id: string; token: string }): Promise<void> {
@@ -25,16 +40,22 @@ export function pagesOf(api: TestApi, id: string) {
     .execute();
 }
 
-/** How many persisted `page done` events each page has: exactly one per page when each was done once. */
-export async function doneCounts(api: TestApi, id: string): Promise<Record<string, number>> {
+/** The data of the personalisation's persisted `page` events, in the order they were written. */
+export async function pageEvents(api: TestApi, id: string) {
   const rows = await api.db.db
     .selectFrom("app.events")
     .select("data")
     .where("personalization_id", "=", id)
     .where("type", "=", "page")
+    .orderBy("id")
     .execute();
+  return rows.map((r) => r.data as { page: string; state: string });
+}
+
+/** How many persisted `page done` events each page has: exactly one per page when each was done once. */
+export async function doneCounts(api: TestApi, id: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const { data } of rows) {
+  for (const data of await pageEvents(api, id)) {
     if (data.state === "done") counts[String(data.page)] = (counts[String(data.page)] ?? 0) + 1;
   }
   return counts;

@@ -2,9 +2,16 @@
 // event streams open. Redis holds nothing durable: while it is down the api keeps serving (catalog from
 // PostgreSQL, personalisations started), the streams still deliver every persisted event (read back at
 // their heartbeat), nothing crashes; once it is back, live delivery and the catalog cache resume.
-import { sql } from "kysely";
 import { Redis } from "ioredis";
-import { serviceEnv, type Spawned, seedBook, spawnRunner, useTestBucket, useTestDatabase } from "@faceapp/testkit";
+import {
+  serviceEnv,
+  type Spawned,
+  seedBook,
+  skipAnalysis,
+  spawnRunner,
+  useTestBucket,
+  useTestDatabase,
+} from "@faceapp/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { long, record } from "./report.ts";
 import {
@@ -63,11 +70,8 @@ async function startPreview(token: string, photo: string): Promise<string> {
   const created = await createPersonalization(api.base, token, SLUG, photo);
   expect(created.status, JSON.stringify(created.body)).toBe(202);
   const id = created.body.id as string;
-  // Analysis is not what this scenario is about (no gpu runner): mark it done and drop its job.
-  await sql`delete from graphile_worker._private_jobs where key = ${`analyze_photo:${id}`}`.execute(db.db);
-  await sql`update app.personalizations set status = 'analyzed', analysis = '{"ok":true}' where id = ${id}`.execute(
-    db.db,
-  );
+  // Analysis is not what this scenario is about (no gpu runner).
+  await skipAnalysis(db, id);
   const generated = await call(api.base, "POST", `/v1/personalizations/${id}/generate`, {
     token,
     json: { childName: "Ada" },

@@ -7,7 +7,7 @@ import { type ComfyDouble, startComfyDouble } from "../testkit/src/doubles/comfy
 import { bearer, body, jsonInit, signUp, useApi } from "../api/test/helpers.ts";
 import { book, createPersonalization, readyPhoto } from "../api/test/personalizations.helpers.ts";
 import { waitUntil } from "./lib.ts";
-import { listKeys, median, pageFiles } from "./pipeline.ts";
+import { listKeys, median, pageEvents, pageFiles } from "./pipeline.ts";
 import { KillWatch } from "./kill-watch.ts";
 import { long, record } from "./report.ts";
 
@@ -222,15 +222,10 @@ describe("runner killed", () => {
         pages += rows.length;
         maxAttempt = Math.max(maxAttempt, ...rows.map((r) => r.attempt));
 
-        const events = await api.db.db
-          .selectFrom("app.events")
-          .select("data")
-          .where("personalization_id", "=", id)
-          .where("type", "=", "page")
-          .execute();
-        const done = events.map((e) => e.data as { page: string; state: string }).filter((d) => d.state === "done");
+        const events = await pageEvents(api, id);
+        const done = events.filter((d) => d.state === "done");
         expect(done.map((d) => d.page).sort()).toEqual(rows.map((r) => r.page).sort());
-        expect(events.filter((e) => (e.data as { state: string }).state === "failed")).toEqual([]);
+        expect(events.filter((d) => d.state === "failed")).toEqual([]);
 
         // One object per output of each page, under its generation's keys, and nothing else.
         const stored = await listKeys(s3, api.s3Config.bucket, `personalizations/${id}/preview/`);

@@ -3,12 +3,11 @@
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { createS3Client } from "@faceapp/core";
 import { redisUrl, serviceEnv, type Spawned, spawnRunner } from "@faceapp/testkit";
-import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { body, signUp, useApi } from "../api/test/helpers.ts";
-import { book, createPersonalization, readyPhoto, waitForStatus } from "../api/test/personalizations.helpers.ts";
+import { body, useApi } from "../api/test/helpers.ts";
+import { waitForStatus } from "../api/test/personalizations.helpers.ts";
 import { waitUntil } from "./lib.ts";
-import { doneCounts, generate, jobsFailed, pagesOf } from "./pipeline.ts";
+import { analysedRenderOnly, doneCounts, generate, jobsFailed, pagesOf } from "./pipeline.ts";
 import { long, record } from "./report.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
@@ -37,22 +36,6 @@ afterAll(async () => {
   await runner?.stop("SIGKILL");
   await proxy?.close();
 });
-
-let books = 0;
-/** An analysed personalisation of a book whose preview is `pages` render pages plus the front cover. */
-async function analysedRenderOnly(pages: number[]) {
-  const slug = `s3-faults-${++books}`;
-  await book(api, { slug, facePages: [], previewPages: pages });
-  const user = await signUp(api.app);
-  const photo = await readyPhoto(api.app, user.token);
-  const { id } = await body(await createPersonalization(api.app, user.token, slug, photo));
-  // Analysis is not what these tests are about (no gpu runner here): marked done, its job dropped.
-  await sql`delete from graphile_worker._private_jobs where key = ${`analyze_photo:${id}`}`.execute(api.db.db);
-  await sql`update app.personalizations set status = 'analyzed', analysis = '{"ok":true}' where id = ${id}`.execute(
-    api.db.db,
-  );
-  return { id: id as string, token: user.token };
-}
 
 /** Every page done exactly once, its images in the bucket, the runner still the same live process; the fewest and most tries of a page. */
 async function assertEachPageDoneOnce(id: string, pageCount: number): Promise<{ min: number; max: number }> {
@@ -95,7 +78,7 @@ describe("readiness with S3 stopped", () => {
 describe("S3 stopped while the render runner has pages to write", () => {
   it("fails the tasks (a write cut before its answer among them), retries, and completes every page once when S3 is back", async () => {
     const pages = long ? [1, 2, 3, 4, 5, 6] : [1, 2];
-    const p = await analysedRenderOnly(pages);
+    const p = await analysedRenderOnly(api, pages);
     // Slow answers hold the first page write's answer in the proxy while S3 has already received it.
     proxy.delay(800);
     let cutWrite = "";
@@ -142,7 +125,7 @@ describe("slow S3", () => {
   it("still completes every page once", async () => {
     const delayMs = long ? 2_000 : 1_000;
     const pages = long ? [1, 2, 3, 4] : [1, 2];
-    const p = await analysedRenderOnly(pages);
+    const p = await analysedRenderOnly(api, pages);
     proxy.delay(delayMs);
     const startedAt = Date.now();
     try {
@@ -164,7 +147,7 @@ describe("slow S3", () => {
 
 describe("S3 hanging (requests accepted, never answered)", () => {
   it("has the runner's requests abandoned after S3_TIMEOUT_SECONDS and retried; the pages complete once it answers", async () => {
-    const p = await analysedRenderOnly([1]);
+    const p = await analysedRenderOnly(api, [1]);
     proxy.hang();
     try {
       await generate(api, p);

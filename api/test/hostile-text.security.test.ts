@@ -8,7 +8,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { sql } from "kysely";
-import { redisUrl, serviceEnv, spawnRunner, type Spawned } from "@faceapp/testkit";
+import { redisUrl, serviceEnv, skipAnalysis, spawnRunner, type Spawned } from "@faceapp/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
 import { book, createPersonalization, readyPhoto, waitForStatus } from "./personalizations.helpers.ts";
@@ -75,10 +75,7 @@ it("prints manifest HTML and edge-case names literally into the PDF, with no req
   const ids: string[] = [];
   for (const childName of names) {
     const { id } = await body(await createPersonalization(api.app, user.token, "hostile-print", photo));
-    await sql`delete from graphile_worker._private_jobs where key = ${`analyze_photo:${id}`}`.execute(api.db.db);
-    await sql`update app.personalizations set status = 'analyzed', analysis = '{"ok":true}' where id = ${id}`.execute(
-      api.db.db,
-    );
+    await skipAnalysis(api.db, id);
     const generate = await api.app.request(
       `/v1/personalizations/${id}/generate`,
       jsonInit("POST", { childName }, bearer(user.token)),

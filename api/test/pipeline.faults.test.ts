@@ -2,8 +2,9 @@ import { sql } from "kysely";
 import postgres from "postgres";
 import { afterEach, describe, expect, it } from "vitest";
 import { redisUrl, serviceEnv, spawnRunner, type Spawned } from "@faceapp/testkit";
-import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
-import { book, createPersonalization, readEvents, readyPhoto, waitForStatus } from "./personalizations.helpers.ts";
+import { analysedRenderOnly, generate, pageEvents } from "../../chaos/pipeline.ts";
+import { bearer, body, useApi } from "./helpers.ts";
+import { readEvents, waitForStatus } from "./personalizations.helpers.ts";
 
 // Runners dying and draining, and cancel, with real runner processes. The test holds a row lock on
 // the personalisation so that a runner is provably in the middle of a page when it is signalled.
@@ -25,25 +26,11 @@ afterEach(async () => {
   await Promise.all(spawned.splice(0).map((r) => r.stop("SIGKILL")));
 });
 
-let books = 0;
 /** A personalisation whose preview is queued (render pages only), with no runner yet. */
 async function queuedPreview(previewPages: number[]) {
-  const slug = `faults-${++books}`;
-  await book(api, { slug, facePages: [], previewPages });
-  const user = await signUp(api.app);
-  const photo = await readyPhoto(api.app, user.token);
-  const { id } = await body(await createPersonalization(api.app, user.token, slug, photo));
-  // Analysis is not what these tests are about: mark it done and drop its job.
-  await sql`delete from graphile_worker._private_jobs where key = ${`analyze_photo:${id}`}`.execute(api.db.db);
-  await sql`update app.personalizations set status = 'analyzed', analysis = '{"ok":true}' where id = ${id}`.execute(
-    api.db.db,
-  );
-  const res = await api.app.request(
-    `/v1/personalizations/${id}/generate`,
-    jsonInit("POST", { childName: "Ada" }, bearer(user.token)),
-  );
-  expect(res.status).toBe(202);
-  return { id: id as string, token: user.token };
+  const p = await analysedRenderOnly(api, previewPages);
+  await generate(api, p);
+  return p;
 }
 
 /** Holds the personalisation's row lock until released: finishing pages wait on it. */
@@ -79,16 +66,6 @@ async function blockedRunnerSessions(): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-async function doneEvents(id: string) {
-  const rows = await api.db.db
-    .selectFrom("app.events")
-    .select("data")
-    .where("personalization_id", "=", id)
-    .where("type", "=", "page")
-    .execute();
-  return rows.map((r) => r.data as { page: string; state: string }).filter((d) => d.state === "done");
-}
-
 describe("a runner killed with SIGKILL in the middle of a page", () => {
   it("has its jobs finished by another runner once its heartbeat is stale, each page written once", async () => {
     const { id, token } = await queuedPreview([1]);
@@ -103,7 +80,7 @@ describe("a runner killed with SIGKILL in the middle of a page", () => {
     const ready = await waitForStatus(api.app, token, id, ["preview_ready", "generation_failed"], 60_000);
     expect(ready.status).toBe("preview_ready");
     console.log(`[faults] kill → preview ready in ${Date.now() - killedAt} ms (stale bound 3 s)`);
-    const done = await doneEvents(id);
+    const done = (await pageEvents(api, id)).filter((d) => d.state === "done");
     expect(done.map((d) => d.page).sort()).toEqual(["cover_front", "page_1"]);
     const pages = await api.db.db
       .selectFrom("app.personalization_pages")
