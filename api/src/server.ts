@@ -78,15 +78,16 @@ let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
+  // Stop accepting first: the line below tells watchers that new connections are refused.
+  const http = server as import("node:http").Server;
+  http.close();
   logger.info({ signal }, "shutting down: no new connections, finishing in-flight requests");
   const forced = setTimeout(() => {
     logger.error("in-flight requests did not finish in 25 s; exiting");
     process.exit(1);
   }, 25_000);
   forced.unref();
-  // Stop accepting and drop idle keep-alive sockets; then wait for the requests being answered.
-  const http = server as import("node:http").Server;
-  http.close();
+  // Drop idle keep-alive sockets; then wait for the requests being answered.
   closing.abort();
   http.closeIdleConnections();
   if (inFlight > 0) await new Promise<void>((resolve) => (onDrained = resolve));
