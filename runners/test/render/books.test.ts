@@ -8,7 +8,6 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EDITIONS, generateBooks, readManifest } from "../../../books/generate.ts";
-import puppeteer from "puppeteer-core";
 import {
   fontFaceCss,
   maskUri,
@@ -19,6 +18,7 @@ import {
   renderPage,
   Typesetter,
 } from "./imports.ts";
+import { withChromiumPage } from "./fixtures.ts";
 
 let root: string;
 const typesetter = new Typesetter({ timeoutMs: 30_000 });
@@ -72,15 +72,7 @@ describe.each(EDITIONS.map((e) => [e.slug, e.language]))("the demo book %s (%s)"
     const dir = path.join(root, slug);
     const manifest = await readManifest(dir);
     const css = await fontFaceCss(manifest, (f) => readFile(path.join(dir, f)));
-    const browser = await puppeteer.launch({
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      pipe: true,
-      args: ["--no-sandbox"],
-    });
-    try {
-      const page = await browser.newPage();
-      await page.setJavaScriptEnabled(false);
+    await withChromiumPage(async (page) => {
       const cdp = await page.createCDPSession();
       await cdp.send("DOM.enable");
       await cdp.send("CSS.enable");
@@ -100,9 +92,7 @@ describe.each(EDITIONS.map((e) => [e.slug, e.language]))("the demo book %s (%s)"
           expect({ id, fonts: fonts.filter((f) => !f.isCustomFont) }).toEqual({ id, fonts: [] });
         }
       }
-    } finally {
-      await browser.close();
-    }
+    });
   });
 
   it("renders its front cover and a face page with a long name, shrunk to fit when needed", async () => {

@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { Manifest, type PageId, type TextLayer } from "@faceapp/core";
+import puppeteer, { type Page } from "puppeteer-core";
 import sharp from "sharp";
 import * as v from "valibot";
 import { pageSize } from "../../src/render/index.ts";
@@ -90,4 +91,21 @@ export async function background(manifest: Manifest, page: PageId): Promise<Buff
 <rect width="100%" height="100%" fill="url(#g)"/><circle cx="${width / 2}" cy="${height / 2}" r="${width / 4}" fill="#ff8fab"/>
 <rect x="0" y="${height * 0.7}" width="${width}" height="${height * 0.3}" fill="#6cc551"/></svg>`;
   return sharp(Buffer.from(svg)).png({ compressionLevel: 1 }).toBuffer();
+}
+
+/** A page of its own headless Chromium with JavaScript off, as the typesetter's; the browser is closed after `use`. */
+export async function withChromiumPage<T>(use: (page: Page) => Promise<T>): Promise<T> {
+  const browser = await puppeteer.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    pipe: true,
+    args: ["--no-sandbox"],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.setJavaScriptEnabled(false);
+    return await use(page);
+  } finally {
+    await browser.close();
+  }
 }

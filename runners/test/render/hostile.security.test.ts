@@ -6,10 +6,9 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { PageId } from "@faceapp/core";
-import puppeteer from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { escapeHtml, pageArt, pageDocument, renderPage, safeRect, Typesetter } from "./imports.ts";
-import { background, layer, readBookFile, testManifest } from "./fixtures.ts";
+import { background, layer, readBookFile, testManifest, withChromiumPage } from "./fixtures.ts";
 
 let connections = 0;
 let port = 0;
@@ -58,15 +57,7 @@ describe("hostile text", () => {
   it("is escaped into text: Chromium parses exactly the characters, and no element besides the layers", async () => {
     const manifest = testManifest({ page_1: [layer({ template: "Hello, {child_name}!" })] });
     const art = pageArt(manifest, "page_1");
-    const browser = await puppeteer.launch({
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      pipe: true,
-      args: ["--no-sandbox"],
-    });
-    try {
-      const page = await browser.newPage();
-      await page.setJavaScriptEnabled(false);
+    await withChromiumPage(async (page) => {
       await page.setRequestInterception(true);
       page.on("request", (r) => void (r.url().startsWith("data:") ? r.continue() : r.abort()));
       for (const name of corpus()) {
@@ -84,9 +75,7 @@ describe("hostile text", () => {
         expect(parsed).toEqual({ elements: 1, text: `Hello, ${printable}!` });
         expect(escapeHtml(name)).not.toMatch(/[<>"']/);
       }
-    } finally {
-      await browser.close();
-    }
+    });
     expect(connections).toBe(0);
   });
 
