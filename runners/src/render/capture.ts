@@ -23,12 +23,25 @@ interface FitInput {
   fontPx: number;
 }
 
-export async function render(page: Page, doc: PageDocument, safe: Rect): Promise<Typeset> {
+/** Where a render is, for the error that says a hung one was cut. */
+export interface RenderStep {
+  step: string;
+}
+
+export async function render(
+  page: Page,
+  doc: PageDocument,
+  safe: Rect,
+  at: RenderStep = { step: "" },
+): Promise<Typeset> {
+  at.step = "viewport";
   const viewport = page.viewport();
   if (viewport?.width !== doc.width || viewport.height !== doc.height) {
     await page.setViewport({ width: doc.width, height: doc.height, deviceScaleFactor: 1 });
   }
+  at.step = "content";
   await page.setContent(doc.html, { waitUntil: "load" });
+  at.step = "fit";
   const input: FitInput[] = doc.layers.map((l) => ({
     width: l.box.width,
     // Room for ascenders and descenders that reach past the line box.
@@ -80,6 +93,7 @@ export async function render(page: Page, doc: PageDocument, safe: Rect): Promise
   });
   const clips: Typeset["clips"] = [];
   for (const rect of mergeOverlapping(boxes.filter((b) => b.width > 0 && b.height > 0))) {
+    at.step = "screenshot";
     const png = await page.screenshot({
       type: "png",
       omitBackground: true,

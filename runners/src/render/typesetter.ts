@@ -117,7 +117,8 @@ export class Typesetter {
         if (++gen.renders >= this.#opts.maxRendersPerBrowser && this.#gen === gen) this.#gen = null;
         this.stats.peakPages = Math.max(this.stats.peakPages, this.#active);
         page = gen.idle.pop() ?? (await this.#newPage(gen));
-        const result = await this.#withTimeout(gen, render(page, doc, safe), signal);
+        const at = { step: "" };
+        const result = await this.#withTimeout(gen, render(page, doc, safe, at), signal, at);
         ok = true;
         this.stats.renders++;
         return result;
@@ -141,14 +142,19 @@ export class Typesetter {
     await Promise.all([...this.#all].map((g) => this.#closeGeneration(g)));
   }
 
-  async #withTimeout<T>(gen: Generation, work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  async #withTimeout<T>(
+    gen: Generation,
+    work: Promise<T>,
+    signal: AbortSignal | undefined,
+    at: { step: string },
+  ): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const stop = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         // A hung renderer rarely recovers: kill the whole browser; the next attempt launches another.
         gen.kill();
-        reject(new RenderTimeoutError(`render took longer than ${this.#opts.timeoutMs} ms`));
+        reject(new RenderTimeoutError(`render took longer than ${this.#opts.timeoutMs} ms (at: ${at.step})`));
       }, this.#opts.timeoutMs);
       // Cancelled: stop waiting now; the page is closed rather than reused, since it may be mid-render.
       onAbort = () => reject(signal!.reason);
