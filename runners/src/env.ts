@@ -38,7 +38,7 @@ export const RunnerEnv = v.pipe(
     CHROMIUM_PATH: v.optional(str(), "/usr/bin/chromium"),
     /** The browser is replaced after this many pages (bounded memory growth). */
     RENDER_BROWSER_MAX_PAGES: int(500, 1, 100_000),
-    RENDER_TIMEOUT_SECONDS: int(60, 1, 600),
+    RENDER_TIMEOUT_SECONDS: int(20, 1, 600),
   }),
   v.transform((input) => ({
     ...input,

@@ -18,7 +18,7 @@ export interface TypesetterOptions {
   maxPages?: number;
   /** The browser is replaced after this many renders (`RENDER_BROWSER_MAX_PAGES`, default 500); 1 launches one per page. */
   maxRendersPerBrowser?: number;
-  /** One attempt's limit (`RENDER_TIMEOUT_SECONDS` × 1000, default 60 s); a hung browser is killed. */
+  /** One attempt's limit (`RENDER_TIMEOUT_SECONDS` × 1000, default 20 s); a hung browser is killed. */
   timeoutMs?: number;
   /** Further attempts after a timeout or a crash (default 2). */
   retries?: number;
@@ -90,7 +90,7 @@ export class Typesetter {
       executablePath: options.executablePath ?? "/usr/bin/chromium",
       maxPages: options.maxPages ?? 2,
       maxRendersPerBrowser: options.maxRendersPerBrowser ?? 500,
-      timeoutMs: options.timeoutMs ?? 60_000,
+      timeoutMs: options.timeoutMs ?? 20_000,
       retries: options.retries ?? 2,
     };
     this.#logger = options.logger;
