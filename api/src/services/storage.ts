@@ -44,9 +44,8 @@ const postSigners = new WeakMap<Bucket["client"], Promise<PostSigner>>();
  */
 function postSigner(bucket: Bucket): Promise<PostSigner> {
   const client = bucket.presignClient ?? bucket.client;
-  let signer = postSigners.get(client);
-  if (signer) return signer;
-  signer = createPresignedPost(client, { Bucket: bucket.config.bucket, Key: "probe" }).then(({ url }) => {
+  return oncePerClient(postSigners, client, async () => {
+    const { url } = await createPresignedPost(client, { Bucket: bucket.config.bucket, Key: "probe" });
     let signingKey: { id: string; key: Buffer } | undefined;
     return async ({ key, contentType, maxBytes, expiresSeconds }) => {
       const { systemClockOffset } = client.config;
@@ -83,9 +82,20 @@ function postSigner(bucket: Bucket): Promise<PostSigner> {
       return { url, fields: { ...fields, key, Policy: policy, "X-Amz-Signature": signature }, expiresAt };
     };
   });
-  // A failed first POST (credentials not resolvable yet) is tried again by the next upload.
-  signer.catch(() => postSigners.delete(client));
-  postSigners.set(client, signer);
+}
+
+/** A signer made once per client; a failed start (credentials not resolvable yet) is tried again by the next call. */
+function oncePerClient<T>(
+  signers: WeakMap<Bucket["client"], Promise<T>>,
+  client: Bucket["client"],
+  make: () => Promise<T>,
+): Promise<T> {
+  let signer = signers.get(client);
+  if (!signer) {
+    signer = make();
+    signer.catch(() => signers.delete(client));
+    signers.set(client, signer);
+  }
   return signer;
 }
 
@@ -98,12 +108,12 @@ export async function presignGet(
   key: string,
   expiresSeconds: number,
 ): Promise<{ url: string; expiresAt: Date }> {
-  const url = await getSigner(bucket)(key, expiresSeconds);
+  const url = await (await getSigner(bucket))(key, expiresSeconds);
   return { url, expiresAt: new Date(Date.now() + expiresSeconds * 1000) };
 }
 
 type GetSigner = (key: string, expiresSeconds: number) => Promise<string>;
-const signers = new WeakMap<Bucket["client"], GetSigner>();
+const getSigners = new WeakMap<Bucket["client"], Promise<GetSigner>>();
 
 /**
  * Signs GETs of this bucket's objects without a full SDK command each: `getSignedUrl` runs the
@@ -111,30 +121,24 @@ const signers = new WeakMap<Bucket["client"], GetSigner>();
  * (bench:sse). The SDK resolves the address once, by signing a probe; each URL is then one SigV4
  * presign (the SDK's own S3 presigner) of the object's path under it.
  */
-function getSigner(bucket: Bucket): GetSigner {
+function getSigner(bucket: Bucket): Promise<GetSigner> {
   const client = bucket.presignClient ?? bucket.client;
-  let signer = signers.get(client);
-  if (signer) return signer;
-  const presigner = new S3RequestPresigner({ ...client.config });
-  const probe = "probe";
-  const base = getSignedUrl(client, new GetObjectCommand({ Bucket: bucket.config.bucket, Key: probe })).then((url) => {
-    const { protocol, hostname, port, pathname } = new URL(url);
-    return { protocol, hostname, port: port ? Number(port) : undefined, prefix: pathname.slice(0, -probe.length) };
+  return oncePerClient(getSigners, client, async () => {
+    const presigner = new S3RequestPresigner({ ...client.config });
+    const probe = "probe";
+    const url = new URL(await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket.config.bucket, Key: probe })));
+    const address = { protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined };
+    const prefix = url.pathname.slice(0, -probe.length);
+    return async (key, expiresSeconds) => {
+      const path = prefix + key.split("/").map(encodeKeySegment).join("/");
+      const query = { "x-id": "GetObject" }; // as the SDK's GetObject writes it
+      const signed = await presigner.presign(
+        { method: "GET", ...address, path, query, headers: {} },
+        { expiresIn: expiresSeconds },
+      );
+      return formatUrl(signed);
+    };
   });
-  signer = async (key, expiresSeconds) => {
-    const { prefix, ...address } = await base;
-    const path = prefix + key.split("/").map(encodeKeySegment).join("/");
-    const query = { "x-id": "GetObject" }; // as the SDK's GetObject writes it
-    const signed = await presigner.presign(
-      { method: "GET", ...address, path, query, headers: {} },
-      {
-        expiresIn: expiresSeconds,
-      },
-    );
-    return formatUrl(signed);
-  };
-  signers.set(client, signer);
-  return signer;
 }
 
 /** RFC 3986 escaping of one path segment, as the SDK writes an S3 key into the path. */
