@@ -74,14 +74,12 @@ export function createApp(deps: AppDeps) {
       throw tooLarge();
     },
   });
-  // Not for requests that carry no body the api reads: bodyLimit looks at `c.req.raw.body`, which
-  // makes the Node adaptor build a full Request (its headers, signal and body stream) for each one:
-  // a third of an open event stream's memory, and work on every GET.
-  // A body with a Content-Length (and no Transfer-Encoding) is judged by that header, as bodyLimit
-  // itself does, but without its look at `c.req.raw.body` first: Node's parser delivers no more than
-  // the declared length, and the adaptor then reads the JSON straight from the socket instead of
-  // through a full Request and a web stream (≈ 7 % of the api's CPU on POST /v1/personalizations,
-  // bench:api --cpu-prof). Chunked bodies go through bodyLimit, which counts what arrives.
+  // bodyLimit looks at `c.req.raw.body`, which makes the Node adaptor build a full Request (headers,
+  // signal, body stream) for the request: a third of an open event stream's memory, and ≈ 7 % of the
+  // api's CPU on POST /v1/personalizations (bench:api --cpu-prof). So GETs skip it, and a body with a
+  // Content-Length (no Transfer-Encoding) is judged by that header, as bodyLimit itself does: Node's
+  // parser delivers no more than the declared length. Chunked bodies go through bodyLimit, which
+  // counts what arrives.
   app.use((c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD") return next();
     const length = c.req.header("content-length");
