@@ -1,4 +1,4 @@
-# ComfyUI with the custom node packs the face workflow needs (comfyui-protocol.md), every repository at
+# ComfyUI with the custom node packs the face workflow needs (docs/comfyui-protocol.md), every repository at
 # a pinned commit. Build-time proxy: COMFY_BUILD_PROXY (git clone and pip); run-time proxy:
 # COMFY_PROXY, used only when COMFY_PROXY_ENABLED=true, with COMFY_NO_PROXY as its exceptions.
 # Build context: compose/ (docker build -f compose/comfyui.Dockerfile compose).

@@ -84,7 +84,7 @@ describe("GET /v1/books input", () => {
   });
 
   it("refuses a cursor that decodes to no slug", async () => {
-    const cursor = Buffer.from("../../etc").toString("base64url");
+    const cursor = Buffer.from("../../etc").toString("base64url"); // outside-path: a traversal the api must refuse
     const res = await api.app.request(`/v1/books?cursor=${cursor}`);
     expect(res.status).toBe(400);
   });

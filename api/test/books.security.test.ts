@@ -7,6 +7,7 @@ import { body, bookFolder, useApi } from "./helpers.ts";
 const api = useApi();
 
 describe("book import refuses paths that leave the book folder", () => {
+  // outside-path: traversals the import must refuse
   it.each(["../../etc/passwd", "/etc/passwd", "pages/../../secret.png"])("base_uri %s", async (uri) => {
     const dir = await bookFolder("escape-book", (m) => {
       (m.pages as { base_uri: string }[])[0]!.base_uri = uri;

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 
-// A catalog book's manifest (book-format.md): validated when a book is imported, never at request time.
+// A catalog book's manifest (docs/book-format.md): validated when a book is imported, never at request time.
 
 /** Variables a text layer may use, substituted as text (never markup) when a page is rendered. */
 export const TemplateVariable = v.picklist(["child_name", "child_age"]);

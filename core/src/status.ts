@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { AnyKysely } from "./kysely.ts";
 import { insertEvent, type ProgressEvent } from "./progress.ts";
 
-// The personalisation state machine (ARCHITECTURE.md). Every move is one conditional UPDATE
+// The personalisation state machine (docs/ARCHITECTURE.md). Every move is one conditional UPDATE
 // (`... where status = any(expected)`), so two actors can never both move the same row.
 
 export const personalizationStatuses = [

@@ -13,9 +13,6 @@ import { env } from "./env.ts";
 import "./context.ts";
 import { withDatabase } from "./urls.ts";
 
-/** A port apart from the one `npm start` uses, so tests never touch development data. */
-const TEST_POSTGRES_PORT = 54330;
-
 async function templateName(): Promise<string> {
   const hash = createHash("sha256");
   for (const file of fs.readdirSync(migrationsDir).sort())
@@ -51,7 +48,7 @@ export default async function setup(project: TestProject) {
   if (!adminUrl) {
     const pg = await startLocalPostgres({
       dataDir: path.join(defaultDataDir, "test-postgres"),
-      port: TEST_POSTGRES_PORT,
+      port: env.TEST_POSTGRES_PORT,
       database: "postgres",
     });
     started.push(pg);

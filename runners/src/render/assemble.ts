@@ -17,7 +17,7 @@ import yazl from "yazl";
 import type { Variables } from "./html.ts";
 import { checkPdf } from "./pdf-check.ts";
 
-/** The block's trim size, 21.6 cm (book-format.md), in points; its 2551 px images land at 300 dpi. */
+/** The block's trim size, 21.6 cm (docs/book-format.md), in points; its 2551 px images land at 300 dpi. */
 export const BLOCK_PAGE_PT = 612.28;
 
 export interface AssemblePrintInput {
@@ -57,7 +57,7 @@ pdfmake.setUrlAccessPolicy(() => false);
 pdfmake.setLocalAccessPolicy((file) => [...allowedDirs].some((dir) => path.resolve(file).startsWith(dir + path.sep)));
 
 const blockPages = (m: Manifest): PageId[] => m.pages.map((p) => `page_${p.page_num}` as PageId);
-/** The web order of book-format.md: front cover crop, pages 1–22, back cover crop. */
+/** The web order of docs/book-format.md: front cover crop, pages 1–22, back cover crop. */
 const webPages = (m: Manifest): PageId[] => [
   "cover_front",
   ...blockPages(m).filter((p) => p !== "page_0" && p !== `page_${m.pages.length - 1}`),

@@ -1,4 +1,4 @@
-// Page geometry (book-format.md): sizes, the safe area, and where each text layer may go.
+// Page geometry (docs/book-format.md): sizes, the safe area, and where each text layer may go.
 
 import type { Cover, Manifest, Page, PageId, TextLayer } from "@faceapp/core";
 

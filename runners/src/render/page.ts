@@ -71,7 +71,7 @@ export async function renderPage(typesetter: Typesetter, input: RenderPageInput)
   return { print, web, width, height, textBoxes, scales, ...(printJpeg ? { printJpeg } : {}) };
 }
 
-/** The part of a cover shown on the web (book-format.md: 2551×2551 at (25, 210) front, (210, 210) back). */
+/** The part of a cover shown on the web (docs/book-format.md: 2551×2551 at (25, 210) front, (210, 210) back). */
 export function webCrop(manifest: Manifest, page: "cover_front" | "cover_back"): Rect {
   const c = page === "cover_front" ? manifest.covers.front.web_crop : manifest.covers.back.web_crop;
   return { left: c.left, top: c.top, width: c.width, height: c.height };

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { type ComfyDouble, startComfyDouble } from "../../../testkit/src/doubles/comfyui.ts";
 
-// The double must behave as comfyui-protocol.md says, or the engine's tests prove nothing.
+// The double must behave as docs/comfyui-protocol.md says, or the engine's tests prove nothing.
 
 let double: ComfyDouble;
 const sockets: WebSocket[] = [];
@@ -109,8 +109,8 @@ describe("ComfyUI double", () => {
     });
     const unknown = await post("/prompt", { prompt: { "1": { class_type: "Nope", inputs: {} } } });
     expect(await unknown.json()).toMatchObject({ error: { type: "invalid_prompt" } });
-    expect((await fetch(`${double.url}/view?filename=../etc/passwd`)).status).toBe(400);
-    expect((await fetch(`${double.url}/view?filename=a.png&subfolder=../x`)).status).toBe(403);
+    expect((await fetch(`${double.url}/view?filename=../etc/passwd`)).status).toBe(400); // outside-path: a traversal the double must refuse
+    expect((await fetch(`${double.url}/view?filename=a.png&subfolder=../x`)).status).toBe(403); // outside-path: a subfolder escape
     expect((await fetch(`${double.url}/view?filename=none.png`)).status).toBe(404);
     expect(await (await fetch(`${double.url}/system_stats`)).json()).toMatchObject({ system: {}, devices: [{}] });
   });

@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import { type ApiGraph, defaultNodeClasses, executionOrder, outputClasses, validateGraph } from "./comfyui-validate.ts";
 import { type Folders, uploadImage, viewFile } from "./comfyui-files.ts";
 
-// A ComfyUI test double over a real HTTP and WebSocket socket, built from comfyui-protocol.md: the
+// A ComfyUI test double over a real HTTP and WebSocket socket, built from docs/comfyui-protocol.md: the
 // routes the GPU runner uses, event order and targeting, `{node: null}` completion, the /history
 // shape, upload renaming, 400 node_errors, interrupt and queue delete. It can be told to be slow,
 // hang, drop its sockets, fail a node, go away and come back, or restart (losing queue and history).

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { bookSpreads, keyTarget, spreadOf, step, swipeDirection, ZOOM_LEVELS, zoomStep } from "./spreads.ts";
 
-describe("the book's spreads (book-format.md)", () => {
+describe("the book's spreads (docs/book-format.md)", () => {
   const spreads = bookSpreads();
 
   it("are the front cover alone, pages 1–22 in pairs, the back cover alone", () => {

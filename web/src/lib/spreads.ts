@@ -1,4 +1,4 @@
-// The book on the web (book-format.md): the front cover's crop alone, pages 1–22 as two-page
+// The book on the web (docs/book-format.md): the front cover's crop alone, pages 1–22 as two-page
 // spreads (1-2 … 21-22), the back cover's crop alone. Pages 0 and 23 are print-only.
 
 export type Spread = readonly string[];

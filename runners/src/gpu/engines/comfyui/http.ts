@@ -70,7 +70,7 @@ function namesMissingUpload(body: unknown): boolean {
   );
 }
 
-/** ComfyUI's HTTP routes, as comfyui-protocol.md describes them. */
+/** ComfyUI's HTTP routes, as docs/comfyui-protocol.md describes them. */
 export class ComfyHttp {
   constructor(
     readonly baseUrl: string,
