@@ -1,5 +1,6 @@
-// `npm start`'s configuration: the shared fields (which stores to use, where local state lives) and
-// the port the api listens on. Every child parses its own part of the same environment.
+// `npm start`'s and `npm run dev`'s configuration: the shared fields (which stores to use, where local
+// state lives), the port the api listens on and Vite's. Every child parses its own part of the same
+// environment.
 import * as v from "valibot";
 import { BaseEnv, int, loadDotEnv, loadEnvOrExit, repoRoot, str } from "@faceapp/core";
 
@@ -9,6 +10,8 @@ export const StartEnv = v.object({
   ...BaseEnv,
   PORT: int(8000, 1, 65535),
   WEB_ORIGIN: v.optional(str()),
+  /** `npm run dev`: the port of Vite's dev server (which proxies /api to the api on PORT). */
+  DEV_WEB_PORT: int(5173, 1, 65535),
   /** A web app build to serve as it is; unset: npm start builds web/ into DATA_DIR/web. */
   WEB_DIST_DIR: v.optional(str()),
   /** Longest wait for the children to drain after Ctrl-C before they are killed, seconds. */

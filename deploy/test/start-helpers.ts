@@ -99,18 +99,20 @@ export function freshClone(): string {
 
 /**
  * What `npm start` runs (scripts/start.ts), in `cwd` (this checkout unless a fresh clone is given),
- * with a fresh data folder and free ports, on a bare machine's environment.
+ * with a fresh data folder and free ports, on a bare machine's environment; or another `command`
+ * that prints "running at <url>" (`npm run dev`).
  */
 export async function startApp(
   extra: Record<string, string> = {},
   timeoutMs = 90_000,
   cwd: string = repoRoot,
+  command: string[] = [process.execPath, "--import", "tsx", "scripts/start.ts"],
 ): Promise<Started> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "faceapp-start-"));
   // As root, the embedded Postgres runs as the `postgres` user, which must reach its folder inside.
   fs.chmodSync(dataDir, 0o755);
-  const [port, pgPort, s3Port] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+  const [port, pgPort, s3Port, webPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd,
     detached: true, // its own process group, as a shell gives a foreground job
     stdio: ["ignore", "pipe", "pipe"],
@@ -121,6 +123,7 @@ export async function startApp(
       PORT: String(port),
       LOCAL_POSTGRES_PORT: String(pgPort),
       LOCAL_S3_PORT: String(s3Port),
+      DEV_WEB_PORT: String(webPort),
       LOG_LEVEL: "info",
       NO_COLOR: "1",
       // A bare machine: nothing configured (empty values count as unset, and win over a local .env).
@@ -161,7 +164,7 @@ export async function startApp(
   while (!/running at (http:\/\/\S+)/.test(output)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       cleanup();
-      throw new Error(`npm start printed no URL (exit ${child.exitCode}):\n${output.slice(-4000)}`);
+      throw new Error(`${command.join(" ")} printed no URL (exit ${child.exitCode}):\n${output.slice(-4000)}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
