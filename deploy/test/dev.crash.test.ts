@@ -1,0 +1,43 @@
+// `npm run dev` killed with SIGKILL (no chance to stop anything): its children stop by themselves. The
+// api and runners run under node's watcher, which would outlive it, so each child's guard watches the
+// dev process itself and then stops its watcher (scripts/orphan-guard.mjs).
+import { repoRoot } from "@faceapp/core";
+import { afterEach, describe, expect, it } from "vitest";
+import { descendants, holding, type Started, startApp, stillRunning, waitUntil } from "./start-helpers.ts";
+
+let app: Started | undefined;
+/** The processes below the dev process before it was killed: its cleanup cannot find them after. */
+let tree = new Map<number, string>();
+afterEach(() => {
+  for (const [pid, command] of tree)
+    if (stillRunning(pid, command))
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone meanwhile
+      }
+  tree = new Map();
+  app?.cleanup();
+  app = undefined;
+});
+
+describe("npm run dev when it is killed", () => {
+  it("leaves no orphan, watchers included, when the dev process is killed with SIGKILL", async () => {
+    // The dev script itself (not npm around it), as start.crash.test.ts kills npm start's.
+    app = await startApp({ START_STOP_TIMEOUT_SECONDS: "5" }, 150_000, repoRoot, [
+      process.execPath,
+      "--import",
+      "tsx",
+      "scripts/dev.ts",
+    ]);
+    tree = descendants(app.child.pid!);
+    const watchers = [...tree.values()].filter((c) => c.split(" ").includes("--watch"));
+    expect(watchers).toHaveLength(3);
+    expect([...tree.values()].some((c) => c.includes("postgres"))).toBe(true);
+    process.kill(app.child.pid!, "SIGKILL");
+    const allGone = await waitUntil(() => [...tree].every(([pid, command]) => !stillRunning(pid, command)), 45_000);
+    const left = [...tree].filter(([pid, command]) => stillRunning(pid, command));
+    expect(allGone, left.map(([pid, command]) => `${pid} ${command.slice(0, 120)}`).join("\n")).toBe(true);
+    expect(holding(app.dataDir)).toEqual([]);
+  }, 150_000);
+});
