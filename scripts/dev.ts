@@ -5,7 +5,7 @@
 import path from "node:path";
 import { repoRoot } from "@faceapp/core";
 import { env } from "./env.ts";
-import { dataDir, ensureDemoBooks, prepareStores, startBackend } from "./stack.ts";
+import { dataDir, prepare, startBackend } from "./stack.ts";
 import { createSupervisor } from "./supervisor.ts";
 
 const sup = createSupervisor("dev");
@@ -13,8 +13,7 @@ const sup = createSupervisor("dev");
 sup.main(async () => {
   const started = performance.now();
   sup.say("starting faceapp for development", { dataDir });
-  const stores = await prepareStores(sup);
-  await ensureDemoBooks(sup, stores);
+  const stores = await prepare(sup);
   if (sup.stopping) return;
   const web = `http://localhost:${env.DEV_WEB_PORT}`;
   const apiUrl = `http://127.0.0.1:${env.PORT}`;

@@ -17,8 +17,15 @@ export interface Stores {
   childEnv: Record<string, string>;
 }
 
+/** The stores, migrated, with the demo books in the catalog: what the api and runners need. */
+export async function prepare(sup: Supervisor): Promise<Stores> {
+  const stores = await prepareStores(sup);
+  await ensureDemoBooks(sup, stores);
+  return stores;
+}
+
 /** Starts the embedded stores the environment does not name, migrates, and says what it uses. */
-export async function prepareStores(sup: Supervisor): Promise<Stores> {
+async function prepareStores(sup: Supervisor): Promise<Stores> {
   // The embedded PostgreSQL and S3 (those the environment does not name) run in a process of their
   // own, in its own process group: a Ctrl-C in the terminal reaches only this parent, which stops
   // them last, after the api and the runners have drained.
@@ -86,7 +93,7 @@ function demoBooks(sup: Supervisor): Map<string, string> {
 }
 
 /** Generates (when the art is missing) and imports the demo books the catalog does not have. */
-export async function ensureDemoBooks(sup: Supervisor, { databaseUrl, childEnv }: Stores) {
+async function ensureDemoBooks(sup: Supervisor, { databaseUrl, childEnv }: Stores) {
   const books = demoBooks(sup);
   if (!books.size) {
     sup.warn("no demo books under books/: the catalog stays as it is");

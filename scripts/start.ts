@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { repoRoot } from "@faceapp/core";
 import { env } from "./env.ts";
-import { dataDir, ensureDemoBooks, prepareStores, startBackend } from "./stack.ts";
+import { dataDir, prepare, startBackend } from "./stack.ts";
 import { createSupervisor } from "./supervisor.ts";
 
 const sup = createSupervisor("start");
@@ -47,8 +47,7 @@ async function webApp(childEnv: Record<string, string>): Promise<string> {
 sup.main(async () => {
   const started = performance.now();
   sup.say("starting faceapp", { dataDir });
-  const stores = await prepareStores(sup);
-  await ensureDemoBooks(sup, stores);
+  const stores = await prepare(sup);
   if (sup.stopping) return;
   const webDist = await webApp(stores.childEnv);
   if (sup.stopping) return;

@@ -3,7 +3,7 @@
 // dev process itself and then stops its watcher (scripts/orphan-guard.mjs).
 import { repoRoot } from "@faceapp/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { descendants, holding, type Started, startApp, stillRunning, waitUntil } from "./start-helpers.ts";
+import { descendants, holding, type Started, startApp, stillRunning, survivors } from "./start-helpers.ts";
 
 let app: Started | undefined;
 /** The processes below the dev process before it was killed: its cleanup cannot find them after. */
@@ -35,9 +35,7 @@ describe("npm run dev when it is killed", () => {
     expect(watchers).toHaveLength(3);
     expect([...tree.values()].some((c) => c.includes("postgres"))).toBe(true);
     process.kill(app.child.pid!, "SIGKILL");
-    const allGone = await waitUntil(() => [...tree].every(([pid, command]) => !stillRunning(pid, command)), 45_000);
-    const left = [...tree].filter(([pid, command]) => stillRunning(pid, command));
-    expect(allGone, left.map(([pid, command]) => `${pid} ${command.slice(0, 120)}`).join("\n")).toBe(true);
+    expect(await survivors(tree, 45_000)).toEqual([]);
     expect(holding(app.dataDir)).toEqual([]);
   }, 150_000);
 });

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { repoRoot } from "@faceapp/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { descendants, holding, type Started, startApp, stillRunning, waitUntil } from "./start-helpers.ts";
+import { descendants, holding, runningOf, type Started, startApp, waitUntil } from "./start-helpers.ts";
 
 let app: Started;
 const output = () => app.output();
@@ -93,7 +93,7 @@ describe("npm run dev", () => {
         resolve({
           code,
           signal,
-          left: [...tree].filter(([pid, c]) => stillRunning(pid, c)).map(([pid, c]) => `${pid} ${c.slice(0, 120)}`),
+          left: runningOf(tree),
         }),
       ),
     );

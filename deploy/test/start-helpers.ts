@@ -73,6 +73,19 @@ export async function waitUntil(probe: () => boolean, timeoutMs: number): Promis
   return probe();
 }
 
+/** The processes of `tree` still running, as "pid command". */
+export function runningOf(tree: Map<number, string>): string[] {
+  return [...tree]
+    .filter(([pid, command]) => stillRunning(pid, command))
+    .map(([pid, command]) => `${pid} ${command.slice(0, 120)}`);
+}
+
+/** Waits until no process of `tree` runs any more; those still running after `timeoutMs`. */
+export async function survivors(tree: Map<number, string>, timeoutMs: number): Promise<string[]> {
+  await waitUntil(() => runningOf(tree).length === 0, timeoutMs);
+  return runningOf(tree);
+}
+
 export interface Started {
   child: ChildProcess;
   /** Everything it printed so far. */
