@@ -39,14 +39,50 @@ describe("a verified token, remembered", () => {
   it("does not make a token that differs in any byte pass", async () => {
     const token = await signToken(config, claims(), new Date(Date.now() + 60_000));
     await verifyToken(config, token);
-    const last = token.at(-1) === "A" ? "B" : "A";
-    await expect(verifyToken(config, `${token.slice(0, -1)}${last}`)).rejects.toMatchObject({ code: "unauthorized" });
-    const { sub, sid } = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString());
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    // Every byte the signature holds, one bit flipped and written back canonically.
+    const bytes = Buffer.from(signature, "base64url");
+    expect(bytes).toHaveLength(32);
+    for (let i = 0; i < bytes.length; i++) {
+      const changed = Buffer.from(bytes);
+      changed[i]! ^= 1 << (i % 8);
+      const forged = `${header}.${payload}.${changed.toString("base64url")}`;
+      await expect(verifyToken(config, forged), `byte ${i}`).rejects.toMatchObject({ code: "unauthorized" });
+    }
+    const { sub, sid } = JSON.parse(Buffer.from(payload, "base64url").toString());
     const unsignedSid = await new SignJWT({ sid })
       .setProtectedHeader({ alg: "HS256" })
       .setSubject(sub)
       .setExpirationTime("1h")
       .sign(new TextEncoder().encode("another-secret-of-thirty-two-characters!"));
     await expect(verifyToken(config, unsignedSid)).rejects.toMatchObject({ code: "unauthorized" });
+  });
+
+  it("refuses another spelling of the same bytes (non-canonical base64url), remembered or not", async () => {
+    const token = await signToken(config, claims(), new Date(Date.now() + 60_000));
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    // 43 characters for 32 bytes: the last one's two low bits are padding the decoder ignores.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = alphabet.indexOf(signature.at(-1)!);
+    expect(last % 4).toBe(0);
+    const aliases = [1, 2, 3].map((bits) => `${header}.${payload}.${signature.slice(0, -1)}${alphabet[last + bits]}`);
+    for (const alias of aliases)
+      expect(Buffer.from(alias.split(".")[2]!, "base64url")).toEqual(Buffer.from(signature, "base64url"));
+    // Not yet remembered, then remembered: neither way does an alias pass.
+    for (const alias of aliases)
+      await expect(verifyToken(config, alias)).rejects.toMatchObject({ code: "unauthorized" });
+    await verifyToken(config, token);
+    for (const alias of aliases)
+      await expect(verifyToken(config, alias)).rejects.toMatchObject({ code: "unauthorized" });
+    // Padding, standard base64's alphabet and stray characters are other spellings too.
+    for (const other of [
+      `${token}=`,
+      token.replace(/-/g, "+").replace(/_/g, "/"),
+      ` ${token}`,
+      `${header}.${payload}`,
+    ]) {
+      if (other === token) continue;
+      await expect(verifyToken(config, other)).rejects.toMatchObject({ code: "unauthorized" });
+    }
   });
 });

@@ -5,6 +5,23 @@ import { jwtVerify, SignJWT } from "jose";
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * A compact JWS of three canonical base64url segments. Base64url's last character may carry unused
+ * bits (two of them in a 32-byte HS256 signature), so one signature has several spellings that all
+ * decode alike: without this check an alias of a remembered token would verify, and the cache (keyed
+ * by the exact string) would hold it as another token. Only the one spelling a signer writes passes.
+ */
+function canonicalCompact(token: string): boolean {
+  const segments = token.split(".");
+  return (
+    segments.length === 3 &&
+    segments.every(
+      (s) =>
+        /^[A-Za-z0-9_-]+$/.test(s) && s.length % 4 !== 1 && Buffer.from(s, "base64url").toString("base64url") === s,
+    )
+  );
+}
+
 export interface TokenConfig {
   secret: string;
   algorithm: "HS256" | "HS384" | "HS512";
@@ -50,8 +67,9 @@ const VERIFIED_MAX = 10_000;
 const verified = new Map<string, { claims: TokenClaims; expiresAtMs: number }>();
 
 /**
- * Verifies signature, the one configured algorithm (so `none` and every other algorithm are refused)
- * and a present, unexpired `exp`; throws `unauthorized` otherwise.
+ * Verifies a canonical encoding (one spelling per token), the signature, the one configured algorithm
+ * (so `none` and every other algorithm are refused) and a present, unexpired `exp`; throws
+ * `unauthorized` otherwise.
  *
  * A token that passed is remembered until its `exp` (the exact string, under this secret and
  * algorithm): a client sends the same token with every request, and webcrypto's HMAC verification
@@ -59,6 +77,7 @@ const verified = new Map<string, { claims: TokenClaims; expiresAtMs: number }>()
  * signature and claims are remembered; the session is still checked on every request.
  */
 export async function verifyToken(config: TokenConfig, token: string): Promise<TokenClaims> {
+  if (!canonicalCompact(token)) throw unauthorized();
   const id = `${config.algorithm}:${config.secret}:${token}`;
   const hit = verified.get(id);
   if (hit && hit.expiresAtMs > Date.now()) return hit.claims;
@@ -76,6 +95,8 @@ export async function verifyToken(config: TokenConfig, token: string): Promise<T
     return claims;
   } catch {
     if (hit) verified.delete(id);
-    throw new AppError("unauthorized", "Sign in again: the token is missing, invalid or expired");
+    throw unauthorized();
   }
 }
+
+const unauthorized = () => new AppError("unauthorized", "Sign in again: the token is missing, invalid or expired");
