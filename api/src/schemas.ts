@@ -1,6 +1,7 @@
 // Request and response schemas of the public api: the routes validate with them and OpenAPI is built
 // from them. Requests are strict (unknown fields refused).
 import * as v from "valibot";
+import { SqlText } from "./http/validate.ts";
 import { UPLOAD_TYPES } from "./services/image-check.ts";
 import { MAX_UPLOAD_BYTES } from "./services/uploads.ts";
 
@@ -18,12 +19,12 @@ const QueryInt = (min: number, max: number) =>
   v.pipe(v.string(), v.regex(/^\d{1,3}$/), v.transform(Number), v.minValue(min), v.maxValue(max));
 
 export const BookQuery = v.strictObject({
-  category: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(60))),
+  category: v.optional(SqlText(1, 60)),
   /** Books whose age range overlaps [ageMin, ageMax]. */
   ageMin: v.optional(QueryInt(0, 18)),
   ageMax: v.optional(QueryInt(0, 18)),
   /** Words searched in title, description and category. */
-  q: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(100))),
+  q: v.optional(v.pipe(v.string(), v.trim(), SqlText(1, 100))),
   cursor: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,200}$/))),
   limit: v.optional(QueryInt(1, 100), "20"),
 });

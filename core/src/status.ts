@@ -28,8 +28,8 @@ export interface TransitionOptions {
   failureReason?: string | null;
   /** Move only while the personalisation still has this photo (analysis results of a replaced photo are dropped). */
   photoUploadId?: string;
-  /** Stored with the move, in the same UPDATE. */
-  analysis?: Record<string, unknown>;
+  /** Stored with the move, in the same UPDATE; null clears it. */
+  analysis?: Record<string, unknown> | null;
   /** Extra data for the status event. */
   data?: Record<string, unknown>;
 }
@@ -49,7 +49,13 @@ export async function transition(
   const { rows } = await sql<{ id: string }>`
     update app.personalizations
     set status = ${to}, failure_reason = ${reason}, updated_at = now(),
-        analysis = ${options.analysis === undefined ? sql`analysis` : sql`${options.analysis}::jsonb`}
+        analysis = ${
+          options.analysis === undefined
+            ? sql`analysis`
+            : options.analysis === null
+              ? sql`null`
+              : sql`${options.analysis}::jsonb`
+        }
     where id = ${personalizationId} and status = any(${[...from]}::text[])
       ${options.photoUploadId === undefined ? sql`` : sql`and photo_upload_id = ${options.photoUploadId}`}
     returning id`.execute(db);

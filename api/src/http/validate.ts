@@ -86,4 +86,16 @@ export function emptyBody(): MiddlewareHandler<AppEnv> {
 
 /** Common field schemas. */
 export const Uuid = v.pipe(v.string(), v.uuid());
+
+/**
+ * Free text that reaches SQL: PostgreSQL refuses a NUL character in text, and a lone surrogate has
+ * no UTF-8 form (the driver would send U+FFFD for it); both are refused here, before any query.
+ */
+export const SqlText = (min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^[^\0\uD800-\uDFFF]*$/u, "must not hold NUL or lone surrogates"),
+    v.minLength(min),
+    v.maxLength(max),
+  );
 export const NoQuery = v.strictObject({});

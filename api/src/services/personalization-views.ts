@@ -147,10 +147,22 @@ export async function assertOwned(db: Kysely<Database>, ownerId: string, id: str
 
 // A cursor holds the last row's created_at as Postgres prints it (microseconds kept; a JS Date
 // would round them off and skip rows) and its id.
-const Cursor = v.tuple([
-  v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/)),
-  v.pipe(v.string(), v.uuid()),
-]);
+const timestamp = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-](\d{2})(?::(\d{2}))?$/;
+
+/** A time PostgreSQL takes as timestamptz: a real calendar day and clock time (it refuses 2026-02-30 as a 500). */
+function realInstant(text: string): boolean {
+  const m = timestamp.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 8, 9].map((i) =>
+    Number(m[i] ?? 0),
+  ) as [number, number, number, number, number, number, number, number];
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  const sameDay = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return year >= 1 && sameDay && hour < 24 && minute < 60 && second < 60 && offsetHours <= 14 && offsetMinutes < 60;
+}
+
+const Cursor = v.tuple([v.pipe(v.string(), v.check(realInstant)), v.pipe(v.string(), v.uuid())]);
 
 const encodeCursor = (row: { created_at_text: string; id: string }) =>
   Buffer.from(JSON.stringify([row.created_at_text, row.id])).toString("base64url");

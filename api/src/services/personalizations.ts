@@ -325,15 +325,17 @@ export async function replacePhoto(
     // The pages made from the old photo go; jobs still running for them write nothing any more.
     await nextGeneration(tx, id);
     await tx.deleteFrom("app.personalization_pages").where("personalization_id", "=", id).execute();
+    // The old analysis goes in the same UPDATE as the move: `analyzed` and later statuses must hold one
+    // (personalizations_analysis_present), so clearing it first broke the constraint.
+    const event = await transition(tx, id, PHOTO_REPLACEABLE, "analyzing", { analysis: null });
     const updated = await tx
       .updateTable("app.personalizations")
-      .set({ photo_upload_id: photoUploadId, analysis: null })
+      .set({ photo_upload_id: photoUploadId })
       .where("id", "=", id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    const event = await transition(tx, id, PHOTO_REPLACEABLE, "analyzing");
     await addJob(tx, "analyze_photo", { personalizationId: id, photoUploadId });
-    return { value: { ...updated, status: "analyzing" }, events: compact([event]) };
+    return { value: updated, events: compact([event]) };
   });
 }
 
