@@ -22,8 +22,9 @@ export const ApiEnv = v.pipe(
     AUTH_RATE_LIMIT_WINDOW_SECONDS: int(900, 1),
     /** scrypt cost as log2(N); 15 (32 MiB, ~100 ms) is the production floor. */
     PASSWORD_SCRYPT_LOG_N: int(15, 10, 20),
-    /** Decoded-size limit of an uploaded photo, in pixels (a decompression-bomb guard). */
-    UPLOAD_MAX_PIXELS: int(50_000_000, 1),
+    /** Photo uploads (POST /v1/uploads) one user may start in one window. */
+    UPLOAD_RATE_LIMIT_PER_USER: int(60, 1),
+    UPLOAD_RATE_LIMIT_WINDOW_SECONDS: int(3600, 1),
     /** Apply pending migrations at start (idempotent, under an advisory lock). */
     MIGRATE_ON_START: bool(true),
     /** Seconds a catalog response stays in Redis. */

@@ -28,6 +28,7 @@ beforeAll(async () => {
     PASSWORD_SCRYPT_LOG_N: "12",
     AUTH_RATE_LIMIT_PER_IP: "100000",
     AUTH_RATE_LIMIT_PER_EMAIL: "100000",
+    UPLOAD_RATE_LIMIT_PER_USER: "100000",
     WEB_DIST_DIR: "off",
   }));
 });

@@ -5,6 +5,7 @@ export * from "./keys.ts";
 export * from "./logger.ts";
 export * from "./manifest.ts";
 export * from "./paths.ts";
+export * from "./photo.ts";
 export * from "./storage.ts";
 export * from "./progress.ts";
 export * from "./status.ts";

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { ApiContext } from "../context.ts";
 import { sessionChecked } from "../http/auth.ts";
+import { enforceRateLimits } from "../http/client.ts";
 import { doc } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
 import { emptyBody, json, NoQuery, params, query } from "../http/validate.ts";
@@ -21,6 +22,13 @@ export function uploadRoutes(ctx: ApiContext) {
       ctx.authFolded,
       json(CreateUpload),
       async (c) => {
+        // Each upload is completed (decoded) at most once: counting tickets bounds a user's decodes.
+        const { id } = c.get("user");
+        await enforceRateLimits(
+          ctx.limiter,
+          [{ key: `uploads:user:${id}`, limit: ctx.env.UPLOAD_RATE_LIMIT_PER_USER }],
+          ctx.env.UPLOAD_RATE_LIMIT_WINDOW_SECONDS,
+        );
         const ticket = await createUpload(ctx.db, ctx.bucket, c.get("user"), c.req.valid("json"));
         sessionChecked(c);
         return c.json(ticket, 201);
@@ -32,12 +40,7 @@ export function uploadRoutes(ctx: ApiContext) {
       ctx.auth,
       params(UploadId),
       emptyBody(),
-      async (c) =>
-        c.json(
-          await completeUpload(ctx.db, ctx.bucket, c.get("user").id, c.req.valid("param").id, {
-            maxPixels: ctx.env.UPLOAD_MAX_PIXELS,
-          }),
-        ),
+      async (c) => c.json(await completeUpload(ctx.db, ctx.bucket, c.get("user").id, c.req.valid("param").id)),
     )
     .get(
       "/:id",

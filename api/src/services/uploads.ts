@@ -134,7 +134,7 @@ async function reject(db: Kysely<Database>, bucket: Bucket, row: Upload, reason:
 
 /**
  * Verifies the stored object (S3 test servers do not enforce the POST policy, so this is the gate):
- * size, magic bytes, a full decode under the pixel limit. Ready with the re-encoded photo stored
+ * size (an empty object is refused as empty), magic bytes, the photo limits and a full decode. Ready with the re-encoded photo stored
  * under its own key (the POST could otherwise replace it after the check), or rejected; either way
  * the uploaded object is deleted. Completing an upload that is no longer pending returns it as it is.
  */
@@ -143,17 +143,18 @@ export async function completeUpload(
   bucket: Bucket,
   ownerId: string,
   uploadId: string,
-  options: { maxPixels: number },
 ): Promise<UploadView> {
   const row = await findOwnUpload(db, ownerId, uploadId);
   if (row.status !== "pending") return view(row);
   const head = await headObject(bucket, row.object_key);
   if (!head) throw new AppError("invalid_state", "Nothing has been uploaded for this id yet");
-  if (head.bytes > MAX_UPLOAD_BYTES || head.bytes < 1)
+  if (head.bytes < 1) return view(await reject(db, bucket, row, "empty: the file is empty"));
+  if (head.bytes > MAX_UPLOAD_BYTES)
     return view(await reject(db, bucket, row, `too_large: the file is over ${MAX_UPLOAD_BYTES} bytes`));
   const bytes = await readObject(bucket, row.object_key, MAX_UPLOAD_BYTES);
   if (!bytes) return view(await reject(db, bucket, row, `too_large: the file is over ${MAX_UPLOAD_BYTES} bytes`));
-  const check = await checkImage(bytes, row.content_type, options.maxPixels);
+  if (bytes.length === 0) return view(await reject(db, bucket, row, "empty: the file is empty"));
+  const check = await checkImage(bytes, row.content_type);
   if (!check.ok) return view(await reject(db, bucket, row, check.reason));
   const photoKey = keys.photo(ownerId, uploadId);
   await putObject(bucket, photoKey, check.clean, check.type);

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { crc32, deflateSync } from "node:zlib";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PHOTO_LIMITS, photoShapeProblem } from "@faceapp/core";
 import { fixturePath } from "@faceapp/testkit";
 import { type Analyzer, createAnalyzer } from "../../src/gpu/index.ts";
 
@@ -128,6 +129,21 @@ describe("photo analysis on face-api (no InsightFace models mounted)", () => {
     const outcome = await analyzer.analyze(pngHeader(30_000, 30_000));
     expect(outcome).toMatchObject({ accepted: false, reason: "image_too_large" });
     if (!outcome.accepted) expect(outcome.message).toMatch(/at most 40 megapixels/);
+  });
+
+  it("refuses from the header every shape the api refuses (core's PHOTO_LIMITS, one set for both)", async () => {
+    const { maxPixels, maxSide, maxAspect } = PHOTO_LIMITS;
+    const shapes: [number, number][] = [
+      [Math.ceil(Math.sqrt(maxPixels)) + 1, Math.ceil(Math.sqrt(maxPixels)) + 1], // just over the pixels
+      [maxSide + 1, Math.ceil((maxSide + 1) / maxAspect)], // a side too long, pixels and aspect within
+      [maxAspect * 1000 + 1, 1000], // a strip
+      [1000, maxAspect * 1000 + 1],
+    ];
+    for (const [width, height] of shapes) {
+      expect(photoShapeProblem(width, height), `${width}×${height}`).not.toBeNull();
+      const outcome = await analyzer.analyze(pngHeader(width, height));
+      expect(outcome, `${width}×${height}`).toMatchObject({ accepted: false, reason: "image_too_large" });
+    }
   });
 
   it("refuses a truncated file and a non-image as unreadable", async () => {

@@ -1,3 +1,4 @@
+import { PHOTO_LIMITS } from "@faceapp/core";
 import sharp from "sharp";
 import { cropFace } from "./crop.ts";
 import { decodePhoto } from "./decode.ts";
@@ -17,8 +18,6 @@ export interface AnalyzerConfig {
   vlm?: VlmConfig;
   /** A detector to use instead of choosing one (tests). */
   detector?: FaceDetector;
-  /** Default 40 megapixels. */
-  maxPixels?: number;
   /** Longest side of the working image, default 1280. */
   workingSide?: number;
   /** Smallest face side in photo pixels, default 96. */
@@ -96,18 +95,17 @@ export async function createAnalyzer(config: AnalyzerConfig = {}): Promise<Analy
       ? await createInsightFaceDetector(config.insightfaceHome, config.insightfaceInputSize)
       : null) ??
     (await createFaceApiDetector());
-  const maxPixels = config.maxPixels ?? 40_000_000;
   const minFaceSide = config.minFaceSide ?? 96;
   const minSharpness = config.minSharpness ?? 20;
 
   async function analyze(photo: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<AnalysisOutcome> {
     const { signal } = options;
-    const decoded = await decodePhoto(photo, { maxPixels, workingSide: config.workingSide ?? 1280 });
+    const decoded = await decodePhoto(photo, { workingSide: config.workingSide ?? 1280 });
     if (!decoded.ok) {
       return decoded.reason === "image_too_large"
         ? refuse(
             "image_too_large",
-            `This photo is too large (${decoded.detail} pixels). Please upload a photo of at most ${Math.floor(maxPixels / 1e6)} megapixels.`,
+            `This photo cannot be used (${decoded.detail}). Please upload a photo of at most ${PHOTO_LIMITS.maxPixels / 1e6} megapixels, no more than ${PHOTO_LIMITS.maxAspect} times as long as it is wide.`,
             { size: decoded.detail },
           )
         : refuse("unreadable_image", "We could not open this file as a photo. Please upload a JPEG or PNG photo.", {

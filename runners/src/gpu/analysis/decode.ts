@@ -1,9 +1,8 @@
+import { PHOTO_LIMITS, photoShapeMessage, photoShapeProblem } from "@faceapp/core";
 import sharp, { type Metadata } from "sharp";
 import type { RgbImage } from "./types.ts";
 
 export interface DecodeLimits {
-  /** Photos with more pixels than this are refused before decoding (decompression bombs). */
-  maxPixels: number;
   /** The longest side of the working image that detection and cropping use. */
   workingSide: number;
 }
@@ -19,7 +18,10 @@ export type Decoded =
     }
   | { ok: false; reason: "unreadable_image" | "image_too_large"; detail: string };
 
-/** Decodes a photo under a pixel limit, applies its EXIF orientation, flattens alpha and downscales it. */
+/**
+ * Decodes a photo within core's PHOTO_LIMITS (the api's upload check uses the same ones), applies its
+ * EXIF orientation, flattens alpha and downscales it.
+ */
 export async function decodePhoto(bytes: Uint8Array, limits: DecodeLimits): Promise<Decoded> {
   let meta: Metadata;
   try {
@@ -28,13 +30,18 @@ export async function decodePhoto(bytes: Uint8Array, limits: DecodeLimits): Prom
     return { ok: false, reason: "unreadable_image", detail: (error as Error).message };
   }
   if (!meta.width || !meta.height) return { ok: false, reason: "unreadable_image", detail: "no dimensions" };
-  if (meta.width * meta.height > limits.maxPixels) {
-    return { ok: false, reason: "image_too_large", detail: `${meta.width}×${meta.height}` };
+  const problem = photoShapeProblem(meta.width, meta.height);
+  if (problem) {
+    return {
+      ok: false,
+      reason: "image_too_large",
+      detail: `${meta.width}×${meta.height}: ${photoShapeMessage(problem)}`,
+    };
   }
   const swapped = (meta.orientation ?? 1) >= 5;
   const original = swapped ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
   try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: "error" })
+    const { data, info } = await sharp(bytes, { limitInputPixels: PHOTO_LIMITS.maxPixels, failOn: "error" })
       .rotate()
       .flatten({ background: "#ffffff" })
       .resize({ width: limits.workingSide, height: limits.workingSide, fit: "inside", withoutEnlargement: true })
