@@ -4,11 +4,11 @@
 // decodes share that budget; an empty object is empty; uploads per user are rate limited. The hostile
 // images are made here with sharp (or, for the shapes, as tiny valid PNGs).
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { describe, expect, it } from "vitest";
 import { PHOTO_LIMITS } from "@faceapp/core";
 import { createBudget } from "../src/services/decode-budget.ts";
-import { DECODE_BUDGET_BYTES, wholeFrame } from "../src/services/image-check.ts";
+import { DECODE_BUDGET_BYTES, DECODE_FIXED_BYTES, decodeCost } from "../src/services/image-check.ts";
 import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
 import { complete, createTicket, pngBomb, postToBucket } from "./uploads.helpers.ts";
 
@@ -77,22 +77,23 @@ describe("kinds of image decoded whole: refused from the header when they could 
     expect(await completed(subsampled, "image/jpeg")).toMatchObject({ status: "ready", width: 6500, height: 6000 });
   });
 
-  it("estimates nothing whole for what streams, and the whole frame for each kind that does not", async () => {
-    const meta = async (image: sharp.Sharp) => sharp(await image.toBuffer()).metadata();
-    expect(wholeFrame(await meta(solid(64, 48).png())).perPixel).toBe(0);
-    expect(wholeFrame(await meta(solid(64, 48).jpeg())).perPixel).toBe(0);
-    expect(wholeFrame(await meta(solid(64, 48).png({ progressive: true })))).toEqual({
-      perPixel: 3,
+  it("estimates an eighth of a decoded pixel for what streams, and the whole frame for each kind that does not", async () => {
+    const meta = async (image: Sharp) => sharp(await image.toBuffer()).metadata();
+    expect(decodeCost(await meta(solid(64, 48).png()))).toEqual({ perPixel: 3 / 8, kinds: [] });
+    expect(decodeCost(await meta(solid(64, 48).jpeg()))).toEqual({ perPixel: 3 / 8, kinds: [] });
+    expect(decodeCost(await meta(solid(64, 48, 4).toColourspace("rgb16").png()))).toEqual({ perPixel: 1, kinds: [] });
+    expect(decodeCost(await meta(solid(64, 48).png({ progressive: true })))).toEqual({
+      perPixel: 3 / 8 + 3,
       kinds: ["interlaced PNG"],
     });
-    expect(wholeFrame(await meta(solid(64, 48).jpeg().withMetadata({ orientation: 6 })))).toEqual({
-      perPixel: 3,
+    expect(decodeCost(await meta(solid(64, 48).jpeg().withMetadata({ orientation: 6 })))).toEqual({
+      perPixel: 3 / 8 + 3,
       kinds: ["rotated"],
     });
-    expect(wholeFrame(await meta(solid(64, 48).jpeg({ progressive: true, chromaSubsampling: "4:2:0" }))).perPixel).toBe(
-      3,
-    );
-    // The largest photo the shape limits allow that streams fits the budget many times over.
+    const progressive = solid(64, 48).jpeg({ progressive: true, chromaSubsampling: "4:2:0" });
+    expect(decodeCost(await meta(progressive)).perPixel).toBe(3 / 8 + 3);
+    // The largest photo that streams fits the budget with room to spare, and the budget the target.
+    expect(DECODE_FIXED_BYTES + PHOTO_LIMITS.maxPixels * 1).toBeLessThan(DECODE_BUDGET_BYTES);
     expect(DECODE_BUDGET_BYTES).toBeLessThan(300 * 1024 * 1024);
   });
 });

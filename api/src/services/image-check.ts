@@ -8,8 +8,9 @@
 // Memory: decoding streams (libvips reads and writes strips) except where a format needs the whole
 // frame: a progressive JPEG's coefficients, an interlaced PNG, a WebP, a photo to be turned upright.
 // Each decode's memory is estimated from the header before any pixel is decoded; one that could not
-// fit the process's decode budget is refused, and the others wait until theirs is free
-// (bench/decode.ts measures the api's peak against these estimates).
+// fit the process's decode budget is refused, and the others wait until theirs is free. The bytes
+// read and written around a decode are bounded by uploads.ts (two completions at once per process).
+// bench/decode.ts measures the api's peak against these estimates.
 import { createHash } from "node:crypto";
 import { PHOTO_LIMITS, photoShapeMessage, photoShapeProblem } from "@faceapp/core";
 import sharp, { type Metadata, type OutputInfo } from "sharp";
@@ -27,8 +28,8 @@ sharp.cache(false);
 
 /** The memory the decodes of one api process may hold at once, by their estimates. */
 export const DECODE_BUDGET_BYTES = 224 * 1024 * 1024;
-/** What any decode holds whatever its size: libvips' strips, codec state, the re-encoded output. */
-const STREAMING_BYTES = 24 * 1024 * 1024;
+/** What any decode holds whatever its size: libvips' threads and codec state. */
+export const DECODE_FIXED_BYTES = 8 * 1024 * 1024;
 const budget = createBudget(DECODE_BUDGET_BYTES);
 
 /** The image type named by a file's first bytes, or null. */
@@ -42,16 +43,17 @@ export function sniffType(bytes: Buffer): UploadType | null {
 }
 
 /**
- * Bytes per pixel that decoding this image keeps whole in memory (0 when it streams), and what makes
- * it so. Factors measured with bench/decode.ts (libvips 8.18).
+ * The memory decoding and re-encoding this image holds, per pixel: an eighth of a decoded pixel for
+ * what streams (libvips' strips, the encoder's output), plus what some kinds keep whole (`kinds`).
+ * Factors measured with bench/decode.ts (libvips 8.18).
  */
-export function wholeFrame(meta: Metadata): { perPixel: number; kinds: string[] } {
+export function decodeCost(meta: Metadata): { perPixel: number; kinds: string[] } {
   const bands = meta.channels ?? 3;
   const sample = meta.depth === "ushort" || meta.depth === "short" ? 2 : meta.depth === "uchar" ? 1 : 4;
   const kinds: string[] = [];
-  let perPixel = 0;
+  let perPixel = (bands * sample) / 8;
   if (meta.format === "webp") {
-    perPixel += 8; // libwebp's RGBA frame and libvips' copy of it
+    perPixel += 12; // libwebp's RGBA frame, libvips' copy of it, and the encoder's picture (measured ≈ 11.5)
     kinds.push("WebP");
   }
   if (meta.format === "jpeg" && meta.isProgressive) {
@@ -87,10 +89,10 @@ export async function checkImage(bytes: Buffer, declared: UploadType): Promise<I
   if (!meta.width || !meta.height) return { ok: false, reason: "undecodable: the image has no size" };
   const problem = photoShapeProblem(meta.width, meta.height);
   if (problem) return { ok: false, reason: `${problem}: ${photoShapeMessage(problem)}` };
-  const { perPixel, kinds } = wholeFrame(meta);
-  const cost = STREAMING_BYTES + meta.width * meta.height * perPixel;
+  const { perPixel, kinds } = decodeCost(meta);
+  const cost = DECODE_FIXED_BYTES + meta.width * meta.height * perPixel;
   if (cost > DECODE_BUDGET_BYTES) {
-    const most = Math.floor((DECODE_BUDGET_BYTES - STREAMING_BYTES) / perPixel / 1e5) / 10;
+    const most = Math.floor((DECODE_BUDGET_BYTES - DECODE_FIXED_BYTES) / perPixel / 1e5) / 10;
     return { ok: false, reason: `too_many_pixels: a ${kinds.join(", ")} image may have at most ${most} megapixels` };
   }
   let clean: { data: Buffer; info: OutputInfo };

@@ -5,6 +5,7 @@ import type { Database, Upload } from "@faceapp/sql";
 import { type Kysely, sql } from "kysely";
 import { liveSession, sessionEnded } from "./accounts.ts";
 import type { Bucket } from "../deps.ts";
+import { createBudget } from "./decode-budget.ts";
 import { checkImage, type UploadType } from "./image-check.ts";
 import { deleteObject, headObject, presignGet, presignPost, putObject, readObject } from "./storage.ts";
 
@@ -14,6 +15,12 @@ export const MAX_UPLOAD_BYTES = 15 * 1024 * 1024;
 export const UPLOAD_URL_SECONDS = 10 * 60;
 /** How long a preview GET stays usable. */
 export const PREVIEW_URL_SECONDS = 5 * 60;
+/**
+ * Completions that hold a file in memory at once, per process (read, checked, re-encoded, stored):
+ * with the decode budget (image-check.ts) this bounds what one api process spends on uploads.
+ */
+export const COMPLETIONS_AT_ONCE = 2;
+const completions = createBudget(COMPLETIONS_AT_ONCE);
 
 export interface UploadTicket {
   id: string;
@@ -151,22 +158,24 @@ export async function completeUpload(
   if (head.bytes < 1) return view(await reject(db, bucket, row, "empty: the file is empty"));
   if (head.bytes > MAX_UPLOAD_BYTES)
     return view(await reject(db, bucket, row, `too_large: the file is over ${MAX_UPLOAD_BYTES} bytes`));
-  const bytes = await readObject(bucket, row.object_key, MAX_UPLOAD_BYTES);
-  if (!bytes) return view(await reject(db, bucket, row, `too_large: the file is over ${MAX_UPLOAD_BYTES} bytes`));
-  if (bytes.length === 0) return view(await reject(db, bucket, row, "empty: the file is empty"));
-  const check = await checkImage(bytes, row.content_type);
-  if (!check.ok) return view(await reject(db, bucket, row, check.reason));
   const photoKey = keys.photo(ownerId, uploadId);
-  await putObject(bucket, photoKey, check.clean, check.type);
+  // The file and its re-encoded copy are in memory only inside this slot.
+  const outcome = await completions.run(1, async () => {
+    const bytes = await readObject(bucket, row.object_key, MAX_UPLOAD_BYTES);
+    if (!bytes) return `too_large: the file is over ${MAX_UPLOAD_BYTES} bytes`;
+    if (bytes.length === 0) return "empty: the file is empty";
+    const check = await checkImage(bytes, row.content_type);
+    if (!check.ok) return check.reason;
+    await putObject(bucket, photoKey, check.clean, check.type);
+    return { width: check.width, height: check.height, bytes: check.clean.length, sha256: check.sha256 };
+  });
+  if (typeof outcome === "string") return view(await reject(db, bucket, row, outcome));
   const updated = await db
     .updateTable("app.uploads")
     .set({
       status: "ready",
       object_key: photoKey,
-      width: check.width,
-      height: check.height,
-      bytes: check.clean.length,
-      sha256: check.sha256,
+      ...outcome,
       verified_at: new Date(),
     })
     .where("id", "=", row.id)
