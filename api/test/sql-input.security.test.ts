@@ -4,8 +4,8 @@
 // uuids, huge and negative numbers), against the api on its real PostgreSQL. Never a 5xx; every
 // refusal in the error envelope.
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
-import { long } from "../../chaos/report.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { long, record } from "../../chaos/report.ts";
 import { bearer, body, signUp, useApi } from "./helpers.ts";
 import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
 
@@ -108,12 +108,22 @@ const cursor = fc.oneof(
   encodedValue,
 );
 
+/** Answers by status, for the suite's report. */
+const answers: Record<string, number> = {};
+afterAll(() =>
+  record("sql-input", {
+    requests: Object.values(answers).reduce((a, b) => a + b, 0),
+    ...Object.fromEntries(Object.entries(answers).map(([status, n]) => [`answered ${status}`, n])),
+  }),
+);
+
 async function expectNo5xx(path: string, init: RequestInit = {}) {
   const res = await api.app.request(path, {
     ...init,
     headers: { ...bearer(token), ...init.headers },
     redirect: "manual",
   });
+  answers[res.status] = (answers[res.status] ?? 0) + 1;
   expect(res.status, path).toBeLessThan(500);
   if (res.headers.get("content-type")?.startsWith("text/event-stream")) {
     await res.body?.cancel();

@@ -5,7 +5,8 @@
 // images are made here with sharp (or, for the shapes, as tiny valid PNGs).
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import sharp, { type Sharp } from "sharp";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { record } from "../../chaos/report.ts";
 import { PHOTO_LIMITS } from "@faceapp/core";
 import { createBudget } from "../src/services/decode-budget.ts";
 import { DECODE_BUDGET_BYTES, DECODE_FIXED_BYTES, decodeCost } from "../src/services/image-check.ts";
@@ -13,6 +14,9 @@ import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
 import { complete, createTicket, pngBomb, postToBucket } from "./uploads.helpers.ts";
 
 const api = useApi();
+/** Outcomes of the completions, by reason, for the suite's report. */
+const outcomes: Record<string, number> = {};
+afterAll(() => record("upload-limits", outcomes));
 
 /** Uploads `bytes` as `type` and completes it; the upload's view. */
 async function completed(bytes: Buffer, type: string) {
@@ -21,7 +25,10 @@ async function completed(bytes: Buffer, type: string) {
   expect((await postToBucket(ticket, bytes)).status).toBeLessThan(300);
   const res = await complete(api.app, token, ticket.id);
   expect(res.status).toBe(200);
-  return body(res);
+  const view = await body(res);
+  const outcome = view.status === "ready" ? "ready" : String(view.rejectReason).split(":")[0]!;
+  outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+  return view;
 }
 
 const solid = (width: number, height: number, channels: 3 | 4 = 3) =>
