@@ -1,5 +1,6 @@
 // The one set of limits a photo must meet, for the api's upload check and the gpu runner's analysis
-// alike (they disagreed once: the api let through photos the analysis then refused).
+// alike (they disagreed once: the api let through photos the analysis then refused);
+// input-and-memory-defences.md.
 
 export const PHOTO_LIMITS = {
   /** Decoded pixels at most (width × height): the decompression-bomb guard. */

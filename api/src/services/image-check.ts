@@ -10,7 +10,7 @@
 // Each decode's memory is estimated from the header before any pixel is decoded; one that could not
 // fit the process's decode budget is refused, and the others wait until theirs is free. The bytes
 // read and written around a decode are bounded by uploads.ts (two completions at once per process).
-// bench/decode.ts measures the api's peak against these estimates.
+// bench/decode.ts measures the api's peak against these estimates (input-and-memory-defences.md).
 import { createHash } from "node:crypto";
 import { PHOTO_LIMITS, photoShapeMessage, photoShapeProblem } from "@faceapp/core";
 import sharp, { type Metadata, type OutputInfo } from "sharp";
