@@ -58,6 +58,22 @@ describe("the GPU capabilities in the shape the runner's tasks take", () => {
       onProgress: (p) => progress.push(p),
     });
     expect((await sharp(png).metadata()).width).toBe(300);
+    // The stored analysis's 68 points reach the engine: without them it cuts along a template outline.
+    const stored = JSON.parse(JSON.stringify(outcome.analysis));
+    delete stored.crop.landmarks68;
+    const fromFive = await gpu.faceEngine.personalize({
+      photo: Buffer.alloc(0),
+      faceCrop: outcome.faceCrop,
+      analysis: stored,
+      illustration,
+      mask,
+      prompt: outcome.prompt,
+      negativePrompt: "",
+      seed: 1,
+      signal,
+      onProgress: () => {},
+    });
+    expect(fromFive.equals(png)).toBe(false);
     expect(progress.at(-1)).toBe(100);
     expect(await gpu.readiness()).toEqual({
       analyzer: { ok: true, detector: "face-api" },

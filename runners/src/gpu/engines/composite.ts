@@ -93,7 +93,7 @@ export function createCompositeEngine(config: CompositeEngineConfig = {}): FaceE
     const warped = warpAffine(face, local, box.width, box.height);
     const ipd = Math.hypot(place.eyes[1].x - place.eyes[0].x, place.eyes[1].y - place.eyes[0].y);
     const tones = pageTones(art, region);
-    const skin = await skinArea(art, region, tones.skin, 0.15 * ipd);
+    const skin = skinArea(art, region, tones.skin);
     const polygon = fillPolygon(place.outline.map(toBox), box.width, box.height);
     const open = new Uint8Array(polygon.length);
     for (let i = 0; i < open.length; i++) open[i] = region.inside[i]! & polygon[i]! & (skin ? skin[i]! : 1);

@@ -84,35 +84,49 @@ export function pageTones(art: Uint8Array, region: FaceRegion): PageTones {
 }
 
 /**
- * Where the illustration draws skin inside the face region, with its small features (eyes, mouth)
- * filled in: what the drawn face may cover, so the page keeps its own hair, ears and outline. Null
- * when the page does not draw the face as one flat skin colour (then the whole region is open).
+ * Where the illustration draws skin inside the face region, with the holes in it (the page's own
+ * eyes and mouth) filled: what the drawn face may cover. Whatever is not skin and reaches the
+ * region's edge through other non-skin pixels (hair, the head's outline, the background) stays as
+ * drawn, so the page keeps its own hair, ears and outline. Null when the page does not draw the face
+ * as one flat skin colour (then the whole region is open).
  */
-export async function skinArea(
-  art: Uint8Array,
-  region: FaceRegion,
-  skin: Rgb,
-  fill: number,
-): Promise<Uint8Array | null> {
+export function skinArea(art: Uint8Array, region: FaceRegion, skin: Rgb): Uint8Array | null {
   const { box, inside } = region;
-  const near = new Uint8Array(box.width * box.height);
+  const { width, height } = box;
+  const out = new Uint8Array(width * height);
   let count = 0;
-  for (let i = 0; i < near.length; i++) {
+  let area = 0;
+  for (let i = 0; i < out.length; i++) {
     const d =
       Math.abs(art[i * 3]! - skin[0]) + Math.abs(art[i * 3 + 1]! - skin[1]) + Math.abs(art[i * 3 + 2]! - skin[2]);
+    area += inside[i]!;
     if (inside[i] && d <= 24) {
-      near[i] = 255;
+      out[i] = 1;
       count++;
     }
   }
-  if (count < 0.25 * inside.reduce((s, v) => s + v, 0)) return null;
-  // Closing by blur and threshold: holes narrower than about `fill` pixels fill in, straight edges stay.
-  const closed = await sharp(near, { raw: { width: box.width, height: box.height, channels: 1 } })
-    .blur(Math.max(0.5, fill))
-    .extractChannel(0)
-    .raw()
-    .toBuffer();
-  const out = new Uint8Array(near.length);
-  for (let i = 0; i < out.length; i++) out[i] = inside[i] && closed[i]! > 127 ? 1 : 0;
+  if (count < 0.25 * area) return null;
+  // Flood the non-skin from the region's edge; the non-skin it cannot reach is a hole in the skin.
+  const outside = new Uint8Array(out.length);
+  const stack: number[] = [];
+  const push = (i: number) => {
+    if (out[i] || outside[i]) return;
+    outside[i] = 1;
+    stack.push(i);
+  };
+  for (let i = 0; i < out.length; i++) {
+    const x = i % width;
+    const y = (i - x) / width;
+    if (!inside[i] || x === 0 || y === 0 || x === width - 1 || y === height - 1) push(i);
+  }
+  while (stack.length) {
+    const i = stack.pop()!;
+    const x = i % width;
+    if (x > 0) push(i - 1);
+    if (x < width - 1) push(i + 1);
+    if (i >= width) push(i - width);
+    if (i < out.length - width) push(i + width);
+  }
+  for (let i = 0; i < out.length; i++) out[i] = inside[i] && !outside[i] ? 1 : 0;
   return out;
 }

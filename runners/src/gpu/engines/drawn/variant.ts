@@ -44,10 +44,10 @@ export function variantFor(seed: number): Variant {
   const sign = r() < 0.5 ? -1 : 1;
   return {
     // Never upright: two seeds then differ by at least the turn between their tilts or its direction.
-    tilt: sign * between(2.5, 8) * (Math.PI / 180),
-    scale: between(0.92, 1.06),
-    shiftX: between(-0.06, 0.06),
-    shiftY: between(-0.05, 0.08),
+    tilt: sign * between(3, 10) * (Math.PI / 180),
+    scale: between(0.9, 1.06),
+    shiftX: between(-0.08, 0.08),
+    shiftY: between(-0.06, 0.1),
     tones: ([3, 4, 5] as const)[Math.floor(r() * 3)]!,
     shadow: between(0.62, 0.78),
     coolShadow: r() < 0.4,
