@@ -135,7 +135,7 @@ describe("a personalisation", () => {
     // "Draw it again" is a new drawing: the face page's background and web image, as stored, differ
     // visibly from the first generation's inside the face region (the book's mask: a circle of
     // radius 20 around (48, 40) on a 96-pixel page).
-    const face = (rows: typeof after) => rows.find((p) => p.page === "page_1")!;
+    const face = (rows: typeof before) => rows.find((p) => p.page === "page_1")!;
     for (const which of ["background_key", "web_key"] as const) {
       const [first, second] = await Promise.all(
         [face(before), face(after)].map(async (row) => {

@@ -1,6 +1,5 @@
-import { createRequire } from "node:module";
-import path from "node:path";
 import sharp from "sharp";
+import { loadFaceApi } from "../../src/gpu/analysis/faceapi.ts";
 import type { Box, Point } from "../../src/gpu/index.ts";
 
 // The likeness of a drawn face to the photo, as face-api's face recogniser (a ResNet-34 trained for
@@ -8,7 +7,6 @@ import type { Box, Point } from "../../src/gpu/index.ts";
 // 128-number descriptors of the two faces. Below 0.6 face-api counts them as the same person. Faces
 // are found with face-api's SSD detector, which finds drawn faces the tiny detector misses.
 
-const require = createRequire(import.meta.url);
 export const SAME_PERSON = 0.6;
 
 interface Found {
@@ -26,19 +24,8 @@ interface Recogniser {
   euclideanDistance(a: Float32Array, b: Float32Array): number;
 }
 
-let loaded: Promise<Recogniser> | undefined;
-function load(): Promise<Recogniser> {
-  loaded ??= (async () => {
-    const faceapi = require("@vladmandic/face-api/dist/face-api.node-wasm.js");
-    await faceapi.tf.setBackend("wasm");
-    await faceapi.tf.ready();
-    const dir = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "model");
-    for (const net of ["ssdMobilenetv1", "faceLandmark68Net", "faceRecognitionNet"])
-      await faceapi.nets[net].loadFromDisk(dir);
-    return faceapi as Recogniser;
-  })();
-  return loaded;
-}
+const load = async () =>
+  (await loadFaceApi(["ssdMobilenetv1", "faceLandmark68Net", "faceRecognitionNet"])) as Recogniser;
 
 /**
  * The largest face in `image`, or in its `region` (with a margin, enlarged to be seen well): its

@@ -1,3 +1,4 @@
+import { seededRandom } from "@faceapp/core";
 import type { OutlineShape } from "./outline.ts";
 
 /** How one drawing of the face differs from another: all of it chosen by the page's seed. */
@@ -25,21 +26,9 @@ export interface Variant extends OutlineShape {
   blush: number;
 }
 
-/** mulberry32: a small deterministic generator, so a seed always draws the same face. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The variant a seed draws. Seeds are page seeds (any integer; only the low 32 bits count). */
 export function variantFor(seed: number): Variant {
-  const r = random(Number(BigInt.asUintN(32, BigInt(Math.trunc(seed)))));
+  const r = seededRandom(Number.isFinite(seed) ? Number(BigInt.asUintN(32, BigInt(Math.trunc(seed)))) : 0);
   const between = (a: number, b: number) => a + (b - a) * r();
   const sign = r() < 0.5 ? -1 : 1;
   return {
