@@ -1,6 +1,8 @@
 // Vector scenes for the demo books: flat shapes in SVG, one function per motif, seeded so every run
 // draws the same pictures. A scene with a child also returns where the child's face is (the face slot).
 
+import { seededRandom } from "@faceapp/core";
+
 export type Time = "morning" | "day" | "evening" | "night";
 export type Ground = "meadow" | "forest" | "mountains" | "sea" | "island" | "home" | "sky" | "lake";
 export type Extra = "house" | "kite" | "whale" | "hedgehog" | "fireflies" | "castle" | "oak" | "stream" | "window";
@@ -27,17 +29,7 @@ const SKIES: Record<Time, [string, string]> = {
   night: ["#0b1640", "#283a7a"],
 };
 
-/** A small deterministic generator (mulberry32). */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 const n = (x: number) => x.toFixed(1);
 

@@ -2,7 +2,9 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import sharp from "sharp";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { getObjectBytes } from "@faceapp/core";
 import { redisUrl, serviceEnv, spawnRunner, type Spawned } from "@faceapp/testkit";
 import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
 import { book, createPersonalization, readEvents, readyPhoto, waitForStatus } from "./personalizations.helpers.ts";
@@ -106,7 +108,7 @@ describe("a personalisation", () => {
   it("regenerates with new seeds, counting down", async () => {
     const before = await api.db.db
       .selectFrom("app.personalization_pages")
-      .select(["page", "seed"])
+      .select(["page", "seed", "background_key", "web_key"])
       .where("personalization_id", "=", id)
       .execute();
     const res = await api.app.request(`/v1/personalizations/${id}/regenerate`, {
@@ -119,7 +121,7 @@ describe("a personalisation", () => {
     expect(ready.regenerationsLeft).toBe(2);
     const after = await api.db.db
       .selectFrom("app.personalization_pages")
-      .select(["page", "seed", "generation", "status"])
+      .select(["page", "seed", "generation", "status", "background_key", "web_key"])
       .where("personalization_id", "=", id)
       .execute();
     const { generation } = await api.db.db
@@ -129,6 +131,33 @@ describe("a personalisation", () => {
       .executeTakeFirstOrThrow();
     expect(after.every((p) => p.generation === generation && p.status === "done")).toBe(true);
     for (const page of after) expect(page.seed).not.toBe(before.find((b) => b.page === page.page)?.seed);
+
+    // "Draw it again" is a new drawing: the face page's background and web image, as stored, differ
+    // visibly from the first generation's inside the face region (the book's mask: a circle of
+    // radius 20 around (48, 40) on a 96-pixel page).
+    const face = (rows: typeof before) => rows.find((p) => p.page === "page_1")!;
+    for (const which of ["background_key", "web_key"] as const) {
+      const [first, second] = await Promise.all(
+        [face(before), face(after)].map(async (row) => {
+          const bytes = await getObjectBytes(api.bucket.client, api.s3Config.bucket, row[which]!);
+          return sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+        }),
+      );
+      const { width, height } = first!.info;
+      expect([second!.info.width, second!.info.height]).toEqual([width, height]);
+      let region = 0;
+      let differing = 0;
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          if ((x / width - 0.5) ** 2 + (y / height - 40 / 96) ** 2 > (20 / 96) ** 2) continue;
+          region++;
+          const i = (y * width + x) * 3;
+          const d = Math.max(...[0, 1, 2].map((c) => Math.abs(first!.data[i + c]! - second!.data[i + c]!)));
+          if (d > 24) differing++;
+        }
+      }
+      expect(differing / region, which).toBeGreaterThan(0.1);
+    }
   }, 120_000);
 
   it("confirms: every remaining page, then block.pdf, cover.pdf and pages.zip", async () => {

@@ -10,3 +10,4 @@ export * from "./storage.ts";
 export * from "./progress.ts";
 export * from "./status.ts";
 export * from "./kysely.ts";
+export * from "./random.ts";

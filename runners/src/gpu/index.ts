@@ -10,7 +10,8 @@
 //   outcome.accepted ? store outcome.faceCrop (keys.faceCrop) and outcome.analysis (JSON)
 //                    : end the work as analysis_failed with outcome.reason and outcome.message (no retry)
 // personalize_page (run two at once so ComfyUI always has the next prompt queued):
-//   const png = await engine.personalize({ faceCrop, landmarks: analysis.crop.landmarks, illustration, mask,
+//   const png = await engine.personalize({ faceCrop, landmarks: analysis.crop.landmarks,
+//     landmarks68: analysis.crop.landmarks68 (face-api only; the composite engine's outline), illustration, mask,
 //     prompt: pagePrompt(analysis.prompt, art.prompt), negativePrompt: art.negative_prompt, seed, signal,
 //     onProgress: (percent) => publish(...), onQueued: (promptId) => record it on the page row });
 //   FaceEngineError: rethrow when `retryable` (graphile-worker retries), else record `message` as the reason.

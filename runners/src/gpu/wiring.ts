@@ -31,13 +31,14 @@ export async function createGpuCapabilities(env: GpuEnv, log?: Logger): Promise<
     faceEngine: {
       name: engine.name,
       async personalize(input) {
-        const landmarks = (input.analysis as Partial<AnalysisRecord>).crop?.landmarks;
+        const { landmarks, landmarks68 } = (input.analysis as Partial<AnalysisRecord>).crop ?? {};
         if (!landmarks) {
           throw new FaceEngineError("invalid_input", "the stored analysis has no face-crop landmarks", false);
         }
         return engine.personalize({
           faceCrop: input.faceCrop,
           landmarks,
+          ...(landmarks68 ? { landmarks68 } : {}),
           illustration: input.illustration,
           mask: input.mask,
           prompt: input.prompt,

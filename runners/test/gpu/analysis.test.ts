@@ -59,6 +59,15 @@ describe("photo analysis on face-api (no InsightFace models mounted)", () => {
     const meta = await sharp(faceCrop).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(["png", 512, 512]);
     expect(analysis.crop.landmarks).toHaveLength(5);
+    // face-api's 68 points are kept for the composite engine's outline: the chin (8) below the mouth,
+    // the brows (19, 24) above the eyes, all inside the crop.
+    const all = analysis.crop.landmarks68!;
+    expect(all).toHaveLength(68);
+    for (const p of all) expect(p.x >= 0 && p.y >= 0 && p.x < 512 && p.y < 512).toBe(true);
+    const [cropLeftEye, cropRightEye, , , cropMouthR] = analysis.crop.landmarks;
+    expect(all[8]!.y).toBeGreaterThan(cropMouthR!.y);
+    expect(all[19]!.y).toBeLessThan(cropLeftEye!.y);
+    expect(all[24]!.y).toBeLessThan(cropRightEye!.y);
     // Without a VLM only the detector speaks, and the record says so per field.
     expect(analysis.vlmProblem).toBe("no VLM configured");
     expect(analysis.description.gender).toBe("girl");

@@ -61,7 +61,8 @@ export interface AnalysisRecord {
     genderScore: number | null;
   };
   quality: { faceSide: number; sharpness: number; facesFound: number };
-  crop: { size: number; landmarks: Point[] };
+  /** The face crop's size and its landmarks in crop pixels: five always, 68 when the detector gave them. */
+  crop: { size: number; landmarks: Point[]; landmarks68?: Point[] };
   description: Description;
   /** Why the VLM did not describe the child, when it did not. */
   vlmProblem: string | null;
@@ -147,7 +148,7 @@ export async function createAnalyzer(config: AnalyzerConfig = {}): Promise<Analy
         { sharpness: Math.round(sharp_ * 10) / 10, minSharpness },
       );
     }
-    const crop = await cropFace(image, face.box, face.landmarks, config.cropSize ?? 512);
+    const crop = await cropFace(image, face.box, face.landmarks, config.cropSize ?? 512, face.landmarks68);
     const { description, vlmProblem } = await describe(face, crop.png, signal);
     const toPhoto = (p: Point) => ({ x: p.x / scale, y: p.y / scale });
     const analysis: AnalysisRecord = {
@@ -167,7 +168,11 @@ export async function createAnalyzer(config: AnalyzerConfig = {}): Promise<Analy
         genderScore: face.genderScore ?? null,
       },
       quality: { faceSide: Math.round(faceSide), sharpness: Math.round(sharp_ * 10) / 10, facesFound: faces.length },
-      crop: { size: crop.size, landmarks: crop.landmarks },
+      crop: {
+        size: crop.size,
+        landmarks: crop.landmarks,
+        ...(crop.landmarks68 ? { landmarks68: crop.landmarks68 } : {}),
+      },
       description,
       vlmProblem,
       prompt: promptFor(description),

@@ -29,21 +29,30 @@ interface FaceApiResult {
   genderProbability: number;
 }
 
-let loaded: Promise<FaceApiModule> | undefined;
+let bundle: Promise<unknown> | undefined;
+/** face-api's folder of model files, shipped in the npm package (offline). */
+export const faceApiModels = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "model");
 
-function load(): Promise<FaceApiModule> {
-  loaded ??= (async () => {
+/**
+ * face-api's node-wasm bundle on tfjs's WebAssembly backend, once per process, with `nets` loaded
+ * from its own model files (a net already loaded is not read again).
+ */
+export async function loadFaceApi(nets: string[]): Promise<unknown> {
+  bundle ??= (async () => {
     const faceapi = require("@vladmandic/face-api/dist/face-api.node-wasm.js") as FaceApiModule;
     await faceapi.tf.setBackend("wasm");
     await faceapi.tf.ready();
-    const dir = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "model");
-    await faceapi.nets.tinyFaceDetector.loadFromDisk(dir);
-    await faceapi.nets.faceLandmark68Net.loadFromDisk(dir);
-    await faceapi.nets.ageGenderNet.loadFromDisk(dir);
     return faceapi;
   })();
-  return loaded;
+  const faceapi = (await bundle) as {
+    nets: Record<string, { isLoaded: boolean; loadFromDisk(dir: string): Promise<void> }>;
+  };
+  for (const net of nets) if (!faceapi.nets[net]!.isLoaded) await faceapi.nets[net]!.loadFromDisk(faceApiModels);
+  return faceapi;
 }
+
+const load = async () =>
+  (await loadFaceApi(["tinyFaceDetector", "faceLandmark68Net", "ageGenderNet"])) as FaceApiModule;
 
 const mean = (points: Point[]): Point => ({
   x: points.reduce((s, p) => s + p.x, 0) / points.length,
@@ -80,7 +89,8 @@ export async function createFaceApiDetector(options: { scoreThreshold?: number }
             height: r.detection.box.height,
           },
           score: r.detection.score,
-          landmarks: fivePointsFrom68(r.landmarks.positions.map((p) => ({ x: p.x, y: p.y }))),
+          landmarks: fivePointsFrom68(r.landmarks.positions),
+          landmarks68: r.landmarks.positions.map((p) => ({ x: p.x, y: p.y })),
           age: r.age,
           gender: r.gender,
           genderScore: r.genderProbability,

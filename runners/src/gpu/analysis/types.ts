@@ -26,6 +26,8 @@ export interface DetectedFace {
   score: number;
   /** Five points, as InsightFace orders them: left eye, right eye, nose tip, left and right mouth corner (image left/right). */
   landmarks: Point[];
+  /** The 68 iBUG points, when the detector gives them (face-api). */
+  landmarks68?: Point[];
   age?: number;
   gender?: "female" | "male";
   /** Confidence of `gender`, 0..1. */

@@ -1,85 +1,64 @@
 import sharp from "sharp";
-import type { Point, RgbImage } from "../analysis/types.ts";
-import { type Affine, arcfaceTemplate, similarityTransform, warpAffine } from "../geometry.ts";
+import type { Box, Point } from "../analysis/types.ts";
+import { type Affine, applyAffine, arcfaceTemplate, warpAffine } from "../geometry.ts";
+import { faceOutline, fillPolygon } from "./drawn/outline.ts";
+import { pageTones, readMask, skinArea } from "./drawn/page.ts";
+import { drawFace } from "./drawn/style.ts";
+import { type Variant, variantFor } from "./drawn/variant.ts";
 import { FaceEngineError } from "./errors.ts";
 import type { EngineReadiness, FaceEngine, PersonalizeRequest } from "./types.ts";
 
 export interface CompositeEngineConfig {
-  /** Feather width as a share of the mask region's size, default 0.08. */
+  /** Width of the feather inside the face's edge, as a share of the distance between the eyes; default 0.1. */
   feather?: number;
 }
 
-interface Region {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-/** The white region of a mask (values > 127) as 0/1 bytes, and its bounding box. */
-async function readMask(mask: Buffer, width: number, height: number): Promise<{ bits: Uint8Array; box: Region }> {
-  const { data, info } = await sharp(mask)
-    .flatten({ background: "#000000" })
-    .resize(width, height, { fit: "fill" })
-    .greyscale()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  const bits = new Uint8Array(width * height);
-  let x0 = width;
-  let y0 = height;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (data[(y * width + x) * info.channels]! > 127) {
-        bits[y * width + x] = 1;
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
-      }
-    }
-  }
-  if (x1 < 0) throw new FaceEngineError("invalid_input", "the page's face mask is empty", false);
-  return { bits, box: { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 } };
+/** Where a seed puts the face on the page. */
+export interface Placement {
+  /** Face-crop pixels → page pixels. */
+  transform: Affine;
+  /** The face's outline (jaw and brows) in page pixels: nothing of the photo is drawn outside it. */
+  outline: Point[];
+  /** The eyes in page pixels. */
+  eyes: [Point, Point];
+  variant: Variant;
 }
 
 /**
- * Where the face's five points go in the page: ArcFace's template square fitted into the mask
- * region's bounding box (centred), so the eyes, nose and mouth land where a face fills that region.
+ * The seed's placement of the face in the page's face box: the eyes where ArcFace's template,
+ * fitted into the box, puts them (the eyes of a face that fills it), turned level, then tilted,
+ * sized and shifted by the seed's variant.
  */
-export function targetLandmarks(box: Region): Point[] {
+export function placeFace(
+  request: Pick<PersonalizeRequest, "landmarks" | "landmarks68" | "seed">,
+  box: Box,
+): Placement {
+  const variant = variantFor(request.seed);
   const side = Math.min(box.width, box.height);
   const k = side / 112;
   const ox = box.x + (box.width - side) / 2;
   const oy = box.y + (box.height - side) / 2;
-  return arcfaceTemplate.map((p) => ({ x: ox + p.x * k, y: oy + p.y * k }));
-}
-
-/** Per-channel mean and standard deviation of the pixels where `weight` > 0. */
-function stats(image: RgbImage, weight: Float32Array): { mean: number[]; std: number[] } {
-  const sum = [0, 0, 0];
-  const sq = [0, 0, 0];
-  let n = 0;
-  for (let i = 0; i < weight.length; i++) {
-    if (weight[i]! <= 0) continue;
-    n++;
-    for (let c = 0; c < 3; c++) {
-      const v = image.data[i * 3 + c]!;
-      sum[c]! += v;
-      sq[c]! += v * v;
-    }
-  }
-  const mean = sum.map((s) => s / Math.max(1, n));
-  const std = sq.map((s, c) => Math.sqrt(Math.max(1, s / Math.max(1, n) - mean[c]! ** 2)));
-  return { mean, std };
+  const [tl, tr] = arcfaceTemplate.map((p) => ({ x: ox + p.x * k, y: oy + p.y * k })) as [Point, Point];
+  const [sl, sr] = request.landmarks as [Point, Point];
+  const targetIpd = Math.hypot(tr.x - tl.x, tr.y - tl.y) * variant.scale;
+  const sourceIpd = Math.hypot(sr.x - sl.x, sr.y - sl.y);
+  const angle = variant.tilt - Math.atan2(sr.y - sl.y, sr.x - sl.x);
+  const a = (Math.cos(angle) * targetIpd) / sourceIpd;
+  const b = (Math.sin(angle) * targetIpd) / sourceIpd;
+  const from = { x: (sl.x + sr.x) / 2, y: (sl.y + sr.y) / 2 };
+  const to = { x: (tl.x + tr.x) / 2 + variant.shiftX * targetIpd, y: (tl.y + tr.y) / 2 + variant.shiftY * targetIpd };
+  const transform: Affine = [a, -b, to.x - (a * from.x - b * from.y), b, a, to.y - (b * from.x + a * from.y)];
+  const outline = faceOutline(request.landmarks, request.landmarks68, variant).map((p) => applyAffine(transform, p));
+  return { transform, outline, eyes: [applyAffine(transform, sl), applyAffine(transform, sr)], variant };
 }
 
 /**
- * The CPU face engine: aligns the child's face crop by its landmarks into the page's masked face
- * region, matches its colours to the illustration there, and blends it with an edge feathered
- * inwards, so every pixel outside the mask stays exactly as drawn. Visibly simpler than ComfyUI's
- * redrawing, but it keeps the whole product working on a laptop.
+ * The CPU face engine draws the child rather than pasting the photo: the face is cut along its
+ * jaw and brows (the detector's landmarks), placed by the eyes in the page's face box, redrawn in
+ * the page's own skin and line colours (drawn/style.ts), and laid only over the illustration's skin
+ * inside the mask, with the feather inside that edge. The page's hair, ears, outline and every pixel
+ * outside the mask stay as drawn. Each seed is another drawing: tilt, size, palette, line weight,
+ * crop of brows and jaw, cheeks (drawn/variant.ts).
  */
 export function createCompositeEngine(config: CompositeEngineConfig = {}): FaceEngine {
   async function personalize(request: PersonalizeRequest): Promise<Buffer> {
@@ -91,86 +70,72 @@ export function createCompositeEngine(config: CompositeEngineConfig = {}): FaceE
     }
     const meta = await sharp(request.illustration).metadata();
     if (!meta.width || !meta.height) throw new FaceEngineError("invalid_input", "the illustration has no size", false);
-    // Decoded side by side: libvips runs each on its own thread.
-    const [art, { bits, box }, crop] = await Promise.all([
-      sharp(request.illustration).raw().toBuffer({ resolveWithObject: true }),
-      readMask(request.mask, meta.width, meta.height),
+    const region = await readMask(request.mask, meta.width, meta.height);
+    const { box } = region;
+    const [art, crop] = await Promise.all([
+      sharp(request.illustration)
+        .extract({ left: box.x, top: box.y, width: box.width, height: box.height })
+        .removeAlpha()
+        .toColourspace("srgb")
+        .raw()
+        .toBuffer(),
       sharp(request.faceCrop).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true }),
     ]);
-    const { width, height, channels } = art.info;
     signal?.throwIfAborted();
     progress(20);
 
-    // The face, warped into the region's box (a local canvas: the rest of the page is untouched).
-    const face: RgbImage = { data: crop.data, width: crop.info.width, height: crop.info.height };
-    const m = similarityTransform(request.landmarks, targetLandmarks(box));
-    const local: Affine = [m[0], m[1], m[2] - box.x, m[3], m[4], m[5] - box.y];
+    const place = placeFace(request, box);
+    const toBox = (p: Point) => ({ x: p.x - box.x, y: p.y - box.y });
+    const local: Affine = [...place.transform];
+    local[2] -= box.x;
+    local[5] -= box.y;
+    const face = { data: crop.data, width: crop.info.width, height: crop.info.height };
     const warped = warpAffine(face, local, box.width, box.height);
-    // Which local pixels the crop actually covers (outside it the warp is black, not face).
-    const coverage = warpAffine(
-      { data: new Uint8Array(face.width * face.height * 3).fill(255), width: face.width, height: face.height },
-      local,
-      box.width,
-      box.height,
-    );
+    const ipd = Math.hypot(place.eyes[1].x - place.eyes[0].x, place.eyes[1].y - place.eyes[0].y);
+    const tones = pageTones(art, region);
+    const skin = skinArea(art, region, tones.skin);
+    const polygon = fillPolygon(place.outline.map(toBox), box.width, box.height);
+    const open = new Uint8Array(polygon.length);
+    for (let i = 0; i < open.length; i++) open[i] = region.inside[i]! & polygon[i]! & (skin ? skin[i]! : 1);
     signal?.throwIfAborted();
-    progress(50);
+    progress(40);
 
-    // Feather inwards: blur the mask, then keep it only inside the mask.
-    const sigma = Math.max(1, (config.feather ?? 0.08) * Math.min(box.width, box.height));
-    const maskLocal = new Uint8Array(box.width * box.height);
-    for (let y = 0; y < box.height; y++) {
-      for (let x = 0; x < box.width; x++) maskLocal[y * box.width + x] = bits[(box.y + y) * width + box.x + x]! * 255;
-    }
-    const pad = Math.ceil(sigma * 3);
-    const padded = await sharp(maskLocal, { raw: { width: box.width, height: box.height, channels: 1 } })
-      .extend({ top: pad, bottom: pad, left: pad, right: pad, background: { r: 0, g: 0, b: 0 } })
+    const mouth = [request.landmarks[3]!, request.landmarks[4]!].map((p) => toBox(applyAffine(place.transform, p)));
+    const drawn = await drawFace(warped, open, tones, place.variant, {
+      eyes: [toBox(place.eyes[0]), toBox(place.eyes[1])],
+      mouth: mouth as [Point, Point],
+      ipd,
+    });
+    signal?.throwIfAborted();
+    progress(70);
+
+    // The feather lies inside the edge: blurred, then rescaled so the edge itself is 0 and the
+    // interior 1, and nothing outside the open area is touched.
+    const sigma = Math.max(0.6, (config.feather ?? 0.1) * ipd);
+    const blurred = await sharp(
+      open.map((v) => v * 255),
+      { raw: { width: box.width, height: box.height, channels: 1 } },
+    )
       .blur(sigma)
+      .extractChannel(0)
       .raw()
-      .toBuffer({ resolveWithObject: true });
-    const { width: pw, channels: pc } = padded.info;
-    const blurred = (x: number, y: number) => padded.data[((y + pad) * pw + x + pad) * pc]!;
-    const alpha = new Float32Array(box.width * box.height);
-    for (let i = 0; i < alpha.length; i++) {
-      // Rescaled so the mask's interior reaches full opacity, zero outside it and where the crop ends.
-      const feathered = Math.min(1, Math.max(0, (blurred(i % box.width, Math.floor(i / box.width)) / 255 - 0.5) * 2));
-      alpha[i] = maskLocal[i] ? feathered * (coverage.data[i * 3]! / 255) : 0;
+      .toBuffer();
+    const patch = Buffer.alloc(box.width * box.height * 4);
+    for (let i = 0; i < open.length; i++) {
+      if (!open[i]) continue;
+      patch[i * 4] = drawn[i * 3]!;
+      patch[i * 4 + 1] = drawn[i * 3 + 1]!;
+      patch[i * 4 + 2] = drawn[i * 3 + 2]!;
+      patch[i * 4 + 3] = Math.round(255 * Math.min(1, Math.max(0, (blurred[i]! - 127.5) / 127.5)));
     }
-
-    // Colour match: the face's mean and spread per channel moved to the illustration's under the mask.
-    const artLocal: RgbImage = {
-      data: new Uint8Array(box.width * box.height * 3),
-      width: box.width,
-      height: box.height,
-    };
-    for (let y = 0; y < box.height; y++) {
-      for (let x = 0; x < box.width; x++) {
-        const src = ((box.y + y) * width + box.x + x) * channels;
-        for (let c = 0; c < 3; c++)
-          artLocal.data[(y * box.width + x) * 3 + c] = art.data[src + Math.min(c, channels - 1)]!;
-      }
-    }
-    const fs = stats(warped, alpha);
-    const as = stats(artLocal, alpha);
-    progress(75);
-
-    const out = Buffer.from(art.data);
-    for (let y = 0; y < box.height; y++) {
-      for (let x = 0; x < box.width; x++) {
-        const li = y * box.width + x;
-        const a = alpha[li]!;
-        if (a <= 0) continue;
-        const gi = ((box.y + y) * width + box.x + x) * channels;
-        for (let c = 0; c < Math.min(3, channels); c++) {
-          const ratio = Math.min(2, Math.max(0.5, as.std[c]! / fs.std[c]!));
-          const matched = (warped.data[li * 3 + c]! - fs.mean[c]!) * ratio + as.mean[c]!;
-          out[gi + c] = Math.round(Math.min(255, Math.max(0, art.data[gi + c]! * (1 - a) + matched * a)));
-        }
-      }
-    }
-    signal?.throwIfAborted();
     // An intermediate file for the render runner: zlib level 3 is a third faster than 6 at the same size.
-    const png = await sharp(out, { raw: { width, height, channels } }).png({ compressionLevel: 3 }).toBuffer();
+    const png = await sharp(request.illustration)
+      .composite([
+        { input: patch, raw: { width: box.width, height: box.height, channels: 4 }, left: box.x, top: box.y },
+      ])
+      .png({ compressionLevel: 3 })
+      .toBuffer();
+    signal?.throwIfAborted();
     progress(100);
     return png;
   }

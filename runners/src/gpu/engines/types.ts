@@ -6,6 +6,11 @@ export interface PersonalizeRequest {
   faceCrop: Buffer;
   /** The five landmarks in face-crop pixels (analysis `crop.landmarks`). */
   landmarks: Point[];
+  /**
+   * The detector's 68 points (iBUG order) in face-crop pixels, when the analysis kept them (face-api
+   * does; InsightFace gives five): the composite engine cuts the face along the jaw and brows.
+   */
+  landmarks68?: Point[];
   /** The page's illustration (PNG). */
   illustration: Buffer;
   /** The page's face mask (PNG, white = face region), same size as the illustration. */

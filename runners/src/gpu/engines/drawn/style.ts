@@ -1,0 +1,117 @@
+import sharp from "sharp";
+import type { Point, RgbImage } from "../../analysis/types.ts";
+import type { PageTones, Rgb } from "./page.ts";
+import type { Variant } from "./variant.ts";
+
+const mix = (a: number, b: number, t: number) => a + (b - a) * t;
+const clamp01 = (t: number) => Math.max(0, Math.min(1, t));
+const smoothstep = (a: number, b: number, t: number) => {
+  const u = clamp01((t - a) / (b - a));
+  return u * u * (3 - 2 * u);
+};
+
+/** A difference-of-Gaussians kernel (centre minus surround), for sharp's convolve. */
+function dogKernel(sigma: number): { width: number; height: number; kernel: number[]; scale: number; offset: number } {
+  const s2 = sigma * 1.6;
+  const radius = Math.ceil(2.5 * s2);
+  const side = 2 * radius + 1;
+  const g = (s: number) => {
+    const k: number[] = [];
+    for (let y = -radius; y <= radius; y++)
+      for (let x = -radius; x <= radius; x++) k.push(Math.exp(-(x * x + y * y) / (2 * s * s)));
+    const sum = k.reduce((a, b) => a + b, 0);
+    return k.map((v) => v / sum);
+  };
+  const inner = g(sigma);
+  const outer = g(s2);
+  // ×6 so faint edges survive the 8-bit result; 128 is zero.
+  return { width: side, height: side, kernel: inner.map((v, i) => (v - outer[i]!) * 6), scale: 1, offset: 128 };
+}
+
+export interface FaceFeatures {
+  eyes: [Point, Point];
+  mouth: [Point, Point];
+  /** Distance between the eyes, in pixels of the drawing. */
+  ipd: number;
+}
+
+/**
+ * The photo's face redrawn in the page's idiom: smoothed with edges kept (median), its light and
+ * shade reduced to a few tones built from the page's skin (the skin itself is the middle tone, so
+ * the face sits in the page's colour), a little of the photo's own colour for lips and eyes, rosy
+ * cheeks, and an ink line in the page's line colour where the face has edges (a difference of
+ * Gaussians by convolution). `open` marks the pixels the drawing will be seen through.
+ */
+export async function drawFace(
+  face: RgbImage,
+  open: Uint8Array,
+  tones: PageTones,
+  variant: Variant,
+  features: FaceFeatures,
+): Promise<Uint8Array> {
+  const { width, height } = face;
+  const raw = { raw: { width, height, channels: 3 as const } };
+  const size = Math.max(3, 2 * Math.round(features.ipd / 24) + 1);
+  const smooth = await sharp(face.data, raw).median(size).median(size).raw().toBuffer();
+  const luma = new Uint8Array(width * height);
+  for (let i = 0; i < luma.length; i++)
+    luma[i] = Math.round(0.299 * smooth[i * 3]! + 0.587 * smooth[i * 3 + 1]! + 0.114 * smooth[i * 3 + 2]!);
+  const edges = await sharp(luma, { raw: { width, height, channels: 1 } })
+    .convolve(dogKernel(Math.max(0.7, (variant.stroke * features.ipd) / 55)))
+    .extractChannel(0)
+    .raw()
+    .toBuffer();
+
+  // Light and colour of the face where it shows: its median and spread, and its mean colour.
+  const seen: number[] = [];
+  const mean = [0, 0, 0];
+  for (let i = 0; i < open.length; i++) {
+    if (!open[i]) continue;
+    seen.push(luma[i]!);
+    for (let c = 0; c < 3; c++) mean[c]! += smooth[i * 3 + c]!;
+  }
+  seen.sort((a, b) => a - b);
+  const at = (q: number) => seen[Math.min(seen.length - 1, Math.floor(q * seen.length))] ?? 128;
+  const [lo, mid, hi] = [at(0.04), at(0.5), at(0.96)];
+  for (let c = 0; c < 3; c++) mean[c]! /= Math.max(1, seen.length);
+  const meanLuma = 0.299 * mean[0]! + 0.587 * mean[1]! + 0.114 * mean[2]!;
+  // Only the face's strong edges are inked (eyes, brows, nostrils, mouth), never its skin's grain.
+  const inkFrom = Math.max(1.5, 0.022 * (hi - lo));
+
+  const { skin, line } = tones;
+  const shade = variant.coolShadow ? [0.95, 0.96, 1.02] : [1.03, 0.95, 0.92];
+  const shadow = skin.map((c, k) => Math.min(255, c * variant.shadow * shade[k]!)) as Rgb;
+  const light = skin.map((c) => mix(c, 255, variant.highlight)) as Rgb;
+  const steps = variant.tones - 1;
+  const blushAt = [0, 1].map((k) => ({
+    x: mix(features.eyes[k]!.x, features.mouth[k]!.x, 0.55) + (k ? 1 : -1) * 0.18 * features.ipd,
+    y: mix(features.eyes[k]!.y, features.mouth[k]!.y, 0.55),
+  }));
+  const blushR2 = (0.3 * features.ipd) ** 2;
+
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (!open[i]) continue;
+      const l = luma[i]!;
+      const t = l >= mid ? clamp01((l - mid) / Math.max(8, hi - mid)) : -clamp01((mid - l) / Math.max(8, mid - lo));
+      // A few flat tones with soft steps between them, from shadow (−1) through skin (0) to light (1).
+      const u = ((t + 1) / 2) * steps;
+      const step = Math.floor(u);
+      const v = ((Math.min(steps, step + smoothstep(0.3, 0.7, u - step)) / steps) * 2 - 1) as number;
+      const cheek = variant.blush
+        ? Math.max(...blushAt.map((b) => Math.exp(-((x - b.x) ** 2 + (y - b.y) ** 2) / blushR2))) * variant.blush
+        : 0;
+      const ink = smoothstep(inkFrom, 2 * inkFrom, (128 - edges[i]!) / 6) * variant.ink;
+      for (let c = 0; c < 3; c++) {
+        let value = v < 0 ? mix(skin[c]!, shadow[c]!, -v) : mix(skin[c]!, light[c]!, v);
+        // The photo's own hue (lips, irises), relative to its mean, so it never shifts the skin.
+        value += variant.chroma * (smooth[i * 3 + c]! - l - (mean[c]! - meanLuma));
+        value = mix(value, c === 0 ? 232 : c === 1 ? 128 : 128, cheek);
+        out[i * 3 + c] = Math.round(Math.min(255, Math.max(0, mix(value, line[c]!, ink))));
+      }
+    }
+  }
+  return out;
+}
