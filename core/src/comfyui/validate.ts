@@ -92,6 +92,25 @@ function convert(type: string, value: unknown): { value: unknown } | { error: st
   return { value };
 }
 
+/** A number under `min` or over `max`: the error type and message, as execution.py words them. */
+function outOfRange(
+  v: unknown,
+  opts: Record<string, unknown>,
+  float: boolean,
+): { type: string; message: string } | null {
+  if (typeof v !== "number") return null;
+  if (typeof opts.min === "number" && v < opts.min) {
+    return {
+      type: "value_smaller_than_min",
+      message: `Value ${pyStr(v, float)} smaller than min of ${pyStr(opts.min)}`,
+    };
+  }
+  if (typeof opts.max === "number" && v > opts.max) {
+    return { type: "value_bigger_than_max", message: `Value ${pyStr(v, float)} bigger than max of ${pyStr(opts.max)}` };
+  }
+  return null;
+}
+
 type Verdict = { ok: boolean; errors: NodeError[] };
 
 class Run {
@@ -170,25 +189,9 @@ class Run {
         continue;
       }
       const v = converted.value;
-      const float = typeName === "FLOAT";
-      if (typeof opts.min === "number" && typeof v === "number" && v < opts.min) {
-        errors.push(
-          err("value_smaller_than_min", `Value ${pyStr(v, float)} smaller than min of ${pyStr(opts.min)}`, x, {
-            input_name: x,
-            input_config: info,
-            received_value: v,
-          }),
-        );
-        continue;
-      }
-      if (typeof opts.max === "number" && typeof v === "number" && v > opts.max) {
-        errors.push(
-          err("value_bigger_than_max", `Value ${pyStr(v, float)} bigger than max of ${pyStr(opts.max)}`, x, {
-            input_name: x,
-            input_config: info,
-            received_value: v,
-          }),
-        );
+      const limit = outOfRange(v, opts, typeName === "FLOAT");
+      if (limit) {
+        errors.push(err(limit.type, limit.message, x, { input_name: x, input_config: info, received_value: v }));
         continue;
       }
       const list = comboOptions(info);

@@ -4,9 +4,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createPostgresBus, createS3Client } from "@faceapp/core";
 import { useTestBucket, useTestDatabase } from "@faceapp/testkit";
 import { startComfyDouble } from "../../../testkit/src/doubles/comfyui.ts";
-import { createGpuCapabilities, type GpuEnv } from "../../src/gpu/index.ts";
+import { createGpuCapabilities } from "../../src/gpu/index.ts";
 import { startRunner } from "../../src/runtime/runner.ts";
 import { gpuTasks } from "../../src/tasks/index.ts";
+import { gpuEnv } from "./gpu-env.ts";
 
 // A gpu runner whose ComfyUI lacks a model says so on /readyz, takes no job, and starts working
 // once the server lists the file (the models service finished).
@@ -24,16 +25,7 @@ describe("a gpu runner in front of a ComfyUI without its models", () => {
     const double = await startComfyDouble();
     closers.push(() => double.close());
     double.removeModel("checkpoints", "dreamshaper_8.safetensors");
-    const env: GpuEnv = {
-      FACE_ENGINE: "comfyui",
-      COMFY_BASE_URL: double.url,
-      COMFY_PROMPT_TIMEOUT_SECONDS: 60,
-      IPADAPTER_STRENGTH_SCALE: 1,
-      VLM_BASE_URL: undefined,
-      QWEN_MODEL_ID: "Qwen/Qwen2-VL-2B-Instruct",
-      INSIGHTFACE_HOME: undefined,
-      MODELS_DIR: undefined,
-    };
+    const env = gpuEnv({ FACE_ENGINE: "comfyui", COMFY_BASE_URL: double.url });
     const engines = await createGpuCapabilities(env, undefined, { recheckMs: 0 });
     closers.push(() => engines.close());
     await sql`select graphile_worker.add_job('analyze_photo', '{}'::json, max_attempts => 1)`.execute(t.db);
