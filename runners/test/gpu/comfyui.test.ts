@@ -265,7 +265,13 @@ describe("ComfyUI engine against the protocol double", () => {
     const started = once(double, "started");
     const running = engine.personalize({ ...page, seed: 1, signal: a.signal }).catch(() => {});
     await started;
-    expect(await engine.readiness()).toEqual({ engine: "comfyui", ready: true, reachable: true, queueRemaining: 1 });
+    expect(await engine.readiness()).toEqual({
+      engine: "comfyui",
+      ready: true,
+      reachable: true,
+      queueRemaining: 1,
+      comfyuiVersion: "0.8.1",
+    });
     a.abort();
     await running;
     await double.close();

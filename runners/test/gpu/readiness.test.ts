@@ -64,6 +64,7 @@ describe("a gpu runner in front of a ComfyUI without its models", () => {
     expect(before.body.checks.faceEngine).toMatchObject({
       ok: false,
       reachable: true,
+      comfyuiVersion: "0.8.1",
       problems: [
         "checkpoint dreamshaper_8.safetensors is not in models/checkpoints (node 1 CheckpointLoaderSimple, input ckpt_name)",
       ],

@@ -29,6 +29,8 @@ export interface EngineReadiness {
   queueRemaining?: number;
   /** Why it is not ready (unreachable). */
   problem?: string;
+  /** ComfyUI: the version its /system_stats reports. */
+  comfyuiVersion?: string | undefined;
   /** What the server would refuse or miss in the workflow, one line each an operator can act on. */
   problems?: string[];
 }

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { FaceEngineError } from "../errors.ts";
 import type { EngineReadiness, FaceEngine, PersonalizeRequest } from "../types.ts";
 import { type FaceWorkflow, loadFaceWorkflow } from "../../workflow/params.ts";
-import { checkServer } from "./check.ts";
+import { checkServer, type ServerCheck } from "./check.ts";
 import { ComfyHttp } from "./http.ts";
 import { runPrompt } from "./run.ts";
 import { ComfySocket } from "./socket.ts";
@@ -47,6 +47,8 @@ export interface ComfyEngine extends FaceEngine {
    * start-up check behind readiness. Empty when ComfyUI would accept and run it.
    */
   check(): Promise<string[]>;
+  /** The same check with the server's comfyui_version (/system_stats). */
+  checkServer(): Promise<ServerCheck>;
 }
 
 /**
@@ -74,7 +76,7 @@ export function createComfyEngine(config: ComfyEngineConfig): ComfyEngine {
     seed: 0,
     strengthScale,
   });
-  let checked: { at: number; problems: string[] } | undefined;
+  let checked: { at: number; problems: string[]; comfyuiVersion: string | undefined } | undefined;
   const recheckMs = config.recheckMs ?? 10_000;
 
   // Content-addressed names: a book's art is uploaded to a ComfyUI once, not once per page; the
@@ -157,20 +159,21 @@ export function createComfyEngine(config: ComfyEngineConfig): ComfyEngine {
       return { result: () => result };
     },
     async check() {
-      return (await checkServer(http, sample, AbortSignal.timeout(30_000))).problems;
+      return (await this.checkServer()).problems;
     },
+    checkServer: () => checkServer(http, sample, AbortSignal.timeout(30_000)),
     async readiness(): Promise<EngineReadiness> {
       try {
         const queueRemaining = await http.queueRemaining(AbortSignal.timeout(2_000));
         // /object_info is large on a real server: once it passed it is not asked again; while it fails
         // it is asked again every recheckMs, so the runner turns ready when the models arrive.
         if (!checked || (checked.problems.length > 0 && performance.now() - checked.at >= recheckMs)) {
-          checked = { at: performance.now(), problems: await this.check() };
+          checked = { at: performance.now(), ...(await this.checkServer()) };
         }
-        if (checked.problems.length > 0) {
-          return { engine: "comfyui", ready: false, reachable: true, queueRemaining, problems: checked.problems };
-        }
-        return { engine: "comfyui", ready: true, reachable: true, queueRemaining };
+        const { problems, comfyuiVersion } = checked;
+        const seen = { engine: "comfyui" as const, reachable: true, queueRemaining, comfyuiVersion };
+        if (problems.length > 0) return { ...seen, ready: false, problems };
+        return { ...seen, ready: true };
       } catch (error) {
         return { engine: "comfyui", ready: false, reachable: false, problem: (error as Error).message };
       }
