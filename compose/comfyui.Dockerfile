@@ -1,17 +1,18 @@
-# ComfyUI with the custom node packs the face workflow needs (docs/comfyui-protocol.md), every repository at
-# a pinned commit. Build-time proxy: COMFY_BUILD_PROXY (git clone and pip); run-time proxy:
-# COMFY_PROXY, used only when COMFY_PROXY_ENABLED=true, with COMFY_NO_PROXY as its exceptions.
+# ComfyUI with only the custom node packs the face workflow uses (docs/comfyui.md), every repository at
+# a pinned commit. The commits, their dates, how each was checked to exist and why it is pinned are in
+# compose/comfyui-pins.tsv (scripts/comfy/verify-pins.ts checks this file against it).
+# Build-time proxy: COMFY_BUILD_PROXY (git clone and pip); run-time proxy: COMFY_PROXY, used only when
+# COMFY_PROXY_ENABLED=true, with COMFY_NO_PROXY as its exceptions.
 # Build context: compose/ (docker build -f compose/comfyui.Dockerfile compose).
-# Models are not baked in: they live in the models_cache volume mounted at /opt/ComfyUI/models.
+# Models are not baked in: they live in the models_cache volume mounted at /opt/ComfyUI/models, filled
+# by the models service. Nothing is downloaded at start or first use: the preprocessors read their
+# weights from models/aux_ckpts and Hugging Face Hub runs offline (a missing file is an error).
 FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
 
 ARG COMFY_BUILD_PROXY=""
-ARG COMFYUI_COMMIT=5fe9d9c1d76e6789bee02c69ff161c9a0addf4cc
+ARG COMFYUI_COMMIT=071ff3e208ab8a6d4ac1a9d1bdcf5b73b69ed92c
 ARG IPADAPTER_PLUS_COMMIT=b103c6740f17745b7a550fc35d89baa0b0fe68d1
-ARG IMPACT_PACK_COMMIT=a9440d63ec9c0a0db8e8374e9f50e9c440c68ec2
-ARG ADVANCED_CONTROLNET_COMMIT=55c6889b3b82e8aa826436e08ae2fd8fbda554c0
-ARG CONTROLNET_AUX_COMMIT=3b3532feb29e1ad551c3e44153482388414ecb96
-ARG WAS_NODE_SUITE_COMMIT=d73c0d1d1261d2f9d98b6498374426649909e69e
+ARG CONTROLNET_AUX_COMMIT=cc6b232f4a47f0cdf70f4e1bfa24b74bd0d75bf1
 ARG ESSENTIALS_COMMIT=05b82cf39a6827d5462f9faf6935d50dd6283b57
 ARG KJNODES_COMMIT=b37122a9fd079b2854fa92565582a195d6b03c92
 
@@ -30,7 +31,7 @@ RUN export http_proxy="${COMFY_BUILD_PROXY}" https_proxy="${COMFY_BUILD_PROXY}" 
 COPY comfyui/fetch.sh /usr/local/bin/comfy-fetch
 RUN chmod 0755 /usr/local/bin/comfy-fetch
 
-# IPAdapter FaceID needs InsightFace (buffalo_l, mounted read-only) on onnxruntime with CUDA.
+# IPAdapter FaceID needs InsightFace (buffalo_l, from the models volume) on onnxruntime with CUDA.
 # ComfyUI itself, then each pack at its commit, each with its own requirements.
 RUN export http_proxy="${COMFY_BUILD_PROXY}" https_proxy="${COMFY_BUILD_PROXY}" \
     && comfy-fetch https://github.com/comfyanonymous/ComfyUI.git "${COMFYUI_COMMIT}" /opt/ComfyUI \
@@ -39,10 +40,7 @@ RUN export http_proxy="${COMFY_BUILD_PROXY}" https_proxy="${COMFY_BUILD_PROXY}" 
 WORKDIR /opt/ComfyUI/custom_nodes
 RUN export http_proxy="${COMFY_BUILD_PROXY}" https_proxy="${COMFY_BUILD_PROXY}" \
     && comfy-fetch https://github.com/cubiq/ComfyUI_IPAdapter_plus.git "${IPADAPTER_PLUS_COMMIT}" ComfyUI_IPAdapter_plus \
-    && comfy-fetch https://github.com/ltdrdata/ComfyUI-Impact-Pack.git "${IMPACT_PACK_COMMIT}" ComfyUI-Impact-Pack \
-    && comfy-fetch https://github.com/Kosinkadink/ComfyUI-Advanced-ControlNet.git "${ADVANCED_CONTROLNET_COMMIT}" ComfyUI-Advanced-ControlNet \
     && comfy-fetch https://github.com/Fannovel16/comfyui_controlnet_aux.git "${CONTROLNET_AUX_COMMIT}" comfyui_controlnet_aux \
-    && comfy-fetch https://github.com/WASasquatch/was-node-suite-comfyui.git "${WAS_NODE_SUITE_COMMIT}" was-node-suite-comfyui \
     && comfy-fetch https://github.com/cubiq/ComfyUI_essentials.git "${ESSENTIALS_COMMIT}" ComfyUI_essentials \
     && comfy-fetch https://github.com/kijai/ComfyUI-KJNodes.git "${KJNODES_COMMIT}" ComfyUI-KJNodes \
     && for pack in */; do \
@@ -58,9 +56,13 @@ RUN chmod 0755 /usr/local/bin/comfy-entrypoint \
 WORKDIR /opt/ComfyUI
 USER comfy
 EXPOSE 8188
+# AUX_ANNOTATOR_CKPTS_PATH: where comfyui_controlnet_aux looks for <repo>/<file> before downloading;
+# HF_HUB_OFFLINE: it must not download. InsightFace's buffalo_l: models/insightface/models/buffalo_l.
 ENV COMFY_PROXY="" \
     COMFY_PROXY_ENABLED=false \
     COMFY_NO_PROXY="localhost,127.0.0.1,api,db,redis,minio,gpu-runner,render-runner" \
+    AUX_ANNOTATOR_CKPTS_PATH=/opt/ComfyUI/models/aux_ckpts \
+    HF_HUB_OFFLINE=1 \
     INSIGHTFACE_HOME=/opt/ComfyUI/models/insightface
 # Health: GET /system_stats (the compose file and the k8s probes check it).
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/comfy-entrypoint"]

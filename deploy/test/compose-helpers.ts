@@ -6,7 +6,12 @@ import { repoRoot } from "@faceapp/core";
 import { parse } from "yaml";
 
 export const composeFiles = ["docker-compose.yml", "compose/compose.dev.yml"];
-export const dockerfiles = ["compose/node.Dockerfile", "compose/web.Dockerfile", "compose/comfyui.Dockerfile"];
+export const dockerfiles = [
+  "compose/node.Dockerfile",
+  "compose/web.Dockerfile",
+  "compose/comfyui.Dockerfile",
+  "compose/models.Dockerfile",
+];
 
 /** Values for the variables compose requires (`${X:?}`): what a filled-in .env would hold. */
 export const secrets: Record<string, string> = {

@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import path from "node:path";
 import { repoRoot } from "@faceapp/core";
 import { describe, expect, it } from "vitest";
+import { readPins, verifyPins } from "../../scripts/comfy/verify-pins.ts";
 import {
   composeFiles,
   dockerfiles,
@@ -70,7 +71,12 @@ describe("offline validation", () => {
   });
 
   it.skipIf(!hasShellcheck)("shellcheck passes the image scripts", () => {
-    const scripts = ["compose/minio-init.sh", "compose/comfyui/entrypoint.sh", "compose/comfyui/fetch.sh"];
+    const scripts = [
+      "compose/minio-init.sh",
+      "compose/comfyui/entrypoint.sh",
+      "compose/comfyui/fetch.sh",
+      "compose/models/fetch-models.sh",
+    ];
     const result = spawnSync("shellcheck", scripts, { cwd: repoRoot, encoding: "utf8" });
     expect(result.stdout).toBe("");
     expect(result.status).toBe(0);
@@ -85,9 +91,21 @@ const gpuReserved = (s: Service) =>
 const volumeNamed = (s: Service, name: string) => (s.volumes ?? []).find((v) => v.split(":")[0] === name);
 
 describe("docker-compose.yml", () => {
-  it("has the seven services, MinIO and the two one-shot jobs", () => {
+  it("has the seven services, MinIO and the three one-shot jobs", () => {
     expect(Object.keys(services).sort()).toEqual(
-      ["api", "comfyui", "db", "gpu-runner", "migrate", "minio", "minio-init", "redis", "render-runner", "web"].sort(),
+      [
+        "api",
+        "comfyui",
+        "db",
+        "gpu-runner",
+        "migrate",
+        "minio",
+        "minio-init",
+        "models",
+        "redis",
+        "render-runner",
+        "web",
+      ].sort(),
     );
     expect(services.db!.image).toBe("postgres:15-alpine");
     expect(services.redis!.image).toBe("redis:7-alpine");
@@ -104,7 +122,7 @@ describe("docker-compose.yml", () => {
     expect(healthTest(services.comfyui!)).toContain("8188/system_stats");
     expect(healthTest(services.web!)).toContain("/healthz");
     expect(healthTest(services.minio!)).toContain("mc ready local");
-    for (const oneShot of ["migrate", "minio-init"]) {
+    for (const oneShot of ["migrate", "minio-init", "models"]) {
       expect(services[oneShot]!.restart).toBe("no");
       expect(services[oneShot]!.healthcheck).toBeUndefined();
     }
@@ -121,6 +139,9 @@ describe("docker-compose.yml", () => {
       expect(conditionOf(s, "minio-init"), name).toBe("service_completed_successfully");
     }
     expect(conditionOf(services["gpu-runner"]!, "comfyui")).toBe("service_started");
+    // Every model file is in models_cache before ComfyUI or the gpu runner starts.
+    for (const name of ["comfyui", "gpu-runner"])
+      expect(conditionOf(services[name]!, "models"), name).toBe("service_completed_successfully");
     expect(conditionOf(services.web!, "api")).toBe("service_healthy");
     // The migrate job runs the migrator; the api then need not (and does not) migrate on start.
     expect(services.migrate!.command).toEqual(["node", "--import", "tsx", "sql/src/cli.ts"]);
@@ -129,13 +150,15 @@ describe("docker-compose.yml", () => {
 
   it("keeps data in the named volumes, shares the model cache and mounts InsightFace read-only", () => {
     expect(Object.keys(compose.volumes ?? {})).toEqual(
-      expect.arrayContaining(["postgres_data", "models_cache", "comfyui_data"]),
+      expect.arrayContaining(["postgres_data", "models_cache", "comfyui_data", "comfyui_input"]),
     );
     expect(volumeNamed(services.db!, "postgres_data")).toBe("postgres_data:/var/lib/postgresql/data");
-    for (const name of ["api", "gpu-runner", "render-runner", "comfyui"])
+    for (const name of ["api", "gpu-runner", "render-runner", "comfyui", "models"])
       expect(volumeNamed(services[name]!, "models_cache"), name).toBeDefined();
     expect(volumeNamed(services.comfyui!, "comfyui_data")).toBeDefined();
-    for (const name of ["gpu-runner", "comfyui"]) {
+    // ComfyUI's uploaded inputs survive a restart; its buffalo_l comes from models_cache (models service).
+    expect(volumeNamed(services.comfyui!, "comfyui_input")).toBe("comfyui_input:/opt/ComfyUI/input");
+    for (const name of ["gpu-runner"]) {
       const s = services[name]!;
       const mount = (s.volumes ?? []).find((v) => v.includes("insightface") && v.endsWith(":ro"));
       expect(mount, name).toBeDefined();
@@ -208,25 +231,21 @@ describe("images", () => {
     expect(pkg.dependencies?.tsx).toBeDefined();
   });
 
-  it("ComfyUI image: ComfyUI and every custom node pack at a pinned commit, proxy at build and run time", () => {
+  it("ComfyUI image: ComfyUI and only the packs the workflow uses, each at a checked pin, proxy at build and run time", () => {
     const text = read("compose/comfyui.Dockerfile");
-    const packs = [
-      "comfyanonymous/ComfyUI",
-      "cubiq/ComfyUI_IPAdapter_plus",
-      "ltdrdata/ComfyUI-Impact-Pack",
-      "Kosinkadink/ComfyUI-Advanced-ControlNet",
-      "Fannovel16/comfyui_controlnet_aux",
-      "WASasquatch/was-node-suite-comfyui",
-      "cubiq/ComfyUI_essentials",
-      "kijai/ComfyUI-KJNodes",
-    ];
-    for (const pack of packs) {
-      const line = text.split("\n").find((l) => l.includes(`github.com/${pack}.git`));
-      expect(line, pack).toBeDefined();
-      const arg = /"\$\{(\w+_COMMIT)\}"/.exec(line!)?.[1];
-      expect(arg, pack).toBeDefined();
-      expect(text).toMatch(new RegExp(`^ARG ${arg}=[0-9a-f]{40}$`, "m"));
-    }
+    expect(verifyPins()).toEqual([]);
+    expect(readPins().map((p) => p.name)).toEqual([
+      "comfyui",
+      "ComfyUI_IPAdapter_plus",
+      "ComfyUI_essentials",
+      "comfyui_controlnet_aux",
+      "ComfyUI-KJNodes",
+    ]);
+    // Not used by the workflow (and Impact Pack downloaded a model at every start).
+    for (const unused of ["Impact-Pack", "Advanced-ControlNet", "was-node-suite"]) expect(text).not.toContain(unused);
+    // Nothing downloaded at first use: the preprocessors read models/aux_ckpts, the Hub is offline.
+    expect(text).toMatch(/AUX_ANNOTATOR_CKPTS_PATH=\/opt\/ComfyUI\/models\/aux_ckpts/);
+    expect(text).toMatch(/HF_HUB_OFFLINE=1/);
     expect(text).toMatch(/^ARG COMFY_BUILD_PROXY/m);
     const entrypoint = read("compose/comfyui/entrypoint.sh");
     for (const name of ["COMFY_PROXY", "COMFY_PROXY_ENABLED", "COMFY_NO_PROXY"]) expect(entrypoint).toContain(name);

@@ -43,6 +43,8 @@ export async function main(kind: RunnerKindName): Promise<void> {
       deps: { ...base, ...engines },
       tasks: gpuTasks,
       readiness: engines.readiness,
+      // No job until the face engine can run its workflow (ComfyUI: every class, file and value checked).
+      waitUntilReady: true,
     });
   } else {
     // One reused Chromium for the text layers; print files assembled from the bucket and streamed back.

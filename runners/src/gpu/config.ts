@@ -18,13 +18,14 @@ export type GpuEnv = Pick<
 >;
 
 /** The face engine FACE_ENGINE names (the workflow is checked against its parameter map here). */
-export function faceEngineFromEnv(env: GpuEnv): FaceEngine {
+export function faceEngineFromEnv(env: GpuEnv, tuning: { recheckMs?: number } = {}): FaceEngine {
   if (env.FACE_ENGINE === "comfyui") {
     if (!env.COMFY_BASE_URL) throw new Error("FACE_ENGINE=comfyui needs COMFY_BASE_URL");
     return createComfyEngine({
       baseUrl: env.COMFY_BASE_URL,
       promptTimeoutMs: env.COMFY_PROMPT_TIMEOUT_SECONDS * 1000,
       strengthScale: env.IPADAPTER_STRENGTH_SCALE,
+      ...tuning,
     });
   }
   return createCompositeEngine();

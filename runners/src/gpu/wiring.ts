@@ -8,9 +8,13 @@ import { FaceEngineError } from "./engines/errors.ts";
  * The GPU runner's analyzer, face engine and readiness in the shape the runner's tasks take
  * (runners/src/tasks/deps.ts), built from its env: a drop-in for the interim `createGpuEngines`.
  */
-export async function createGpuCapabilities(env: GpuEnv, log?: Logger): Promise<GpuEngines> {
+export async function createGpuCapabilities(
+  env: GpuEnv,
+  log?: Logger,
+  tuning: { recheckMs?: number } = {},
+): Promise<GpuEngines> {
   const analyzer = await analyzerFromEnv(env);
-  const engine = faceEngineFromEnv(env);
+  const engine = faceEngineFromEnv(env, tuning);
   log?.info(
     { detector: analyzer.detector, faceEngine: engine.name, vlm: Boolean(env.VLM_BASE_URL) },
     "gpu engines ready",

@@ -20,6 +20,12 @@ export interface RunnerOptions<D extends RunnerDeps> {
   drainSeconds: number;
   healthPort: number;
   readiness?: Readiness;
+  /**
+   * Take no job until every readiness check is ok (asked every `readyPollMs`, default 5 s): the gpu
+   * runner waits for a ComfyUI that can run its workflow. /healthz and /readyz answer meanwhile.
+   */
+  waitUntilReady?: boolean;
+  readyPollMs?: number;
   pollIntervalMs?: number;
 }
 
@@ -86,21 +92,44 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
       // that exits right after loses it (the job stays locked); a batch is flushed on shutdown.
       preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     });
-  let runner = await start();
   let wakeRetry: (() => void) | null = null;
+  // Resolves once readiness passes (or at once); a stop while waiting ends the wait.
+  const readyToWork = async () => {
+    while (options.waitUntilReady && options.readiness && !stopRequested) {
+      const checks = await options.readiness().catch(() => ({ runner: { ok: false } }));
+      if (Object.values(checks).every((c) => c.ok)) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, options.readyPollMs ?? 5000);
+        wakeRetry = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wakeRetry = null;
+    }
+  };
+  let runner: Awaited<ReturnType<typeof start>> | undefined = options.waitUntilReady ? undefined : await start();
 
   // graphile-worker stops its whole pool when it cannot record a job's outcome (PostgreSQL restarted,
   // the network lost): the runner then sat idle, or exited, for good. Unless it is being stopped, the
   // pool is started again once the database answers; the jobs the stopped pool held are unlocked at
   // once (nobody runs them any more), and are retried as their attempts allow.
   const supervise = async (): Promise<void> => {
+    if (!runner) {
+      await readyToWork();
+      if (stopRequested) return;
+      runner = await start();
+      if (stopRequested) await runner.stop("stopping").catch(() => {});
+      deps.logger.info({ workers: [...workerIds] }, "ready: taking jobs");
+    }
     for (;;) {
+      const pool = runner;
       const failure = await new Promise<unknown>((resolve) => {
         giveUp = () => {
           resolve(new Error(`the worker pool did not stop within ${bound / 1000} s; given up`));
-          void runner.kill("given up").catch(() => {});
+          void pool.kill("given up").catch(() => {});
         };
-        runner.promise.then(
+        pool.promise.then(
           () => resolve(null),
           (err: unknown) => resolve(err ?? new Error("the worker pool failed")),
         );
@@ -175,10 +204,10 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
       stopRequested = true;
       wakeRetry?.();
       // Heartbeats go on while draining, so no other runner's sweeper takes the running jobs.
-      const hard = setTimeout(() => void runner.kill("drain bound exceeded"), bound);
+      const hard = setTimeout(() => void runner?.kill("drain bound exceeded"), bound);
       try {
         // A pool that already stopped by itself has nothing left to drain.
-        await runner.stop("stopping").catch(() => {});
+        await runner?.stop("stopping").catch(() => {});
         await done.catch((err) => deps.logger.warn({ err }, "runner ended with an error"));
       } finally {
         clearTimeout(hard);

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { type ComfyDouble, startComfyDouble } from "../../../testkit/src/doubles/comfyui.ts";
+import { executionOrder } from "../../../testkit/src/doubles/comfyui-validate.ts";
+import { loadFaceWorkflow } from "../../src/gpu/workflow/params.ts";
 
 // The double must behave as docs/comfyui-protocol.md says, or the engine's tests prove nothing.
 
@@ -28,11 +30,21 @@ async function upload(name: string, bytes: Buffer, extra: Record<string, string>
   return (await fetch(`${double.url}/upload/image`, { method: "POST", body: form })).json();
 }
 
-const graph = (image: string) => ({
-  "1": { class_type: "LoadImage", inputs: { image } },
-  "2": { class_type: "KSampler", inputs: { seed: 1, model: ["1", 0] } },
-  "3": { class_type: "SaveImage", inputs: { images: ["2", 0], filename_prefix: "t" } },
-});
+const face = loadFaceWorkflow();
+/** The face workflow with every LoadImage on `image`, its output prefix "t". */
+const graph = (image: string) => {
+  const g = face.build({
+    childImage: image,
+    illustration: image,
+    mask: image,
+    prompt: "p",
+    negativePrompt: "n",
+    seed: 1,
+    strengthScale: 1,
+  });
+  g["25"]!.inputs.filename_prefix = "t";
+  return g;
+};
 
 const post = (path: string, body: unknown) =>
   fetch(`${double.url}${path}`, {
@@ -55,16 +67,15 @@ describe("ComfyUI double", () => {
     expect(await res.json()).toEqual({ prompt_id: "p1", number: 0, node_errors: {} });
     await expect.poll(() => mine.at(-1)).toMatchObject({ type: "executing", data: { node: null, prompt_id: "p1" } });
     const types = mine.slice(1).map((f) => (f.type === "executing" ? `executing ${f.data.node}` : f.type));
+    const nodes = executionOrder(graph("a.png")).flatMap((id) => [
+      `executing ${id}`,
+      ...(id === "18" ? ["progress", "progress"] : id === "25" ? ["executed"] : []),
+    ]);
     expect(types).toEqual([
       "status",
       "execution_start",
       "execution_cached",
-      "executing 1",
-      "executing 2",
-      "progress",
-      "progress",
-      "executing 3",
-      "executed",
+      ...nodes,
       "execution_success",
       "status",
       "executing null",
@@ -72,7 +83,7 @@ describe("ComfyUI double", () => {
     expect(other.map((f) => f.type).every((t) => t === "status")).toBe(true);
     const history = (await (await fetch(`${double.url}/history/p1`)).json()) as Record<string, Record<string, unknown>>;
     expect(history.p1).toMatchObject({
-      outputs: { "3": { images: [{ filename: "t_00001_.png", subfolder: "", type: "output" }] } },
+      outputs: { "25": { images: [{ filename: "t_00001_.png", subfolder: "", type: "output" }] } },
       status: { status_str: "success", completed: true },
     });
     expect(await (await fetch(`${double.url}/view?filename=t_00001_.png&type=output`)).text()).toBe("png");
@@ -101,11 +112,27 @@ describe("ComfyUI double", () => {
     double = await startComfyDouble();
     const missing = await post("/prompt", { prompt: graph("never.png") });
     expect(missing.status).toBe(400);
-    expect(await missing.json()).toMatchObject({
-      error: { type: "prompt_outputs_failed_validation" },
-      node_errors: {
-        "1": { class_type: "LoadImage", errors: [{ type: "value_not_in_list" }], dependent_outputs: ["3"] },
+    // LoadImage's VALIDATE_INPUTS takes `image`: no list check, custom_validation_failed instead.
+    const lost = {
+      class_type: "LoadImage",
+      errors: [
+        {
+          type: "custom_validation_failed",
+          message: "Custom validation failed for node",
+          details: "image - Invalid image file: never.png",
+          extra_info: { input_name: "image" },
+        },
+      ],
+      dependent_outputs: ["25"],
+    };
+    expect(await missing.json()).toEqual({
+      error: {
+        type: "prompt_outputs_failed_validation",
+        message: "Prompt outputs failed validation",
+        details: "",
+        extra_info: {},
       },
+      node_errors: { "2": lost, "3": lost, "4": lost },
     });
     const unknown = await post("/prompt", { prompt: { "1": { class_type: "Nope", inputs: {} } } });
     expect(await unknown.json()).toMatchObject({ error: { type: "invalid_prompt" } });

@@ -27,8 +27,20 @@ afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
 });
 
-async function setup(options: { promptMs?: number; pollMs?: number; timeoutMs?: number; scale?: number } = {}) {
-  const double = await startComfyDouble({ promptMs: options.promptMs ?? 0, render: () => background });
+async function setup(
+  options: {
+    promptMs?: number;
+    pollMs?: number;
+    timeoutMs?: number;
+    scale?: number;
+    server?: "current" | "legacy";
+  } = {},
+) {
+  const double = await startComfyDouble({
+    promptMs: options.promptMs ?? 0,
+    render: () => background,
+    server: options.server ?? "current",
+  });
   open.push(double);
   const engine = createComfyEngine({
     baseUrl: double.url,
@@ -166,23 +178,22 @@ describe("ComfyUI engine against the protocol double", () => {
 
   it("turns a 400 with node_errors into which node and input is wrong (a missing checkpoint)", async () => {
     const { double, engine } = await setup();
-    double.missingValues.add("dreamshaper_8.safetensors");
+    double.removeModel("checkpoints", "dreamshaper_8.safetensors");
     const error = await engine.personalize({ ...page, seed: 1 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "workflow_rejected", retryable: false });
     expect((error as Error).message).toContain("node 1 (CheckpointLoaderSimple");
-    expect((error as Error).message).toContain("input ckpt_name: ckpt_name: 'dreamshaper_8.safetensors' not in list");
+    expect((error as Error).message).toContain("input ckpt_name: ckpt_name: 'dreamshaper_8.safetensors' not in []");
     expect((error as Error).message).toContain("not installed on the ComfyUI server");
   });
 
   it("names a missing custom node class, at start-up and when rejected", async () => {
     const { double, engine } = await setup();
-    double.knownClasses.delete("IPAdapterFaceID");
-    expect(await engine.missingNodeClasses()).toEqual(["IPAdapterFaceID"]);
-    expect(await engine.readiness()).toMatchObject({
-      ready: false,
-      reachable: true,
-      problem: expect.stringContaining("IPAdapterFaceID"),
-    });
+    delete double.objectInfo.IPAdapterFaceID;
+    const problems = await engine.check();
+    expect(problems).toEqual([
+      "Cannot execute because node IPAdapterFaceID does not exist. (Node ID '#17'): a custom node pack is missing from the image",
+    ]);
+    expect(await engine.readiness()).toMatchObject({ ready: false, reachable: true, problems });
     const error = await engine.personalize({ ...page, seed: 1 }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/IPAdapterFaceID does not exist.*custom node pack is missing/);
   });
@@ -254,10 +265,70 @@ describe("ComfyUI engine against the protocol double", () => {
     const started = once(double, "started");
     const running = engine.personalize({ ...page, seed: 1, signal: a.signal }).catch(() => {});
     await started;
-    expect(await engine.readiness()).toEqual({ engine: "comfyui", ready: true, reachable: true, queueRemaining: 1 });
+    expect(await engine.readiness()).toEqual({
+      engine: "comfyui",
+      ready: true,
+      reachable: true,
+      queueRemaining: 1,
+      comfyuiVersion: "0.8.1",
+    });
     a.abort();
     await running;
     await double.close();
     expect(await engine.readiness()).toMatchObject({ engine: "comfyui", ready: false, reachable: false });
+  });
+});
+
+describe.each(["current", "legacy"] as const)("ComfyUI engine against a %s server", (server) => {
+  it("follows the prompt id the server answers with", async () => {
+    const { double, engine } = await setup({ server, pollMs: 50 });
+    const queued: string[] = [];
+    const out = await engine.personalize({ ...page, seed: 1, onQueued: (id) => queued.push(id) });
+    expect(out.equals(background)).toBe(true);
+    expect(queued).toEqual([...double.records.keys()]);
+    expect([...double.records.values()].map((r) => r.outcome)).toEqual(["success"]);
+  });
+
+  it("re-uploads when the server answers that an image file is invalid (its input folder lost it)", async () => {
+    const { double, engine } = await setup({ server });
+    await engine.personalize({ ...page, seed: 1 });
+    double.inputs.clear();
+    const out = await engine.personalize({ ...page, seed: 2 });
+    expect(out.equals(background)).toBe(true);
+    expect(double.uploadLog).toHaveLength(6);
+    expect([...double.records.values()].map((r) => r.outcome)).toEqual(["success", "success"]);
+  });
+
+  it("cancelling a waiting page deletes it and interrupts nothing; cancelling the running one interrupts it", async () => {
+    const { double, engine } = await setup({ server, promptMs: 600_000 });
+    const a = new AbortController();
+    const b = new AbortController();
+    const started = once(double, "started");
+    const first = engine.personalize({ ...page, seed: 1, signal: a.signal }).catch((e: unknown) => e);
+    const [firstId] = (await started) as [string];
+    const queued = once(double, "queued");
+    const second = engine.personalize({ ...page, seed: 2, signal: b.signal }).catch((e: unknown) => e);
+    const [secondId] = (await queued) as [string];
+    b.abort(new Error("canceled"));
+    await second;
+    await expect.poll(() => double.records.get(secondId)?.outcome).toBe("deleted");
+    expect(double.interrupts).toEqual([]);
+    expect(double.records.get(firstId)?.outcome).toBeUndefined();
+    a.abort(new Error("canceled"));
+    await first;
+    await expect.poll(() => double.records.get(firstId)?.outcome).toBe("interrupted");
+    expect(double.interrupts).toEqual([firstId]);
+  });
+});
+
+describe("IPADAPTER_STRENGTH_SCALE against the real limits", () => {
+  it("refuses at start-up a scale that pushes lora_strength over its maximum of 1, naming the variable", () => {
+    expect(() =>
+      createComfyEngine({ baseUrl: "http://127.0.0.1:1", promptTimeoutMs: 1000, strengthScale: 1.4 }),
+    ).toThrow(
+      "IPADAPTER_STRENGTH_SCALE=1.4 makes IPAdapterUnifiedLoaderFaceID lora_strength 0.75 × 1.4 = 1.05, over its maximum of 1 (node 16); at most 1.33 fits this workflow",
+    );
+    const engine = createComfyEngine({ baseUrl: "http://127.0.0.1:1", promptTimeoutMs: 1000, strengthScale: 1.33 });
+    void engine.close();
   });
 });

@@ -3,18 +3,10 @@ import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixturePath } from "@faceapp/testkit";
 import { startComfyDouble } from "../../../testkit/src/doubles/comfyui.ts";
-import { createGpuCapabilities, type GpuEnv } from "../../src/gpu/index.ts";
+import { createGpuCapabilities } from "../../src/gpu/index.ts";
+import { gpuEnv } from "./gpu-env.ts";
 
-const base: GpuEnv = {
-  FACE_ENGINE: "composite",
-  COMFY_BASE_URL: undefined,
-  COMFY_PROMPT_TIMEOUT_SECONDS: 60,
-  IPADAPTER_STRENGTH_SCALE: 1,
-  VLM_BASE_URL: undefined,
-  QWEN_MODEL_ID: "Qwen/Qwen2-VL-2B-Instruct",
-  INSIGHTFACE_HOME: undefined,
-  MODELS_DIR: undefined,
-};
+const base = gpuEnv();
 
 describe("the GPU capabilities in the shape the runner's tasks take", () => {
   const closers: Array<() => Promise<void>> = [];

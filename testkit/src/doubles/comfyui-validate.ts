@@ -1,111 +1,26 @@
-// How ComfyUI's `POST /prompt` validates an API-format graph (execution.py `validate_prompt`), as far
-// as the GPU runner can tell the difference: unknown classes, no output node, an input file that was
-// never uploaded, a model that is not installed.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { ApiPrompt, ObjectInfo } from "@faceapp/core/comfyui";
 
-export type ApiGraph = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+// What the double knows of a real ComfyUI: the object_info extracted from the pinned sources
+// (testkit/fixtures/comfyui, made by scripts/comfy/extract-object-info.py), validated with the same
+// module as the runner's check (@faceapp/core/comfyui, execution.py's rules).
 
-export interface NodeError {
-  type: string;
-  message: string;
-  details: string;
-  extra_info: Record<string, unknown>;
+export type ApiGraph = ApiPrompt;
+
+const fixtures = fileURLToPath(new URL("../../fixtures/comfyui/", import.meta.url));
+
+/** A fresh copy of the committed object_info fixture (model lists as the manifest names them). */
+export function fixtureObjectInfo(): ObjectInfo {
+  return JSON.parse(readFileSync(`${fixtures}object_info.json`, "utf8")) as ObjectInfo;
 }
 
-export type ValidationResult =
-  | { ok: true; outputs: string[] }
-  | {
-      ok: false;
-      error: NodeError;
-      node_errors: Record<string, { errors: NodeError[]; dependent_outputs: string[]; class_type: string }>;
-    };
-
-/** Node classes of a ComfyUI with the original's custom node packs (what `/object_info` lists). */
-export const defaultNodeClasses = [
-  "CheckpointLoaderSimple",
-  "LoadImage",
-  "ImageToMask",
-  "CLIPTextEncode",
-  "InpaintModelConditioning",
-  "ControlNetLoader",
-  "ControlNetApplyAdvanced",
-  "DWPreprocessor",
-  "PiDiNetPreprocessor",
-  "IPAdapterUnifiedLoaderFaceID",
-  "IPAdapterFaceID",
-  "KSampler",
-  "VAEDecode",
-  "UpscaleModelLoader",
-  "ImageUpscaleWithModel",
-  "ImageScale",
-  "ImageCompositeMasked",
-  "MaskBoundingBox+",
-  "ColorMatch",
-  "SaveImage",
-  "PreviewImage",
-];
-
-export const outputClasses = new Set(["SaveImage", "PreviewImage"]);
-
-function error(type: string, message: string, details = "", extra_info: Record<string, unknown> = {}): NodeError {
-  return { type, message, details, extra_info };
-}
-
-/** Validates a graph as ComfyUI would before queueing it. */
-export function validateGraph(
-  graph: unknown,
-  known: Set<string>,
-  inputFiles: Set<string>,
-  missingValues: Set<string>,
-): ValidationResult {
-  if (!graph || typeof graph !== "object") {
-    return { ok: false, error: error("no_prompt", "No prompt provided"), node_errors: {} };
-  }
-  const nodes = graph as ApiGraph;
-  for (const [id, node] of Object.entries(nodes)) {
-    if (!node || typeof node.class_type !== "string" || !known.has(node.class_type)) {
-      const cls = node?.class_type ?? "undefined";
-      return {
-        ok: false,
-        error: error("invalid_prompt", `Cannot execute because node ${cls} does not exist.`, `Node ID '#${id}'`),
-        node_errors: {},
-      };
-    }
-  }
-  const outputs = Object.keys(nodes).filter((id) => outputClasses.has(nodes[id]!.class_type));
-  if (outputs.length === 0) {
-    return { ok: false, error: error("prompt_no_outputs", "Prompt has no outputs"), node_errors: {} };
-  }
-  const nodeErrors: Extract<ValidationResult, { ok: false }>["node_errors"] = {};
-  for (const [id, node] of Object.entries(nodes)) {
-    const errors: NodeError[] = [];
-    for (const [name, value] of Object.entries(node.inputs ?? {})) {
-      if (Array.isArray(value)) {
-        const source = nodes[String(value[0])];
-        if (!source) {
-          errors.push(error("invalid_link", "Linked node does not exist", `${name}: node ${String(value[0])}`));
-        }
-        continue;
-      }
-      const notUploaded = node.class_type === "LoadImage" && name === "image" && !inputFiles.has(String(value));
-      if (notUploaded || (typeof value === "string" && missingValues.has(value))) {
-        errors.push(
-          error("value_not_in_list", "Value not in list", `${name}: '${String(value)}' not in list`, {
-            input_name: name,
-            received_value: value,
-          }),
-        );
-      }
-    }
-    if (errors.length > 0) nodeErrors[id] = { errors, dependent_outputs: outputs, class_type: node.class_type };
-  }
-  if (Object.keys(nodeErrors).length > 0) {
-    return {
-      ok: false,
-      error: error("prompt_outputs_failed_validation", "Prompt outputs failed validation"),
-      node_errors: nodeErrors,
-    };
-  }
-  return { ok: true, outputs };
+/** Where the fixture came from: the packs' commits and how each class was derived. */
+export function fixtureSource(): { folderInputs: Array<{ classType: string; input: string; folder: string }> } & Record<
+  string,
+  unknown
+> {
+  return JSON.parse(readFileSync(`${fixtures}object_info.source.json`, "utf8"));
 }
 
 /** The graph's nodes in an order where every node comes after the nodes it links from. */

@@ -3,13 +3,22 @@ import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
-import { type ApiGraph, defaultNodeClasses, executionOrder, outputClasses, validateGraph } from "./comfyui-validate.ts";
+import {
+  folderInputs,
+  loadImageValidator,
+  type ObjectInfo,
+  validatePrompt,
+  withFolderLists,
+} from "@faceapp/core/comfyui";
+import { type ApiGraph, executionOrder, fixtureObjectInfo } from "./comfyui-validate.ts";
 import { type Folders, uploadImage, viewFile } from "./comfyui-files.ts";
 
-// A ComfyUI test double over a real HTTP and WebSocket socket, built from docs/comfyui-protocol.md: the
-// routes the GPU runner uses, event order and targeting, `{node: null}` completion, the /history
-// shape, upload renaming, 400 node_errors, interrupt and queue delete. It can be told to be slow,
-// hang, drop its sockets, fail a node, go away and come back, or restart (losing queue and history).
+// A ComfyUI test double over a real HTTP and WebSocket socket, built from docs/comfyui-protocol.md:
+// the routes the GPU runner uses, event order and targeting, `{node: null}` completion, the /history
+// shape, upload renaming, interrupt and queue delete. Every prompt is validated as execution.py does
+// against an object_info extracted from the pinned sources (400 with the real error types). It can
+// play the current server or an older one (client prompt_id ignored, /interrupt untargeted), and be
+// told to be slow, hang, drop its sockets, fail a node, go away and come back, or restart.
 
 export interface ComfyDoubleOptions {
   /** Time one prompt takes, spread over the sampler's progress steps; 0 (default) is instant. */
@@ -18,7 +27,17 @@ export interface ComfyDoubleOptions {
   progressSteps?: number;
   /** The output image a SaveImage node writes; default: the bytes of the graph's last LoadImage input. */
   render?: (graph: ApiGraph, input: (name: string) => Buffer | undefined) => Buffer | Promise<Buffer>;
+  /** The node classes and lists served and validated against; default: the pinned sources' fixture. */
+  objectInfo?: ObjectInfo;
+  /**
+   * "current" (default): honours a client's prompt_id and `POST /interrupt {prompt_id}` (ComfyUI since
+   * July / September 2025). "legacy": makes its own prompt ids and interrupts whatever runs.
+   */
+  server?: "current" | "legacy";
 }
+
+/** What each behaviour reports as comfyui_version in /system_stats. */
+export const doubleVersions = { current: "0.8.1", legacy: "0.3.40" } as const;
 
 interface QueueItem {
   number: number;
@@ -61,9 +80,9 @@ export class ComfyDouble extends EventEmitter {
   readonly folders: Folders = { input: new Map(), output: new Map() };
   /** Files in the input folder by name. */
   readonly inputs = this.folders.input;
-  readonly knownClasses = new Set(defaultNodeClasses);
-  /** Literal input values that are "not installed" (a missing checkpoint): validation fails on them. */
-  readonly missingValues = new Set<string>();
+  /** Served as /object_info and validated against; tests may change it (see removeModel, addModel). */
+  objectInfo: ObjectInfo;
+  readonly behaviour: "current" | "legacy";
   /** Node ids or class types that raise an execution error when they run. */
   readonly failing = new Map<string, string>();
   refuseSockets = false;
@@ -86,6 +105,8 @@ export class ComfyDouble extends EventEmitter {
     super();
     this.promptMs = options.promptMs ?? 0;
     this.progressSteps = options.progressSteps ?? 4;
+    this.objectInfo = options.objectInfo ?? fixtureObjectInfo();
+    this.behaviour = options.server ?? "current";
     this.render =
       options.render ??
       ((graph, input) => {
@@ -130,6 +151,31 @@ export class ComfyDouble extends EventEmitter {
   resume(): void {
     this.paused?.resolve();
     this.paused = undefined;
+  }
+
+  /** Takes a file out of a models folder's lists (as if it were not on disk). */
+  removeModel(folder: string, file: string): void {
+    this.setModels(folder, (list) => list.filter((f) => f !== file));
+  }
+
+  /** Adds a file to a models folder's lists (as if the models service had just written it). */
+  addModel(folder: string, file: string): void {
+    this.setModels(folder, (list) => [...new Set([...list, file])]);
+  }
+
+  private setModels(folder: string, change: (list: string[]) => string[]): void {
+    const current = this.objectInfo;
+    const bound = folderInputs.filter((b) => b.folder === folder);
+    for (const b of bound) {
+      const spec = current[b.classType]?.input.required?.[b.input] ?? current[b.classType]?.input.optional?.[b.input];
+      if (!spec || !Array.isArray(spec[0])) continue;
+      this.objectInfo = withFolderLists(this.objectInfo, [b], { [folder]: change(spec[0].map(String)) });
+    }
+  }
+
+  /** The object_info as served now: LoadImage lists the input folder. */
+  currentObjectInfo(): ObjectInfo {
+    return withFolderLists(this.objectInfo, folderInputs, { input: [...this.inputs.keys()] });
   }
 
   /** Makes every following prompt take `ms` (0: instant). */
@@ -232,9 +278,8 @@ export class ComfyDouble extends EventEmitter {
     ws.on("error", () => {});
     this.sendTo(sid, "status", { status: { exec_info: { queue_remaining: this.queueRemaining } }, sid });
     const running = this.running;
-    if (running && running.clientId === sid && running.node) {
-      this.sendTo(sid, "executing", { node: running.node, display_node: running.node, prompt_id: running.promptId });
-    }
+    // server.py re-sends the running node to its client on reconnect, without prompt_id.
+    if (running && running.clientId === sid && running.node) this.sendTo(sid, "executing", { node: running.node });
   }
 
   private sendTo(sid: string | undefined, type: string, data: unknown): void {
@@ -319,7 +364,7 @@ export class ComfyDouble extends EventEmitter {
             this.emit("progress", promptId, step, steps);
           }
         }
-        if (outputClasses.has(node.class_type)) {
+        if (this.objectInfo[node.class_type]?.output_node === true) {
           const bytes = await this.render(graph, (name) => this.inputs.get(name));
           if (!alive()) return;
           const prefix = String(node.inputs.filename_prefix ?? "ComfyUI");
@@ -338,8 +383,10 @@ export class ComfyDouble extends EventEmitter {
       status = "error";
       const data = { prompt_id: promptId, node_id: current, node_type: graph[current]?.class_type, executed };
       messages.push(["execution_interrupted", data]);
-      // Interruption is announced to every socket, even for prompts sent without client_id.
-      this.broadcast("execution_interrupted", { ...data, timestamp: ts() });
+      // execution.py add_message(broadcast=True): to the prompt's client, or to every socket when the
+      // prompt came without client_id.
+      if (clientId === undefined) this.broadcast("execution_interrupted", { ...data, timestamp: ts() });
+      else this.sendTo(clientId, "execution_interrupted", { ...data, timestamp: ts() });
       rec.outcome = "interrupted";
     }
     rec.endedAt = performance.now();
@@ -422,7 +469,9 @@ export class ComfyDouble extends EventEmitter {
     if (route === "POST /interrupt") {
       const data = parseJson(body) as { prompt_id?: string };
       this.interrupts.push(data.prompt_id ?? null);
-      if (this.running && (data.prompt_id === undefined || data.prompt_id === this.running.promptId)) {
+      // An older server ignores the body and interrupts whatever runs.
+      const targeted = this.behaviour === "current" && typeof data.prompt_id === "string" && data.prompt_id !== "";
+      if (this.running && (!targeted || data.prompt_id === this.running.promptId)) {
         this.running.interrupt?.();
       }
       return json(200);
@@ -445,34 +494,30 @@ export class ComfyDouble extends EventEmitter {
           os: "posix",
           ram_total: 0,
           ram_free: 0,
-          comfyui_version: "double",
+          comfyui_version: doubleVersions[this.behaviour],
           python_version: "",
           pytorch_version: "",
         },
         devices: [{ name: "double", type: "cpu", index: 0, vram_total: 0, vram_free: 0 }],
       });
     }
-    if (route === "GET /object_info") {
-      const info = Object.fromEntries(
-        [...this.knownClasses].map((c) => [
-          c,
-          { input: { required: {} }, output: [], name: c, output_node: outputClasses.has(c) },
-        ]),
-      );
-      return json(200, info);
-    }
+    if (route === "GET /object_info") return json(200, this.currentObjectInfo());
     if (route === "POST /free") return json(200);
     json(404, { error: "not found" });
   }
 
   private postPrompt(body: Buffer, json: (status: number, data?: unknown) => void): void {
     const data = parseJson(body) as { prompt?: unknown; client_id?: string; prompt_id?: string; front?: boolean };
-    const result = validateGraph(data.prompt, this.knownClasses, new Set(this.inputs.keys()), this.missingValues);
+    const result = validatePrompt(data.prompt, this.objectInfo, {
+      custom: { LoadImage: loadImageValidator((name) => this.inputs.has(name)) },
+    });
     if (!result.ok) {
       json(400, { error: result.error, node_errors: result.node_errors });
       return;
     }
-    const promptId = data.prompt_id ?? randomUUID();
+    // server.py: str(json_data.get("prompt_id", uuid4())); older servers always made their own.
+    const promptId =
+      this.behaviour === "current" && data.prompt_id !== undefined ? String(data.prompt_id) : randomUUID();
     const item: QueueItem = {
       number: this.counter++,
       promptId,
@@ -488,7 +533,7 @@ export class ComfyDouble extends EventEmitter {
     this.emit("queued", promptId);
     this.broadcastStatus();
     this.kick();
-    json(200, { prompt_id: promptId, number: item.number, node_errors: {} });
+    json(200, { prompt_id: promptId, number: item.number, node_errors: result.node_errors });
   }
 }
 

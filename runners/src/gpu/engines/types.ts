@@ -32,8 +32,12 @@ export interface EngineReadiness {
   /** ComfyUI: reachable and its queue depth (pending + running). */
   reachable?: boolean;
   queueRemaining?: number;
-  /** Why it is not ready (unreachable, node classes missing). */
+  /** Why it is not ready (unreachable). */
   problem?: string;
+  /** ComfyUI: the version its /system_stats reports. */
+  comfyuiVersion?: string | undefined;
+  /** What the server would refuse or miss in the workflow, one line each an operator can act on. */
+  problems?: string[];
 }
 
 /** A face engine: both write the same background PNG (the illustration's size) and report progress the same way. */

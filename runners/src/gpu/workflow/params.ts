@@ -35,6 +35,17 @@ export const faceWorkflowOutput = { node: "25", classType: "SaveImage" };
 
 export type ParamMap = Record<keyof typeof faceWorkflowParams, InputRef>;
 
+/**
+ * The real limits of the inputs IPADAPTER_STRENGTH_SCALE multiplies, as ComfyUI_IPAdapter_plus declares
+ * them at its pinned commit (INPUT_TYPES min/max; a test checks them against the extracted fixture).
+ * ComfyUI refuses a prompt outside them (value_bigger_than_max), so the runner refuses the scale first.
+ */
+export const scaledInputLimits = {
+  ipadapterWeight: { min: -1, max: 3 },
+  ipadapterWeightFaceIdV2: { min: -1, max: 5 },
+  loraStrength: { min: 0, max: 1 },
+} as const;
+
 export interface WorkflowParams {
   childImage: string;
   illustration: string;
@@ -80,26 +91,44 @@ export function loadFaceWorkflow(graph: ApiGraph = workflowJson as ApiGraph, par
   const problems = checkParamMap(graph, params, faceWorkflowOutput);
   if (problems.length > 0)
     throw new Error(`the face workflow does not match its parameter map: ${problems.join("; ")}`);
+  const scaled = (ref: InputRef, scale: number) =>
+    Math.round(Number(graph[ref.node]!.inputs[ref.input]) * scale * 1e4) / 1e4;
   return {
     graph,
     output: faceWorkflowOutput,
+    /** Why IPADAPTER_STRENGTH_SCALE = `scale` would push a scaled input past its real limit; empty when it fits. */
+    scaleProblems(scale: number): string[] {
+      const problems: string[] = [];
+      for (const key of Object.keys(scaledInputLimits) as Array<keyof typeof scaledInputLimits>) {
+        const ref = params[key];
+        const { min, max } = scaledInputLimits[key];
+        const base = Number(graph[ref.node]!.inputs[ref.input]);
+        const value = scaled(ref, scale);
+        if (value <= max && value >= min) continue;
+        const bound = value > max ? `over its maximum of ${max}` : `under its minimum of ${min}`;
+        const most = base > 0 ? Math.floor((max / base) * 100) / 100 : undefined;
+        problems.push(
+          `IPADAPTER_STRENGTH_SCALE=${scale} makes ${ref.classType} ${ref.input} ${base} × ${scale} = ${value}, ${bound} (node ${ref.node})` +
+            (most !== undefined ? `; at most ${most} fits this workflow` : ""),
+        );
+      }
+      return problems;
+    },
     /** A fresh graph with the parameters set (the template is never mutated). */
     build(p: WorkflowParams): ApiGraph {
       const g = structuredClone(graph);
       const set = (ref: InputRef, value: unknown) => {
         g[ref.node]!.inputs[ref.input] = value;
       };
-      const scaled = (ref: InputRef) =>
-        Math.round(Number(graph[ref.node]!.inputs[ref.input]) * p.strengthScale * 1e4) / 1e4;
       set(params.childImage, p.childImage);
       set(params.illustration, p.illustration);
       set(params.mask, p.mask);
       set(params.prompt, p.prompt);
       set(params.negativePrompt, p.negativePrompt);
       set(params.seed, p.seed);
-      set(params.ipadapterWeight, scaled(params.ipadapterWeight));
-      set(params.ipadapterWeightFaceIdV2, scaled(params.ipadapterWeightFaceIdV2));
-      set(params.loraStrength, scaled(params.loraStrength));
+      set(params.ipadapterWeight, scaled(params.ipadapterWeight, p.strengthScale));
+      set(params.ipadapterWeightFaceIdV2, scaled(params.ipadapterWeightFaceIdV2, p.strengthScale));
+      set(params.loraStrength, scaled(params.loraStrength, p.strengthScale));
       return g;
     },
   };

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { FaceEngineError } from "../errors.ts";
 import type { EngineReadiness, FaceEngine, PersonalizeRequest } from "../types.ts";
 import { type FaceWorkflow, loadFaceWorkflow } from "../../workflow/params.ts";
+import { checkServer, type ServerCheck } from "./check.ts";
 import { ComfyHttp } from "./http.ts";
 import { runPrompt } from "./run.ts";
 import { ComfySocket } from "./socket.ts";
@@ -25,6 +26,8 @@ export interface ComfyEngineConfig {
   /** Defaults to the face workflow in workflow/, checked against its parameter map here. */
   workflow?: FaceWorkflow;
   negativePrompt?: string;
+  /** How often a failed start-up check of the server is repeated (readiness asks), default 10 s. */
+  recheckMs?: number;
 }
 
 const defaultNegative = "photo, realistic, deformed face, extra eyes, blurry, text, watermark";
@@ -39,8 +42,13 @@ export interface ComfyEngine extends FaceEngine {
   readonly name: "comfyui";
   /** Starts a page without waiting for it (personalize() is `submit(r).result()`). */
   submit(request: PersonalizeRequest): PendingPage;
-  /** Node classes the workflow uses that the server lacks; empty when it can run the workflow. */
-  missingNodeClasses(): Promise<string[]>;
+  /**
+   * What the server would refuse or miss in the workflow with our parameters (one line each): the
+   * start-up check behind readiness. Empty when ComfyUI would accept and run it.
+   */
+  check(): Promise<string[]>;
+  /** The same check with the server's comfyui_version (/system_stats). */
+  checkServer(): Promise<ServerCheck>;
 }
 
 /**
@@ -50,13 +58,26 @@ export interface ComfyEngine extends FaceEngine {
  */
 export function createComfyEngine(config: ComfyEngineConfig): ComfyEngine {
   const workflow = config.workflow ?? loadFaceWorkflow();
+  const strengthScale = config.strengthScale ?? 1;
+  const scaleProblems = workflow.scaleProblems(strengthScale);
+  if (scaleProblems.length > 0) throw new Error(scaleProblems.join("; "));
   const http = new ComfyHttp(config.baseUrl);
   const wsUrl = new URL("/ws", config.baseUrl);
   wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
   const socket = new ComfySocket(wsUrl.toString(), `faceapp-${randomUUID()}`);
   const slots = new Semaphore(config.maxInFlight ?? 2);
-  const classes = [...new Set(Object.values(workflow.graph).map((n) => n.class_type))];
-  let missing: string[] | undefined;
+  // The graph as a page would send it, the LoadImage names aside: what the start-up check validates.
+  const sample = workflow.build({
+    childImage: "child.png",
+    illustration: "illustration.png",
+    mask: "mask.png",
+    prompt: "",
+    negativePrompt: config.negativePrompt ?? defaultNegative,
+    seed: 0,
+    strengthScale,
+  });
+  let checked: { at: number; problems: string[]; comfyuiVersion: string | undefined } | undefined;
+  const recheckMs = config.recheckMs ?? 10_000;
 
   // Content-addressed names: a book's art is uploaded to a ComfyUI once, not once per page; the
   // cache is dropped when ComfyUI shows it lost files (a restart, a 400 for a missing LoadImage file).
@@ -86,7 +107,7 @@ export function createComfyEngine(config: ComfyEngineConfig): ComfyEngine {
         prompt: request.prompt,
         negativePrompt: request.negativePrompt ?? config.negativePrompt ?? defaultNegative,
         seed: request.seed,
-        strengthScale: config.strengthScale ?? 1,
+        strengthScale,
       });
       const result = await slots
         .use(signal, () =>
@@ -137,20 +158,22 @@ export function createComfyEngine(config: ComfyEngineConfig): ComfyEngine {
       result.catch(() => {});
       return { result: () => result };
     },
-    async missingNodeClasses() {
-      const known = await http.nodeClasses();
-      return classes.filter((c) => !known.has(c));
+    async check() {
+      return (await this.checkServer()).problems;
     },
+    checkServer: () => checkServer(http, sample, AbortSignal.timeout(30_000)),
     async readiness(): Promise<EngineReadiness> {
       try {
         const queueRemaining = await http.queueRemaining(AbortSignal.timeout(2_000));
-        // /object_info is large on a real server: asked once per engine, after the first contact.
-        missing ??= await this.missingNodeClasses();
-        if (missing.length > 0) {
-          const problem = `ComfyUI lacks the workflow's node classes ${missing.join(", ")} (a custom node pack is missing)`;
-          return { engine: "comfyui", ready: false, reachable: true, queueRemaining, problem };
+        // /object_info is large on a real server: once it passed it is not asked again; while it fails
+        // it is asked again every recheckMs, so the runner turns ready when the models arrive.
+        if (!checked || (checked.problems.length > 0 && performance.now() - checked.at >= recheckMs)) {
+          checked = { at: performance.now(), ...(await this.checkServer()) };
         }
-        return { engine: "comfyui", ready: true, reachable: true, queueRemaining };
+        const { problems, comfyuiVersion } = checked;
+        const seen = { engine: "comfyui" as const, reachable: true, queueRemaining, comfyuiVersion };
+        if (problems.length > 0) return { ...seen, ready: false, problems };
+        return { ...seen, ready: true };
       } catch (error) {
         return { engine: "comfyui", ready: false, reachable: false, problem: (error as Error).message };
       }

@@ -1,6 +1,12 @@
 import * as v from "valibot";
 import { FaceEngineError } from "../errors.ts";
+import type { ObjectInfo } from "@faceapp/core/comfyui";
 import type { ApiGraph } from "../../workflow/params.ts";
+
+export interface SystemStats {
+  system?: { comfyui_version?: string; pytorch_version?: string; python_version?: string };
+  devices?: Array<{ name?: string; type?: string; vram_total?: number; vram_free?: number }>;
+}
 
 const ImageRef = v.object({ filename: v.string(), subfolder: v.optional(v.string(), ""), type: v.string() });
 export type ImageRef = v.InferOutput<typeof ImageRef>;
@@ -45,11 +51,10 @@ export function describeRejection(body: unknown, graph?: ApiGraph): string {
     const where = `node ${id} (${node.class_type || graph?.[id]?.class_type || "?"}${title ? `, "${title}"` : ""})`;
     for (const e of node.errors) {
       const input = typeof e.extra_info.input_name === "string" ? ` input ${e.extra_info.input_name}` : "";
-      const hint =
-        e.type === "value_not_in_list"
-          ? typeof e.extra_info.input_name === "string" && e.extra_info.input_name === "image"
-            ? " (the image was not uploaded)"
-            : " (not installed on the ComfyUI server)"
+      const hint = isLostUpload(node.class_type, e)
+        ? " (the image was not uploaded)"
+        : e.type === "value_not_in_list"
+          ? " (not installed on the ComfyUI server)"
           : "";
       parts.push(`${where}${input}: ${e.details || e.message}${hint}`);
     }
@@ -61,13 +66,20 @@ export function describeRejection(body: unknown, graph?: ApiGraph): string {
   return `ComfyUI rejected the workflow: ${[head + missingNode, ...parts].filter(Boolean).join("; ")}`;
 }
 
+/**
+ * LoadImage's VALIDATE_INPUTS answer for a file that is not in the input folder: ComfyUI skips the list
+ * check for inputs VALIDATE_INPUTS takes, so a lost upload is `custom_validation_failed`, details
+ * "image - Invalid image file: <name>" (docs/comfyui-protocol.md).
+ */
+function isLostUpload(classType: string, e: { type: string; details: string }): boolean {
+  return classType === "LoadImage" && e.type === "custom_validation_failed" && e.details.includes("Invalid image file");
+}
+
 /** Whether a 400 says a LoadImage file is not in ComfyUI's input folder (it lost our upload). */
 function namesMissingUpload(body: unknown): boolean {
   const parsed = v.safeParse(Rejection, body);
   if (!parsed.success) return false;
-  return Object.values(parsed.output.node_errors).some(
-    (n) => n.class_type === "LoadImage" && n.errors.some((e) => e.type === "value_not_in_list"),
-  );
+  return Object.values(parsed.output.node_errors).some((n) => n.errors.some((e) => isLostUpload(n.class_type, e)));
 }
 
 /** ComfyUI's HTTP routes, as docs/comfyui-protocol.md describes them. */
@@ -127,8 +139,17 @@ export class ComfyHttp {
     return answer.subfolder ? `${answer.subfolder}/${answer.name}` : answer.name;
   }
 
-  /** Queues a prompt with our own ids; a 400 becomes a `workflow_rejected` error naming node and input. */
-  async queuePrompt(graph: ApiGraph, promptId: string, clientId: string, signal?: AbortSignal): Promise<number> {
+  /**
+   * Queues a prompt, offering our own prompt id; returns the id the server answers with, which is ours
+   * on a ComfyUI since July 2025 and one it made on an older one. A 400 becomes a `workflow_rejected`
+   * error naming node and input.
+   */
+  async queuePrompt(
+    graph: ApiGraph,
+    promptId: string,
+    clientId: string,
+    signal?: AbortSignal,
+  ): Promise<{ promptId: string; number: number }> {
     const res = await this.request(
       "/prompt",
       {
@@ -146,7 +167,11 @@ export class ComfyHttp {
       });
     }
     if (!res.ok) throw new FaceEngineError("unavailable", `ComfyUI answered ${res.status} to /prompt`, true);
-    return Number((body as { number?: number }).number ?? 0);
+    const answer = body as { number?: number; prompt_id?: unknown };
+    return {
+      promptId: typeof answer.prompt_id === "string" && answer.prompt_id !== "" ? answer.prompt_id : promptId,
+      number: Number(answer.number ?? 0),
+    };
   }
 
   /** The prompt's history entry, or null while it has not finished (or was never known). */
@@ -156,13 +181,20 @@ export class ComfyHttp {
     return entry === undefined ? null : v.parse(HistoryEntry, entry);
   }
 
-  /** Whether the prompt is running or pending in ComfyUI's queue. */
-  async inQueue(promptId: string, signal?: AbortSignal): Promise<boolean> {
+  /** Where the prompt is in ComfyUI's queue: running, pending, or absent. */
+  async queueState(promptId: string, signal?: AbortSignal): Promise<"running" | "pending" | "absent"> {
     const body = (await this.json("/queue", {}, signal)) as {
       queue_running?: unknown[][];
       queue_pending?: unknown[][];
     };
-    return [...(body.queue_running ?? []), ...(body.queue_pending ?? [])].some((item) => item[1] === promptId);
+    if ((body.queue_running ?? []).some((item) => item[1] === promptId)) return "running";
+    if ((body.queue_pending ?? []).some((item) => item[1] === promptId)) return "pending";
+    return "absent";
+  }
+
+  /** Whether the prompt is running or pending in ComfyUI's queue. */
+  async inQueue(promptId: string, signal?: AbortSignal): Promise<boolean> {
+    return (await this.queueState(promptId, signal)) !== "absent";
   }
 
   /** Pending plus running prompts. */
@@ -179,15 +211,25 @@ export class ComfyHttp {
     return Buffer.from(await res.arrayBuffer());
   }
 
-  /** Deletes a pending prompt and interrupts it if it is the one running. */
+  /**
+   * Deletes the prompt from the queue, then interrupts only if /queue shows it running. An older
+   * ComfyUI ignores the interrupt's prompt_id and stops whatever runs, so without the look at /queue a
+   * cancel would stop another page; a newer one also checks the id itself, closing the gap between
+   * the look and the interrupt.
+   */
   async cancel(promptId: string): Promise<void> {
     await this.post("/queue", { delete: [promptId] });
-    await this.post("/interrupt", { prompt_id: promptId });
+    if ((await this.queueState(promptId)) === "running") await this.post("/interrupt", { prompt_id: promptId });
   }
 
-  /** Node classes the server knows (`/object_info`). */
-  async nodeClasses(signal?: AbortSignal): Promise<Set<string>> {
-    return new Set(Object.keys((await this.json("/object_info", {}, signal)) as object));
+  /** `GET /object_info`: every node class with its inputs and lists. */
+  async objectInfo(signal?: AbortSignal): Promise<ObjectInfo> {
+    return (await this.json("/object_info", {}, signal)) as ObjectInfo;
+  }
+
+  /** `GET /system_stats`: versions and devices. */
+  async systemStats(signal?: AbortSignal): Promise<SystemStats> {
+    return (await this.json("/system_stats", {}, signal)) as SystemStats;
   }
 }
 

@@ -61,13 +61,15 @@ export function progressTracker(graph: ApiGraph, report: (percent: number) => vo
  * never hangs. On abort or timeout the prompt is deleted from the queue and interrupted.
  */
 export async function runPrompt(http: ComfyHttp, socket: ComfySocket, options: RunOptions): Promise<RunResult> {
-  const { graph, promptId, signal } = options;
+  const { graph, signal } = options;
+  // Ours until the server answers with its own (an older ComfyUI ignores the id we offer).
+  let promptId = options.promptId;
   signal?.throwIfAborted();
   const track = progressTracker(graph, (p) => options.onProgress?.(p));
   let wake: () => void = () => {};
   let failure: ComfyMessage | undefined;
   let ended = false;
-  const unlisten = socket.listen(promptId, (message) => {
+  const onMessage = (message: ComfyMessage) => {
     track(message);
     if (message.type === "execution_error" || message.type === "execution_interrupted") failure = message;
     const end =
@@ -79,7 +81,8 @@ export async function runPrompt(http: ComfyHttp, socket: ComfySocket, options: R
       ended = true;
       wake();
     }
-  });
+  };
+  let unlisten = socket.listen(promptId, onMessage);
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(new Error("timeout")), options.timeoutMs);
   const onAbort = () => stop.abort(signal?.reason);
@@ -90,13 +93,23 @@ export async function runPrompt(http: ComfyHttp, socket: ComfySocket, options: R
     await socket.ready(1_000);
     // From here on a cancel must reach ComfyUI: it may have accepted the prompt before we hear back.
     submitted = true;
-    await http.queuePrompt(graph, promptId, socket.clientId, stop.signal).catch((error: unknown) => {
+    // Not cut short by a cancel: an older ComfyUI's answer is the only way to learn the id to delete.
+    const queued = await http.queuePrompt(graph, promptId, socket.clientId).catch((error: unknown) => {
       // The connection broke after the prompt was sent: ComfyUI may or may not have it. Polling finds
-      // out (in history or queue: it runs; in neither: lost, and the caller resubmits).
+      // out (in history or queue: it runs; in neither: lost, and the caller resubmits). An older
+      // ComfyUI that made its own id cannot be found this way: it counts as lost.
       const unknownFate =
         error instanceof FaceEngineError && error.code === "unavailable" && error.details?.refused !== true;
       if (!unknownFate) throw error;
+      return undefined;
     });
+    if (queued && queued.promptId !== promptId) {
+      // Events before this point carried the server's id and were missed; history polling covers them.
+      unlisten();
+      promptId = queued.promptId;
+      unlisten = socket.listen(promptId, onMessage);
+    }
+    stop.signal.throwIfAborted();
     options.onQueued?.(promptId);
     stop.signal.addEventListener("abort", () => wake(), { once: true });
     let polls = 0;

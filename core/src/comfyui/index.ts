@@ -1,0 +1,3 @@
+export * from "./object-info.ts";
+export * from "./validate.ts";
+export * from "./models.ts";
