@@ -9,3 +9,5 @@ export * from "./storage.ts";
 export * from "./progress.ts";
 export * from "./status.ts";
 export * from "./kysely.ts";
+export * from "./fallback-fonts.ts";
+export * from "./names.ts";

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { isNameForm, PLACEHOLDER } from "./names.ts";
 
 // A catalog book's manifest (docs/book-format.md): validated when a book is imported, never at request time.
 
@@ -27,7 +28,7 @@ export const TextPosition = v.picklist([
 
 export const TextLayer = v.pipe(
   v.strictObject({
-    /** e.g. "{child_name} у Дивокраї"; `\n` breaks lines. */
+    /** e.g. "{child_name} у Дивокраї", "для {child_name.gen}" (names.ts); `\n` breaks lines. */
     template: v.pipe(v.string(), v.minLength(1), v.maxLength(2000)),
     variables: v.optional(v.array(TemplateVariable), []),
     position: TextPosition,
@@ -50,8 +51,13 @@ export const TextLayer = v.pipe(
   }),
   v.check(
     (layer) =>
-      [...layer.template.matchAll(/\{(\w+)\}/g)].every((m) => layer.variables.includes(m[1] as TemplateVariable)),
+      [...layer.template.matchAll(PLACEHOLDER)].every((m) => layer.variables.includes(m[1] as TemplateVariable)),
     "a template uses a variable its layer does not declare",
+  ),
+  v.check(
+    (layer) =>
+      [...layer.template.matchAll(PLACEHOLDER)].every((m) => !m[2] || (m[1] === "child_name" && isNameForm(m[2]))),
+    "a template asks for a form that does not exist (child_name.gen, .dat, .acc, .ins, .loc, .voc or .poss)",
   ),
 );
 export type TextLayer = v.InferOutput<typeof TextLayer>;
