@@ -11,3 +11,4 @@ export * from "./status.ts";
 export * from "./kysely.ts";
 export * from "./fallback-fonts.ts";
 export * from "./names.ts";
+export * from "./layout.ts";
