@@ -50,34 +50,32 @@ export function NameForms(props: {
     return isMessageKey(key) ? t(key) : form;
   };
   return (
-    <>
-      <Show when={preview()}>
-        {(p) => (
-          <>
-            <Show when={p().undrawable.length > 0}>
-              <p class="error" role="alert">
-                {t("child.undrawable", {
-                  chars: p()
-                    .undrawable.map((u) => u.character)
-                    .join(" "),
-                })}
-              </p>
-            </Show>
-            <Show when={Object.keys(p().forms).length > 0}>
-              <fieldset class="name-forms" data-testid="name-forms">
-                <legend>{t("child.forms")}</legend>
-                <For each={Object.entries(p().forms)}>
-                  {([form, value]) => (
-                    <label class="inline">
-                      {label(form)} <input name={FORM_FIELD + form} value={value} maxLength={60} autocomplete="off" />
-                    </label>
-                  )}
-                </For>
-              </fieldset>
-            </Show>
-          </>
-        )}
-      </Show>
-    </>
+    <Show when={preview()}>
+      {(p) => (
+        <>
+          <Show when={p().undrawable.length > 0}>
+            <p class="error" role="alert">
+              {t("child.undrawable", {
+                chars: p()
+                  .undrawable.map((u) => u.character)
+                  .join(" "),
+              })}
+            </p>
+          </Show>
+          <Show when={Object.keys(p().forms).length > 0}>
+            <fieldset class="name-forms" data-testid="name-forms">
+              <legend>{t("child.forms")}</legend>
+              <For each={Object.entries(p().forms)}>
+                {([form, value]) => (
+                  <label class="inline">
+                    {label(form)} <input name={FORM_FIELD + form} value={value} maxLength={60} autocomplete="off" />
+                  </label>
+                )}
+              </For>
+            </fieldset>
+          </Show>
+        </>
+      )}
+    </Show>
   );
 }
