@@ -79,6 +79,13 @@ export function PersonalizationPage(): JSX.Element {
         {(s) => {
           const can = () => actions(s());
           const title = () => view()?.book.title ?? "";
+          // The tab says whose book it is, in the same words as the heading ("… — для Соломії").
+          createEffect(() => {
+            const name = s().childName;
+            document.title = name
+              ? `${title()} — ${t("myBooks.forChild", { name: nameAfterFor(lang(), name, s().childNameForms) })}`
+              : title();
+          });
           return (
             <section class="personalization" aria-labelledby="p-title" data-status={s().status}>
               <h1 id="p-title">
