@@ -4,32 +4,26 @@ import * as v from "valibot";
 
 const Uuid = v.pipe(v.string(), v.uuid());
 
-/**
- * 1–40 characters of letters (any script), spaces, apostrophes and hyphens; normalised to NFC,
- * trimmed, inner spaces collapsed.
- */
-export const ChildName = v.pipe(
-  v.string(),
-  v.maxLength(200),
-  v.transform((s) => s.normalize("NFC").trim().replace(/\s+/gu, " ")),
-  v.minLength(1, "must not be empty"),
-  v.maxLength(40, "must be at most 40 characters"),
-  v.regex(/^(?=.*\p{L})[\p{L}\p{M} '’-]+$/u, "may hold letters, spaces, apostrophes and hyphens"),
-);
+/** Up to `max` characters of letters (any script), spaces, apostrophes and hyphens; NFC, trimmed, inner spaces collapsed. */
+const nameText = (max: number) =>
+  v.pipe(
+    v.string(),
+    v.maxLength(200),
+    v.transform((s) => s.normalize("NFC").trim().replace(/\s+/gu, " ")),
+    v.minLength(1, "must not be empty"),
+    v.maxLength(max, `must be at most ${max} characters`),
+    v.regex(/^(?=.*\p{L})[\p{L}\p{M} '’-]+$/u, "may hold letters, spaces, apostrophes and hyphens"),
+  );
+
+/** The child's name: 1–40 such characters. */
+export const ChildName = nameText(40);
 
 export const CreatePersonalization = v.strictObject({
   bookSlug: v.pipe(v.string(), v.regex(/^[a-z0-9]+(-[a-z0-9]+)*$/), v.maxLength(80)),
   photoUploadId: Uuid,
 });
-/** A form of the name as the parent corrected it ("Соломії"): the same characters a name may hold, up to 60. */
-const NameFormText = v.pipe(
-  v.string(),
-  v.maxLength(200),
-  v.transform((s) => s.normalize("NFC").trim().replace(/\s+/gu, " ")),
-  v.minLength(1, "must not be empty"),
-  v.maxLength(60, "must be at most 60 characters"),
-  v.regex(/^(?=.*\p{L})[\p{L}\p{M} '’-]+$/u, "may hold letters, spaces, apostrophes and hyphens"),
-);
+/** A form of the name as the parent corrected it ("Соломії"): the same characters, up to 60. */
+const NameFormText = nameText(60);
 /** The parent's corrections of the name's forms, by form (core's NAME_FORMS). */
 export const NameFormsInput = v.strictObject(
   Object.fromEntries(NAME_FORMS.map((f) => [f, v.optional(NameFormText)])) as Record<
