@@ -371,11 +371,18 @@ export function syntheticManifest(i: number): Manifest {
       base_uri: `pages/page_${n}.png`,
       needs_face_swap: n % 4 === 1,
       text_layers: [],
+      keep_out: [],
       availability: n <= 4 ? ("prepay" as const) : ("postpay" as const),
     })),
     covers: {
-      front: { base_uri: "covers/front.png", needs_face_swap: false, text_layers: [], web_crop: crop },
-      back: { base_uri: "covers/back.png", needs_face_swap: false, text_layers: [], web_crop: { ...crop, left: 210 } },
+      front: { base_uri: "covers/front.png", needs_face_swap: false, text_layers: [], keep_out: [], web_crop: crop },
+      back: {
+        base_uri: "covers/back.png",
+        needs_face_swap: false,
+        text_layers: [],
+        keep_out: [],
+        web_crop: { ...crop, left: 210 },
+      },
     },
     output: { dpi: 300, page_size_px: 2551, cover_size_px: { width: 2800, height: 3000 }, safe_zone_pt: 24 },
   };

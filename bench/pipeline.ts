@@ -118,7 +118,8 @@ try {
       all.map((p) => p.id),
     )
     .execute();
-  for (const p of all) await generatePreview(db.db, p.owner_id, p.id, { childName: "Ada" });
+  for (const p of all)
+    await generatePreview(db.db, { client: s3, config: services.s3 }, p.owner_id, p.id, { childName: "Ada" });
   const pages = all.length * 13;
   const print = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#fff" } })
     .png()

@@ -1,16 +1,27 @@
 // `npm run books:generate`: writes the demo books into books/<slug>/ — manifest.json (committed),
 // art/ (vector scenes rendered to PNG by sharp, with face masks) and fonts/ (copied from the
 // @fontsource packages with their OFL licence). Art and fonts are git-ignored: this script makes them.
+// Each scene says where its key art is (the child, the whale, the house …): the manifest declares
+// those keep-out areas, and each text box goes to the first place beside them.
 
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { Manifest, type TextLayer } from "@faceapp/core";
+import {
+  intersects,
+  keepOutRect,
+  layerRect,
+  Manifest,
+  type Page,
+  type PageId,
+  pageArt,
+  type TextLayer,
+} from "@faceapp/core";
 import sharp from "sharp";
 import * as v from "valibot";
-import { type Face, maskSvg, type SceneSpec, scene } from "./scenes.ts";
-import { BACK_SCENE, EN, type Edition, FRONT_SCENE, PAGE_SCENES, UK } from "./stories.ts";
+import { type Face, type KeepOut, maskSvg, type SceneSpec, scene } from "./scenes.ts";
+import { BACK_SCENE, EN, type Edition, PAGE_SCENES, UK } from "./stories.ts";
 
 const require = createRequire(import.meta.url);
 export const booksDir = path.dirname(fileURLToPath(import.meta.url));
@@ -31,21 +42,41 @@ interface ArtFile {
   height: number;
 }
 
-const art: ArtFile[] = [
-  ...PAGE_SCENES.map((spec, i) => ({ name: `page_${String(i).padStart(2, "0")}`, spec, width: PAGE, height: PAGE })),
-  { name: "cover_front", spec: FRONT_SCENE, ...COVER },
+/** The block pages' art, shared by the editions. */
+const pageArtFiles: ArtFile[] = PAGE_SCENES.map((spec, i) => ({
+  name: `page_${String(i).padStart(2, "0")}`,
+  spec,
+  width: PAGE,
+  height: PAGE,
+}));
+/** Each edition's covers. */
+const coverArtFiles = (edition: Edition): ArtFile[] => [
+  { name: "cover_front", spec: edition.frontScene, ...COVER },
   { name: "cover_back", spec: BACK_SCENE, ...COVER },
 ];
 
-/** Renders every scene (and the masks of scenes with a child) into `dir`; returns the faces found. */
-async function renderArt(dir: string): Promise<Map<string, Face | null>> {
+/** What rendering a scene found: the face slot and the key art (as shares of the picture). */
+export interface Drawn {
+  face: Face | null;
+  keepOut: KeepOut[];
+}
+
+/** Renders scenes (and the masks of scenes with a child) into `dir`; returns what each drew. */
+async function renderArt(dir: string, art: ArtFile[]): Promise<Map<string, Drawn>> {
   await mkdir(dir, { recursive: true });
-  const faces = new Map<string, Face | null>();
+  const drawn = new Map<string, Drawn>();
   // Two at a time: one per core; more only thrashes memory.
   let next = 0;
   const one = async (a: ArtFile) => {
-    const { svg, face } = scene(a.width, a.height, a.spec);
-    faces.set(a.name, face);
+    const { svg, face, keepOut } = scene(a.width, a.height, a.spec);
+    const share = (k: KeepOut): KeepOut => ({
+      label: k.label,
+      left: round(Math.max(0, k.left / a.width)),
+      top: round(Math.max(0, k.top / a.height)),
+      width: round(Math.min(1, k.width / a.width)),
+      height: round(Math.min(1, k.height / a.height)),
+    });
+    drawn.set(a.name, { face, keepOut: keepOut.map(share) });
     const png = { compressionLevel: 6, adaptiveFiltering: false } as const;
     await sharp(Buffer.from(svg))
       .png(png)
@@ -63,8 +94,10 @@ async function renderArt(dir: string): Promise<Map<string, Face | null>> {
       while (next < art.length) await one(art[next++]!);
     }),
   );
-  return faces;
+  return drawn;
 }
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
 
 /** Copies the fonts and their licence from the npm packages; returns the manifest's `fonts`. */
 async function copyFonts(dir: string): Promise<Record<string, { file: string; family: string; weight: number }>> {
@@ -82,6 +115,32 @@ async function copyFonts(dir: string): Promise<Record<string, { file: string; fa
   return fonts;
 }
 
+/** Where a page's text may go, in order of preference: the first beside every keep-out area wins. */
+const STORY_PLACES: Partial<TextLayer>[] = [
+  { position: "top-center", box_width: 0.84, box_height: 0.24 },
+  { position: "top-left", box_width: 0.56, box_height: 0.3, align: "left" },
+  { position: "top-right", box_width: 0.56, box_height: 0.3, align: "right" },
+  { position: "bottom-center", box_width: 0.84, box_height: 0.2 },
+  { position: "bottom-left", box_width: 0.56, box_height: 0.2, align: "left" },
+  { position: "bottom-right", box_width: 0.56, box_height: 0.2, align: "right" },
+];
+/** The dedication and "The End": centred when the art leaves room, else where the story text goes. */
+const CENTRE_PLACES: Partial<TextLayer>[] = [
+  { position: "center", box_width: 0.7, box_height: 0.3, size: 30 },
+  ...STORY_PLACES.map((p) => ({ ...p, size: 30 })),
+];
+
+/** The layer at the first place where its whole box stays off the page's keep-out areas. */
+function place(manifest: Manifest, id: PageId, layer: TextLayer, places: Partial<TextLayer>[]): TextLayer {
+  const art = pageArt(manifest, id);
+  for (const p of places) {
+    const candidate = { ...layer, ...p };
+    const rect = layerRect(manifest, id, art, candidate);
+    if (art.keep_out.every((k) => !intersects(rect, keepOutRect(manifest, id, k)))) return candidate;
+  }
+  throw new Error(`${manifest.slug} ${id}: no place for the text beside the key art`);
+}
+
 const DAY = { color: undefined, text_shadow: undefined };
 const NIGHT = { color: "#fff8e7", text_shadow: "0 0 18px #0b1640, 0 0 6px #0b1640" };
 const lit = (spec: SceneSpec) => (spec.time === "night" || spec.time === "evening" ? NIGHT : DAY);
@@ -89,7 +148,7 @@ const lit = (spec: SceneSpec) => (spec.time === "night" || spec.time === "evenin
 function textLayer(template: string, over: Partial<TextLayer>): TextLayer {
   const layer: TextLayer = {
     template,
-    variables: template.includes("{child_name}") ? ["child_name"] : [],
+    variables: /\{child_name(\.\w+)?\}/.test(template) ? ["child_name"] : [],
     position: "top-center",
     box_width: 0.84,
     align: "center",
@@ -102,16 +161,17 @@ function textLayer(template: string, over: Partial<TextLayer>): TextLayer {
   return layer;
 }
 
-/** The manifest of an edition: 24 pages, both covers, the face pages marked, text over every page. */
-export function manifestOf(edition: Edition, faces: Map<string, Face | null>, fonts: Manifest["typography"]["fonts"]) {
+/** The manifest of an edition: 24 pages, both covers, the face pages marked, text beside the key art. */
+export function manifestOf(edition: Edition, drawn: Map<string, Drawn>, fonts: Manifest["typography"]["fonts"]) {
   const body = edition.language === "uk" ? "rubik_cyrillic" : "rubik_latin";
   const accent = edition.language === "uk" ? "bubbles_cyrillic" : "bubbles_latin";
   const prompt = (spec: SceneSpec) =>
     `children's book illustration, flat vector style, a happy child, ${spec.time}, ${spec.ground}`;
   const artOf = (name: string, spec: SceneSpec) => ({
     base_uri: `art/${name}.png`,
-    needs_face_swap: faces.get(name) !== null,
-    ...(faces.get(name)
+    needs_face_swap: drawn.get(name)?.face != null,
+    keep_out: drawn.get(name)?.keepOut ?? [],
+    ...(drawn.get(name)?.face
       ? { prompt: prompt(spec), negative_prompt: "photo, realistic, text, watermark, extra fingers" }
       : {}),
   });
@@ -138,52 +198,67 @@ export function manifestOf(edition: Edition, faces: Map<string, Face | null>, fo
       ...artOf(`page_${String(i).padStart(2, "0")}`, spec),
       // The preview: the front cover and the first two spreads.
       availability: i >= 1 && i <= 4 ? "prepay" : "postpay",
-      text_layers: [
-        textLayer(edition.pages[i]!, {
-          ...lit(spec),
-          ...(i === 0 || i === 23 ? { position: "center", size: 30, box_width: 0.7 } : {}),
-        }),
-      ],
+      text_layers: [] as TextLayer[],
     })),
     covers: {
       front: {
-        ...artOf("cover_front", FRONT_SCENE),
+        ...artOf("cover_front", edition.frontScene),
         web_crop: { left: 25, top: 210, width: PAGE, height: PAGE },
-        text_layers: [
-          textLayer(`${edition.front.name}\n${edition.front.title}`, { font: accent, size: "accent", box_width: 0.9 }),
-        ],
+        text_layers: [] as TextLayer[],
       },
       back: {
         ...artOf("cover_back", BACK_SCENE),
         web_crop: { left: 210, top: 210, width: PAGE, height: PAGE },
-        text_layers: [textLayer(edition.back, { ...NIGHT, position: "center", size: 26, box_width: 0.75 })],
+        text_layers: [] as TextLayer[],
       },
     },
     output: { dpi: 300, page_size_px: PAGE, cover_size_px: COVER, safe_zone_pt: 24 },
   };
+  // Text goes in once the art and its keep-out areas are in place.
+  const draft = manifest as unknown as Manifest;
+  PAGE_SCENES.forEach((spec, i) => {
+    const places = i === 0 || i === 23 ? CENTRE_PLACES : STORY_PLACES;
+    (manifest.pages[i] as Page).text_layers = [
+      place(draft, `page_${i}`, textLayer(edition.pages[i]!, lit(spec)), places),
+    ];
+  });
+  manifest.covers.front.text_layers = [
+    place(
+      draft,
+      "cover_front",
+      textLayer(`${edition.front.name}\n${edition.front.title}`, { font: accent, size: "accent" }),
+      [{ position: "top-center", box_width: 0.9, box_height: 0.3 }],
+    ),
+  ];
+  manifest.covers.back.text_layers = [
+    place(draft, "cover_back", textLayer(edition.back, { ...NIGHT, size: 26 }), [
+      { position: "center", box_width: 0.75, box_height: 0.4 },
+    ]),
+  ];
   // The schema is the judge: a generator that writes an invalid book fails here, not at import.
   return v.parse(Manifest, manifest);
 }
 
-/** Generates every edition under `root` (books/ by default). Art is rendered once and copied. */
+/** Generates every edition under `root` (books/ by default). Page art is rendered once and copied; covers per edition. */
 export async function generateBooks(root = booksDir, editions = EDITIONS): Promise<string[]> {
   const [first] = editions;
   if (!first) return [];
   const firstDir = path.join(root, first.slug);
-  const faces = await renderArt(path.join(firstDir, "art"));
+  const pages = await renderArt(path.join(firstDir, "art"), pageArtFiles);
   const written: string[] = [];
   for (const edition of editions) {
     const dir = path.join(root, edition.slug);
     if (edition !== first) {
       await mkdir(path.join(dir, "art"), { recursive: true });
-      for (const a of art) {
-        for (const suffix of faces.get(a.name) ? [".png", "_mask.png"] : [".png"]) {
+      for (const a of pageArtFiles) {
+        for (const suffix of pages.get(a.name)?.face ? [".png", "_mask.png"] : [".png"]) {
           await copyFile(path.join(firstDir, "art", a.name + suffix), path.join(dir, "art", a.name + suffix));
         }
       }
     }
+    const covers = await renderArt(path.join(dir, "art"), coverArtFiles(edition));
     const fonts = await copyFonts(path.join(dir, "fonts"));
-    const manifest = manifestOf(edition, faces, fonts);
+    const manifest = manifestOf(edition, new Map([...pages, ...covers]), fonts);
     await writeFile(path.join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     written.push(dir);
   }

@@ -5,13 +5,26 @@ import { seededRandom } from "@faceapp/core";
 
 export type Time = "morning" | "day" | "evening" | "night";
 export type Ground = "meadow" | "forest" | "mountains" | "sea" | "island" | "home" | "sky" | "lake";
-export type Extra = "house" | "kite" | "whale" | "hedgehog" | "fireflies" | "castle" | "oak" | "stream" | "window";
+export type Extra =
+  | "house"
+  | "kite"
+  | "whale"
+  | "hedgehog"
+  | "fireflies"
+  | "castle"
+  | "oak"
+  | "stream"
+  | "window"
+  | "boat";
 
 export interface SceneSpec {
   time: Time;
   ground: Ground;
-  /** The child, if drawn: horizontal centre as a share of the width, size as a share of the height. */
-  child?: { x: number; scale: number; flying?: boolean };
+  /**
+   * The child, if drawn: horizontal centre as a share of the width, size as a share of the height;
+   * standing on the ground, flying, on the whale's back or sitting in the boat (the scene must have it).
+   */
+  child?: { x: number; scale: number; flying?: boolean; on?: "whale" | "boat" };
   extras?: Extra[];
   seed: number;
 }
@@ -21,6 +34,25 @@ export interface Face {
   cy: number;
   r: number;
 }
+
+/** Art no text may cover, in pixels of the scene. */
+export interface KeepOut {
+  label: string;
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** Where the boat floats on a scene of width w: its centre and the line its deck is at. */
+const boatAt = (w: number, h: number, horizon: number) => ({ x: w * 0.4, deck: horizon + h * 0.12 });
+/** The whale's body: the child rides at its top. */
+const whaleAt = (w: number, h: number, horizon: number) => ({
+  cx: w * 0.62,
+  cy: horizon + h * 0.12,
+  rx: w * 0.22,
+  ry: h * 0.08,
+});
 
 const SKIES: Record<Time, [string, string]> = {
   morning: ["#ffd6a5", "#fff1d6"],
@@ -33,8 +65,8 @@ const random = seededRandom;
 
 const n = (x: number) => x.toFixed(1);
 
-/** The SVG of a scene at w×h, and the face slot when it has a child. */
-export function scene(w: number, h: number, spec: SceneSpec): { svg: string; face: Face | null } {
+/** The SVG of a scene at w×h, the face slot when it has a child, and the art no text may cover. */
+export function scene(w: number, h: number, spec: SceneSpec): { svg: string; face: Face | null; keepOut: KeepOut[] } {
   const rnd = random(spec.seed);
   const [top, bottom] = SKIES[spec.time];
   const dark = spec.time === "night" || spec.time === "evening";
@@ -57,17 +89,33 @@ export function scene(w: number, h: number, spec: SceneSpec): { svg: string; fac
 
   const horizon = h * (spec.ground === "sky" ? 0.9 : 0.62);
   parts.push(ground(spec.ground, w, h, horizon, rnd, dark));
-  for (const extra of spec.extras ?? []) parts.push(drawExtra(extra, w, h, horizon, rnd));
+  // The moon is drawn at (0.8 w, 0.16 h): text goes beside it.
+  const keepOut: KeepOut[] = dark
+    ? [{ label: "moon", left: w * 0.73, top: h * 0.09, width: w * 0.14, height: h * 0.14 }]
+    : [];
+  // The boat's hull is drawn over the child sitting in it.
+  let inFront = "";
+  for (const extra of spec.extras ?? []) {
+    const drawn = drawExtra(extra, w, h, horizon, rnd);
+    if (extra === "boat") inFront = drawn.svg;
+    else parts.push(drawn.svg);
+    if (drawn.keep) keepOut.push({ label: extra, ...drawn.keep });
+  }
 
   let face: Face | null = null;
   if (spec.child) {
+    if (spec.child.on && !spec.extras?.includes(spec.child.on))
+      throw new Error(`a child on the ${spec.child.on} needs the ${spec.child.on} in the scene`);
     const c = child(w, h, horizon, spec.child, rnd);
     parts.push(c.svg);
     face = c.face;
+    keepOut.push({ label: "child", ...c.keep });
   }
+  parts.push(inFront);
   return {
     svg: `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">${parts.join("")}</svg>`,
     face,
+    keepOut,
   };
 }
 
@@ -160,23 +208,48 @@ function ground(kind: Ground, w: number, h: number, y: number, rnd: () => number
   return out.join("");
 }
 
-function drawExtra(extra: Extra, w: number, h: number, y: number, rnd: () => number): string {
+type Box = Omit<KeepOut, "label">;
+const box = (left: number, top: number, right: number, bottom: number): Box => ({
+  left,
+  top,
+  width: right - left,
+  height: bottom - top,
+});
+
+function drawExtra(extra: Extra, w: number, h: number, y: number, rnd: () => number): { svg: string; keep?: Box } {
   switch (extra) {
     case "house":
-      return `<g><rect x="${n(w * 0.08)}" y="${n(y - h * 0.12)}" width="${n(w * 0.2)}" height="${n(h * 0.16)}" fill="#f2a65a"/><path d="M ${n(w * 0.06)} ${n(y - h * 0.12)} L ${n(w * 0.18)} ${n(y - h * 0.22)} L ${n(w * 0.3)} ${n(y - h * 0.12)} Z" fill="#c8553d"/><rect x="${n(w * 0.12)}" y="${n(y - h * 0.09)}" width="${n(w * 0.05)}" height="${n(h * 0.05)}" fill="#fff3b0"/><rect x="${n(w * 0.2)}" y="${n(y - h * 0.06)}" width="${n(w * 0.045)}" height="${n(h * 0.1)}" fill="#7a4b2a"/></g>`;
+      return {
+        keep: box(w * 0.06, y - h * 0.22, w * 0.3, y + h * 0.04),
+        svg: `<g><rect x="${n(w * 0.08)}" y="${n(y - h * 0.12)}" width="${n(w * 0.2)}" height="${n(h * 0.16)}" fill="#f2a65a"/><path d="M ${n(w * 0.06)} ${n(y - h * 0.12)} L ${n(w * 0.18)} ${n(y - h * 0.22)} L ${n(w * 0.3)} ${n(y - h * 0.12)} Z" fill="#c8553d"/><rect x="${n(w * 0.12)}" y="${n(y - h * 0.09)}" width="${n(w * 0.05)}" height="${n(h * 0.05)}" fill="#fff3b0"/><rect x="${n(w * 0.2)}" y="${n(y - h * 0.06)}" width="${n(w * 0.045)}" height="${n(h * 0.1)}" fill="#7a4b2a"/></g>`,
+      };
     case "window":
-      return `<g><rect x="${n(w * 0.05)}" y="${n(h * 0.05)}" width="${n(w * 0.9)}" height="${n(h * 0.6)}" fill="none" stroke="#b07d4f" stroke-width="${n(w * 0.03)}"/><line x1="${n(w * 0.5)}" y1="${n(h * 0.05)}" x2="${n(w * 0.5)}" y2="${n(h * 0.65)}" stroke="#b07d4f" stroke-width="${n(w * 0.015)}"/></g>`;
+      return {
+        svg: `<g><rect x="${n(w * 0.05)}" y="${n(h * 0.05)}" width="${n(w * 0.9)}" height="${n(h * 0.6)}" fill="none" stroke="#b07d4f" stroke-width="${n(w * 0.03)}"/><line x1="${n(w * 0.5)}" y1="${n(h * 0.05)}" x2="${n(w * 0.5)}" y2="${n(h * 0.65)}" stroke="#b07d4f" stroke-width="${n(w * 0.015)}"/></g>`,
+      };
     case "kite": {
-      const x = w * (0.55 + rnd() * 0.3);
-      const k = h * 0.25;
-      return `<g><path d="M ${n(x)} ${n(k - 120)} L ${n(x + 90)} ${n(k)} L ${n(x)} ${n(k + 160)} L ${n(x - 90)} ${n(k)} Z" fill="#ff5d8f" stroke="#7a2048" stroke-width="8"/><path d="M ${n(x)} ${n(k + 160)} q 60 120 0 240 t 0 240" stroke="#7a2048" stroke-width="8" fill="none"/></g>`;
+      // Below the band where text goes at the top of a page.
+      const x = w * (0.62 + rnd() * 0.2);
+      const k = h * 0.4;
+      return {
+        keep: box(x - 100, k - 130, x + 100, k + 650),
+        svg: `<g><path d="M ${n(x)} ${n(k - 120)} L ${n(x + 90)} ${n(k)} L ${n(x)} ${n(k + 160)} L ${n(x - 90)} ${n(k)} Z" fill="#ff5d8f" stroke="#7a2048" stroke-width="8"/><path d="M ${n(x)} ${n(k + 160)} q 60 120 0 240 t 0 240" stroke="#7a2048" stroke-width="8" fill="none"/></g>`,
+      };
     }
-    case "whale":
-      return `<g><ellipse cx="${n(w * 0.62)}" cy="${n(y + h * 0.12)}" rx="${n(w * 0.22)}" ry="${n(h * 0.08)}" fill="#4a6fa5"/><path d="M ${n(w * 0.82)} ${n(y + h * 0.1)} l ${n(w * 0.1)} ${n(-h * 0.07)} l 0 ${n(h * 0.12)} Z" fill="#4a6fa5"/><circle cx="${n(w * 0.48)}" cy="${n(y + h * 0.1)}" r="14" fill="#111"/><path d="M ${n(w * 0.55)} ${n(y + h * 0.03)} q -20 -90 -60 -120 M ${n(w * 0.55)} ${n(y + h * 0.03)} q 20 -90 60 -120" stroke="#bfe6ff" stroke-width="14" fill="none"/></g>`;
+    case "whale": {
+      const wh = whaleAt(w, h, y);
+      return {
+        keep: box(wh.cx - wh.rx, wh.cy - wh.ry - h * 0.06, wh.cx + wh.rx + w * 0.1, wh.cy + wh.ry),
+        svg: `<g><ellipse cx="${n(w * 0.62)}" cy="${n(y + h * 0.12)}" rx="${n(w * 0.22)}" ry="${n(h * 0.08)}" fill="#4a6fa5"/><path d="M ${n(w * 0.82)} ${n(y + h * 0.1)} l ${n(w * 0.1)} ${n(-h * 0.07)} l 0 ${n(h * 0.12)} Z" fill="#4a6fa5"/><circle cx="${n(w * 0.48)}" cy="${n(y + h * 0.1)}" r="14" fill="#111"/><path d="M ${n(w * 0.55)} ${n(y + h * 0.03)} q -20 -90 -60 -120 M ${n(w * 0.55)} ${n(y + h * 0.03)} q 20 -90 60 -120" stroke="#bfe6ff" stroke-width="14" fill="none"/></g>`,
+      };
+    }
     case "hedgehog": {
       const x = w * 0.72;
       const b = y + h * 0.2;
-      return `<g><ellipse cx="${n(x)}" cy="${n(b)}" rx="150" ry="95" fill="#6b4f3a"/><path d="M ${n(x - 150)} ${n(b)} l 30 -110 l 40 60 l 40 -90 l 40 70 l 45 -80 l 30 80 l 40 -50 l 20 110 Z" fill="#4a3526"/><ellipse cx="${n(x + 135)}" cy="${n(b + 10)}" rx="60" ry="45" fill="#d9b38c"/><circle cx="${n(x + 150)}" cy="${n(b - 5)}" r="9" fill="#111"/><circle cx="${n(x + 195)}" cy="${n(b + 12)}" r="12" fill="#111"/></g>`;
+      return {
+        keep: box(x - 160, b - 120, x + 215, b + 100),
+        svg: `<g><ellipse cx="${n(x)}" cy="${n(b)}" rx="150" ry="95" fill="#6b4f3a"/><path d="M ${n(x - 150)} ${n(b)} l 30 -110 l 40 60 l 40 -90 l 40 70 l 45 -80 l 30 80 l 40 -50 l 20 110 Z" fill="#4a3526"/><ellipse cx="${n(x + 135)}" cy="${n(b + 10)}" rx="60" ry="45" fill="#d9b38c"/><circle cx="${n(x + 150)}" cy="${n(b - 5)}" r="9" fill="#111"/><circle cx="${n(x + 195)}" cy="${n(b + 12)}" r="12" fill="#111"/></g>`,
+      };
     }
     case "fireflies": {
       const out: string[] = [];
@@ -187,25 +260,51 @@ function drawExtra(extra: Extra, w: number, h: number, y: number, rnd: () => num
           `<circle cx="${n(x)}" cy="${n(y)}" r="${n(r * 1.8)}" fill="#ffe66d" fill-opacity="0.25"/><circle cx="${n(x)}" cy="${n(y)}" r="${n(r * 0.7)}" fill="#fffbb0"/>`,
         );
       }
-      return out.join("");
+      return { svg: out.join("") };
     }
     case "castle": {
       const x = w * 0.18;
       const b = h * 0.9;
-      return `<g fill="#e9c46a"><rect x="${n(x)}" y="${n(b - 260)}" width="380" height="260"/><rect x="${n(x - 40)}" y="${n(b - 380)}" width="110" height="380"/><rect x="${n(x + 310)}" y="${n(b - 380)}" width="110" height="380"/><path d="M ${n(x - 55)} ${n(b - 380)} l 70 -120 l 70 120 Z M ${n(x + 295)} ${n(b - 380)} l 70 -120 l 70 120 Z" fill="#e76f51"/><rect x="${n(x + 150)}" y="${n(b - 140)}" width="80" height="140" fill="#9c6644"/></g>`;
+      return {
+        keep: box(x - 55, b - 500, x + 420, b),
+        svg: `<g fill="#e9c46a"><rect x="${n(x)}" y="${n(b - 260)}" width="380" height="260"/><rect x="${n(x - 40)}" y="${n(b - 380)}" width="110" height="380"/><rect x="${n(x + 310)}" y="${n(b - 380)}" width="110" height="380"/><path d="M ${n(x - 55)} ${n(b - 380)} l 70 -120 l 70 120 Z M ${n(x + 295)} ${n(b - 380)} l 70 -120 l 70 120 Z" fill="#e76f51"/><rect x="${n(x + 150)}" y="${n(b - 140)}" width="80" height="140" fill="#9c6644"/></g>`,
+      };
     }
     case "oak":
-      return `<g><rect x="${n(w * 0.12)}" y="${n(y - h * 0.3)}" width="${n(w * 0.09)}" height="${n(h * 0.4)}" fill="#6b4226"/><circle cx="${n(w * 0.165)}" cy="${n(y - h * 0.38)}" r="${n(w * 0.17)}" fill="#2d6a4f"/><circle cx="${n(w * 0.06)}" cy="${n(y - h * 0.3)}" r="${n(w * 0.1)}" fill="#40916c"/><circle cx="${n(w * 0.28)}" cy="${n(y - h * 0.3)}" r="${n(w * 0.1)}" fill="#40916c"/><circle cx="${n(w * 0.15)}" cy="${n(y - h * 0.2)}" r="14" fill="#111"/><circle cx="${n(w * 0.185)}" cy="${n(y - h * 0.2)}" r="14" fill="#111"/></g>`;
+      return {
+        keep: box(0, y - h * 0.38 - w * 0.17, w * 0.38, y + h * 0.1),
+        svg: `<g><rect x="${n(w * 0.12)}" y="${n(y - h * 0.3)}" width="${n(w * 0.09)}" height="${n(h * 0.4)}" fill="#6b4226"/><circle cx="${n(w * 0.165)}" cy="${n(y - h * 0.38)}" r="${n(w * 0.17)}" fill="#2d6a4f"/><circle cx="${n(w * 0.06)}" cy="${n(y - h * 0.3)}" r="${n(w * 0.1)}" fill="#40916c"/><circle cx="${n(w * 0.28)}" cy="${n(y - h * 0.3)}" r="${n(w * 0.1)}" fill="#40916c"/><circle cx="${n(w * 0.15)}" cy="${n(y - h * 0.2)}" r="14" fill="#111"/><circle cx="${n(w * 0.185)}" cy="${n(y - h * 0.2)}" r="14" fill="#111"/></g>`,
+      };
     case "stream":
-      return `<path d="M ${n(w * 0.3)} ${n(y)} C ${n(w * 0.5)} ${n(y + h * 0.1)} ${n(w * 0.2)} ${n(y + h * 0.2)} ${n(w * 0.45)} ${h} L ${n(w * 0.65)} ${h} C ${n(w * 0.4)} ${n(y + h * 0.2)} ${n(w * 0.7)} ${n(y + h * 0.1)} ${n(w * 0.4)} ${n(y)} Z" fill="#5fb4e5"/>`;
+      return {
+        svg: `<path d="M ${n(w * 0.3)} ${n(y)} C ${n(w * 0.5)} ${n(y + h * 0.1)} ${n(w * 0.2)} ${n(y + h * 0.2)} ${n(w * 0.45)} ${h} L ${n(w * 0.65)} ${h} C ${n(w * 0.4)} ${n(y + h * 0.2)} ${n(w * 0.7)} ${n(y + h * 0.1)} ${n(w * 0.4)} ${n(y)} Z" fill="#5fb4e5"/>`,
+      };
+    case "boat": {
+      const { x, deck } = boatAt(w, h, y);
+      const half = w * 0.17;
+      return {
+        keep: box(x - half, deck - h * 0.03, x + half, deck + h * 0.1),
+        svg: `<g><path d="M ${n(x - half)} ${n(deck)} L ${n(x + half)} ${n(deck)} L ${n(x + half * 0.75)} ${n(deck + h * 0.09)} L ${n(x - half * 0.75)} ${n(deck + h * 0.09)} Z" fill="#b5651d" stroke="#6b3a12" stroke-width="10"/><rect x="${n(x - half)}" y="${n(deck - 14)}" width="${n(half * 2)}" height="28" rx="14" fill="#8b4513"/></g>`,
+      };
+    }
   }
 }
 
 /** A child in flat style: the head is the face slot. */
 function child(w: number, h: number, horizon: number, c: NonNullable<SceneSpec["child"]>, rnd: () => number) {
   const size = h * c.scale;
-  const x = w * c.x;
-  const feet = c.flying ? horizon - h * 0.1 : Math.min(horizon + h * 0.22, h * 0.9);
+  // On the whale the child stands on its back; in the boat, sits in it with the hull in front.
+  const whale = whaleAt(w, h, horizon);
+  const boat = boatAt(w, h, horizon);
+  const x = c.on === "whale" ? whale.cx - w * 0.04 : c.on === "boat" ? boat.x : w * c.x;
+  const feet =
+    c.on === "whale"
+      ? whale.cy - whale.ry * 0.97
+      : c.on === "boat"
+        ? boat.deck + size * 0.22
+        : c.flying
+          ? horizon - h * 0.1
+          : Math.min(horizon + h * 0.22, h * 0.9);
   const r = size * 0.13;
   const headY = feet - size + r;
   const shirt = ["#e63946", "#f4a261", "#2a9d8f", "#8338ec"][Math.floor(rnd() * 4)]!;
@@ -220,5 +319,10 @@ function child(w: number, h: number, horizon: number, c: NonNullable<SceneSpec["
 <path d="M ${n(x - r * 0.35)} ${n(headY + r * 0.4)} q ${n(r * 0.35)} ${n(r * 0.3)} ${n(r * 0.7)} 0" stroke="#9d4b3a" stroke-width="${n(r * 0.08)}" fill="none" stroke-linecap="round"/>
 <path d="M ${n(x - r)} ${n(headY - r * 0.1)} Q ${n(x)} ${n(headY - r * 1.3)} ${n(x + r)} ${n(headY - r * 0.1)} Q ${n(x)} ${n(headY - r * 0.6)} ${n(x - r)} ${n(headY - r * 0.1)} Z" fill="#6f4e37"/>
 </g>`;
-  return { svg, face: { cx: x, cy: headY + r * 0.08, r } };
+  const reach = size * 0.27;
+  return {
+    svg,
+    face: { cx: x, cy: headY + r * 0.08, r },
+    keep: box(x - reach, headY - r * 1.3, x + reach, feet),
+  };
 }

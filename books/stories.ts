@@ -1,6 +1,8 @@
-// The demo story, "Дивокрай" (Ukrainian, the original) and its English edition, over one set of art.
-// The Ukrainian text keeps the child's name in the nominative and verbs in the present tense, so it
-// reads right for any name and any gender.
+// The demo story, "Дивокрай" (Ukrainian, the original) and its English edition, over one set of page
+// art; each edition has its own cover. The Ukrainian text declines the child's name
+// ({child_name.gen}, .dat, .ins, .voc …: the forms stored when the parent names the child) and keeps
+// verbs in the present tense, so it reads right for any name and either gender; the English text uses
+// the possessive ({child_name.poss}).
 
 import type { SceneSpec } from "./scenes.ts";
 
@@ -12,7 +14,7 @@ export const PAGE_SCENES: SceneSpec[] = [
   { time: "day", ground: "meadow", child: { x: 0.35, scale: 0.4 }, seed: 103 },
   { time: "day", ground: "forest", extras: ["hedgehog"], seed: 104 },
   { time: "day", ground: "forest", extras: ["hedgehog"], child: { x: 0.4, scale: 0.38 }, seed: 105 },
-  { time: "day", ground: "forest", extras: ["oak"], seed: 106 },
+  { time: "day", ground: "forest", extras: ["oak"], child: { x: 0.3, scale: 0.34 }, seed: 106 },
   { time: "day", ground: "meadow", extras: ["stream"], child: { x: 0.62, scale: 0.38 }, seed: 107 },
   { time: "day", ground: "mountains", seed: 108 },
   { time: "day", ground: "sky", extras: ["kite"], seed: 109 },
@@ -20,25 +22,24 @@ export const PAGE_SCENES: SceneSpec[] = [
   { time: "day", ground: "sea", seed: 111 },
   { time: "day", ground: "sea", extras: ["castle"], child: { x: 0.7, scale: 0.36 }, seed: 112 },
   { time: "day", ground: "sea", extras: ["whale"], seed: 113 },
-  { time: "day", ground: "sea", extras: ["whale"], child: { x: 0.58, scale: 0.3, flying: true }, seed: 114 },
+  { time: "day", ground: "sea", extras: ["whale"], child: { x: 0.58, scale: 0.3, on: "whale" }, seed: 114 },
   { time: "evening", ground: "island", extras: ["fireflies"], seed: 115 },
   { time: "evening", ground: "island", extras: ["fireflies"], seed: 116 },
-  { time: "night", ground: "lake", extras: ["fireflies"], child: { x: 0.3, scale: 0.36 }, seed: 117 },
+  {
+    time: "night",
+    ground: "lake",
+    extras: ["fireflies", "boat"],
+    child: { x: 0.4, scale: 0.32, on: "boat" },
+    seed: 117,
+  },
   { time: "night", ground: "lake", extras: ["hedgehog"], seed: 118 },
-  { time: "night", ground: "lake", child: { x: 0.45, scale: 0.38 }, seed: 119 },
+  { time: "night", ground: "lake", extras: ["boat"], child: { x: 0.4, scale: 0.32, on: "boat" }, seed: 119 },
   { time: "night", ground: "lake", extras: ["fireflies"], seed: 120 },
   { time: "evening", ground: "meadow", extras: ["hedgehog"], child: { x: 0.4, scale: 0.38 }, seed: 121 },
   { time: "night", ground: "home", extras: ["house"], seed: 122 },
   { time: "night", ground: "meadow", extras: ["house", "fireflies"], seed: 123 },
 ];
 
-export const FRONT_SCENE: SceneSpec = {
-  time: "day",
-  ground: "meadow",
-  extras: ["kite"],
-  child: { x: 0.5, scale: 0.42 },
-  seed: 200,
-};
 export const BACK_SCENE: SceneSpec = { time: "night", ground: "lake", extras: ["fireflies"], seed: 201 };
 
 export interface Edition {
@@ -47,8 +48,10 @@ export interface Edition {
   title: string;
   description: string;
   category: string;
-  /** Page texts 0–23; `{child_name}` is the child's name. */
+  /** Page texts 0–23; `{child_name}` is the child's name, `{child_name.<form>}` one of its forms. */
   pages: string[];
+  /** The front cover's art: each edition its own. */
+  frontScene: SceneSpec;
   front: { name: string; title: string };
   back: string;
 }
@@ -60,31 +63,38 @@ export const UK: Edition = {
   description: "Казка про сміливість, дружбу і зоряне бажання, де головну роль грає ваша дитина.",
   category: "Пригоди",
   pages: [
-    "Власник цієї книжки:\n{child_name}",
+    "Ця книжка — для {child_name.gen}",
     "Одного сонячного ранку {child_name} визирає у вікно. Там, за пагорбами, починається Дивокрай.",
     "Стежка біжить через луг, де квіти дзвенять, мов маленькі дзвіночки.",
     "{child_name} іде стежкою і наспівує пісеньку. Метелики кружляють довкола.",
-    "На узліссі чекає їжачок Тиць. — Привіт! Ходімо разом? — питає він.",
+    "На узліссі чекає їжачок Тиць. — Привіт, {child_name.voc}! Ходімо разом? — питає він.",
     "{child_name} і Тиць заходять у Шепітливий ліс. Дерева тут розповідають казки.",
-    "Найстаріший дуб шепоче: «Шукайте Зоряне озеро. Воно виконує одне бажання».",
+    "Під найстарішим дубом {child_name.dat} чути шепіт: «Шукай Зоряне озеро. Воно виконує одне бажання».",
     "{child_name} перестрибує через струмок — раз, два, три! — і сміється.",
     "За лісом — гори, високі-превисокі, а на вершинах сидять хмаринки.",
-    "Повітряний змій спускається з неба: «Сідайте, я вас підвезу!»",
+    "Повітряний змій спускається з неба: «{child_name.voc}, сідай, я тебе підвезу!»",
     "{child_name} летить над полями. Згори все таке маленьке й таке гарне.",
     "Змій опускає друзів біля моря. Хвилі шурхотять: шу-шу-шу.",
     "{child_name} будує на березі замок із піску — з вежами й містком.",
-    "Кит Бульбас пропонує перевезти друзів на Острів Світлячків.",
+    "Кит Бульбас пропонує {child_name.dat} і Тицеві поплисти на Острів Світлячків.",
     "{child_name} пливе на спині кита і рахує хвилі: сто, двісті, тисяча!",
-    "На острові вечоріє. Світлячки запалюють свої ліхтарики.",
-    "Світлячки показують дорогу до Зоряного озера.",
-    "{child_name} бачить озеро, у якому плавають справжні зорі.",
-    "«Загадай бажання», — шепоче Тиць.",
-    "{child_name} заплющує очі й загадує бажання. Тихенько-тихенько.",
+    "На острові вечоріє. Світлячки запалюють ліхтарики й кличуть {child_name.acc} за собою.",
+    "Світлячки кружляють довкола {child_name.gen} і показують дорогу до Зоряного озера.",
+    "{child_name} пливе човником по озеру, у якому плавають справжні зорі.",
+    "«Загадай бажання, {child_name.voc}», — шепоче Тиць.",
+    "{child_name} сидить у човнику, заплющує очі й загадує бажання. Тихенько-тихенько.",
     "Зорі здіймаються вгору й складаються у веселий візерунок.",
-    "{child_name} дякує друзям за чудовий день. Час повертатися додому.",
-    "Вдома тепло і затишно. На небі сяють ті самі зорі.",
+    "Друзі прощаються з {child_name.ins}: час повертатися додому.",
+    "Вдома тепло і затишно. Зорі над дахом бажають {child_name.dat} на добраніч.",
     "Кінець.\nА бажання? Воно обовʼязково збудеться.",
   ],
+  frontScene: {
+    time: "morning",
+    ground: "meadow",
+    extras: ["house", "hedgehog"],
+    child: { x: 0.5, scale: 0.4 },
+    seed: 200,
+  },
   front: { name: "{child_name}", title: "у Дивокраї" },
   back: "Казка про сміливість, дружбу і зоряне бажання.\nУ головній ролі — {child_name}.",
 };
@@ -102,7 +112,7 @@ export const EN: Edition = {
     "{child_name} walks along the path, humming a song. Butterflies dance all around.",
     "At the edge of the wood waits Tyts the hedgehog. “Hello! Shall we go together?” he asks.",
     "{child_name} and Tyts step into the Whispering Wood. Here the trees tell stories.",
-    "The oldest oak whispers: “Find the Starry Lake. It grants one wish.”",
+    "Under the oldest oak, {child_name} hears a whisper: “Find the Starry Lake. It grants one wish.”",
     "{child_name} jumps across the stream — one, two, three! — and laughs.",
     "Beyond the wood rise mountains, tall as tall can be, with little clouds sitting on top.",
     "A kite swoops down from the sky: “Climb on, I’ll give you a ride!”",
@@ -113,14 +123,21 @@ export const EN: Edition = {
     "{child_name} rides on the whale’s back, counting waves: a hundred, two hundred, a thousand!",
     "Evening falls on the island. The fireflies light their lanterns.",
     "The fireflies show the way to the Starry Lake.",
-    "{child_name} sees a lake where real stars are swimming.",
+    "{child_name} rows a little boat across a lake where real stars are swimming.",
     "“Make a wish,” whispers Tyts.",
-    "{child_name} closes both eyes and makes a wish, very quietly.",
+    "Sitting in the boat, {child_name} closes both eyes and makes a wish, very quietly.",
     "The stars rise up and make a merry pattern in the sky.",
     "{child_name} thanks the friends for a wonderful day. Time to go home.",
-    "Home is warm and cosy. The same stars shine in the sky.",
-    "The End.\nAnd the wish? It will surely come true.",
+    "Home is warm and cosy. The same stars shine over {child_name.poss} roof.",
+    "The End.\nAnd {child_name.poss} wish? It will surely come true.",
   ],
+  frontScene: {
+    time: "day",
+    ground: "sea",
+    extras: ["whale"],
+    child: { x: 0.58, scale: 0.28, on: "whale" },
+    seed: 210,
+  },
   front: { name: "{child_name}", title: "in the Land of Wonders" },
   back: "A tale of courage, friendship and a wish upon a star.\nStarring {child_name}.",
 };

@@ -19,10 +19,12 @@ RUN npm ci --omit=dev && npm cache clean --force
 
 # --- runtime ---
 FROM node:22-bookworm-slim AS runtime
-# chromium: the render runner's typesetter; fonts-dejavu-core: its fallback fonts; tini: signals and
-# zombie reaping for Chromium's children; ca-certificates: TLS to managed S3/Postgres.
+# chromium: the render runner's typesetter; fonts-dejavu-core, fonts-noto-ui-core, fonts-noto-cjk: its
+# fallback fonts for any script a name is in (core/src/fallback-fonts.ts); tini: signals and zombie
+# reaping for Chromium's children; ca-certificates: TLS to managed S3/Postgres.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends chromium fonts-dejavu-core tini ca-certificates \
+    && apt-get install -y --no-install-recommends chromium fonts-dejavu-core fonts-noto-ui-core fonts-noto-cjk \
+       tini ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # MALLOC_ARENA_MAX: glibc's per-thread arenas roughly double libvips' resident memory (sharp).

@@ -1,29 +1,42 @@
 // Request and response schemas of /v1/personalizations (validation and OpenAPI from one source).
+import { NAME_FORMS, type NameForm } from "@faceapp/core";
 import * as v from "valibot";
 
 const Uuid = v.pipe(v.string(), v.uuid());
 
-/**
- * 1–40 characters of letters (any script), spaces, apostrophes and hyphens; normalised to NFC,
- * trimmed, inner spaces collapsed.
- */
-export const ChildName = v.pipe(
-  v.string(),
-  v.maxLength(200),
-  v.transform((s) => s.normalize("NFC").trim().replace(/\s+/gu, " ")),
-  v.minLength(1, "must not be empty"),
-  v.maxLength(40, "must be at most 40 characters"),
-  v.regex(/^(?=.*\p{L})[\p{L}\p{M} '’-]+$/u, "may hold letters, spaces, apostrophes and hyphens"),
-);
+/** Up to `max` characters of letters (any script), spaces, apostrophes and hyphens; NFC, trimmed, inner spaces collapsed. */
+const nameText = (max: number) =>
+  v.pipe(
+    v.string(),
+    v.maxLength(200),
+    v.transform((s) => s.normalize("NFC").trim().replace(/\s+/gu, " ")),
+    v.minLength(1, "must not be empty"),
+    v.maxLength(max, `must be at most ${max} characters`),
+    v.regex(/^(?=.*\p{L})[\p{L}\p{M} '’-]+$/u, "may hold letters, spaces, apostrophes and hyphens"),
+  );
+
+/** The child's name: 1–40 such characters. */
+export const ChildName = nameText(40);
 
 export const CreatePersonalization = v.strictObject({
   bookSlug: v.pipe(v.string(), v.regex(/^[a-z0-9]+(-[a-z0-9]+)*$/), v.maxLength(80)),
   photoUploadId: Uuid,
 });
+/** A form of the name as the parent corrected it ("Соломії"): the same characters, up to 60. */
+const NameFormText = nameText(60);
+/** The parent's corrections of the name's forms, by form (core's NAME_FORMS). */
+export const NameFormsInput = v.strictObject(
+  Object.fromEntries(NAME_FORMS.map((f) => [f, v.optional(NameFormText)])) as Record<
+    NameForm,
+    v.OptionalSchema<typeof NameFormText, undefined>
+  >,
+);
 export const GeneratePreview = v.strictObject({
   childName: ChildName,
   childAge: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(18))),
   childGender: v.optional(v.picklist(["girl", "boy", "unspecified"])),
+  /** Corrections of the forms the book prints (GET /v1/books/:slug/name-forms shows them). */
+  childNameForms: v.optional(NameFormsInput),
 });
 export const ReplacePhoto = v.strictObject({ photoUploadId: Uuid });
 export const PersonalizationId = v.strictObject({ id: Uuid });
@@ -58,6 +71,8 @@ export const Personalization = v.object({
   childName: v.nullable(v.string()),
   childAge: v.nullable(v.number()),
   childGender: v.nullable(v.string()),
+  /** The name's forms the book prints (`gen`, `voc`, `poss` …); empty before the child is named. */
+  childNameForms: v.record(v.string(), v.string()),
   analysis: v.nullable(v.record(v.string(), v.unknown())),
   failureReason: v.nullable(v.string()),
   regenerationsLeft: v.number(),

@@ -2,6 +2,7 @@
 // from them. Requests are strict (unknown fields refused).
 import * as v from "valibot";
 import { SqlText } from "./http/validate.ts";
+import { ChildName } from "./personalization-schemas.ts";
 import { UPLOAD_TYPES } from "./services/image-check.ts";
 import { MAX_UPLOAD_BYTES } from "./services/uploads.ts";
 
@@ -85,4 +86,22 @@ export const UploadWithUrl = v.object({
   ...Upload.entries,
   url: v.nullable(v.string()),
   urlExpiresAt: v.nullable(v.string()),
+});
+
+/** GET /v1/books/:slug/name-forms: the name as that book would print it, before the parent commits to it. */
+export const NameFormsQuery = v.strictObject({
+  name: ChildName,
+  gender: v.optional(v.picklist(["girl", "boy", "unspecified"])),
+});
+export const NameFormsPreview = v.object({
+  language: v.string(),
+  /** The language declines the name by gender: the form should ask for it. */
+  needsGender: v.boolean(),
+  /** The gender the forms were made for: the one given, else the library's guess (null: none). */
+  gender: v.nullable(v.picklist(["girl", "boy"])),
+  guessed: v.boolean(),
+  /** The forms the book's text and the app's sentences use, by form (`gen`, `voc`, `poss` …). */
+  forms: v.record(v.string(), v.string()),
+  /** Characters no font of the book can draw: generate would refuse the name. */
+  undrawable: v.array(v.object({ character: v.string(), codePoint: v.string() })),
 });

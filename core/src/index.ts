@@ -11,3 +11,6 @@ export * from "./progress.ts";
 export * from "./status.ts";
 export * from "./kysely.ts";
 export * from "./random.ts";
+export * from "./fallback-fonts.ts";
+export * from "./names.ts";
+export * from "./layout.ts";

@@ -1,4 +1,6 @@
 import * as v from "valibot";
+import { keepOutViolations } from "./layout.ts";
+import { isNameForm, PLACEHOLDER } from "./names.ts";
 
 // A catalog book's manifest (docs/book-format.md): validated when a book is imported, never at request time.
 
@@ -27,12 +29,14 @@ export const TextPosition = v.picklist([
 
 export const TextLayer = v.pipe(
   v.strictObject({
-    /** e.g. "{child_name} у Дивокраї"; `\n` breaks lines. */
+    /** e.g. "{child_name} у Дивокраї", "для {child_name.gen}" (names.ts); `\n` breaks lines. */
     template: v.pipe(v.string(), v.minLength(1), v.maxLength(2000)),
     variables: v.optional(v.array(TemplateVariable), []),
     position: TextPosition,
     /** Width of the text box as a share of the page width. */
     box_width: v.pipe(v.number(), v.minValue(0.1), v.maxValue(1)),
+    /** The most height the text may take, as a share of the page height (it shrinks to fit); the safe area's when absent. */
+    box_height: v.optional(v.pipe(v.number(), v.minValue(0.03), v.maxValue(1))),
     align: v.optional(v.picklist(["left", "center", "right"]), "center"),
     /** Offsets from the anchored position, in points. */
     offset_x: v.optional(v.number(), 0),
@@ -50,11 +54,26 @@ export const TextLayer = v.pipe(
   }),
   v.check(
     (layer) =>
-      [...layer.template.matchAll(/\{(\w+)\}/g)].every((m) => layer.variables.includes(m[1] as TemplateVariable)),
+      [...layer.template.matchAll(PLACEHOLDER)].every((m) => layer.variables.includes(m[1] as TemplateVariable)),
     "a template uses a variable its layer does not declare",
+  ),
+  v.check(
+    (layer) =>
+      [...layer.template.matchAll(PLACEHOLDER)].every((m) => !m[2] || (m[1] === "child_name" && isNameForm(m[2]))),
+    "a template asks for a form that does not exist (child_name.gen, .dat, .acc, .ins, .loc, .voc or .poss)",
   ),
 );
 export type TextLayer = v.InferOutput<typeof TextLayer>;
+
+const Share = v.pipe(v.number(), v.minValue(0), v.maxValue(1));
+/** Art no text may cover (a face, a key object), as shares of the page's print size. */
+export const KeepOut = v.strictObject({
+  label: v.pipe(v.string(), v.minLength(1), v.maxLength(60)),
+  left: Share,
+  top: Share,
+  width: Share,
+  height: Share,
+});
 
 const Art = {
   /** The illustration, relative to the book folder. */
@@ -63,6 +82,7 @@ const Art = {
   /** The face region (white) of the illustration; `<name>_mask.png` beside it when absent. */
   mask_uri: v.optional(RelativePath),
   text_layers: v.optional(v.array(TextLayer), []),
+  keep_out: v.optional(v.array(KeepOut), []),
   prompt: v.optional(v.pipe(v.string(), v.maxLength(2000))),
   negative_prompt: v.optional(v.pipe(v.string(), v.maxLength(2000))),
 };
@@ -142,6 +162,11 @@ export const Manifest = v.pipe(
     "a text layer names a font that typography.fonts does not declare",
   ),
   v.check((m) => m.pages.some((p) => p.availability === "prepay"), "at least one page must be in the preview"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    for (const problem of keepOutViolations(dataset.value))
+      addIssue({ message: `a text box covers key art: ${problem}` });
+  }),
 );
 export type Manifest = v.InferOutput<typeof Manifest>;
 

@@ -2,7 +2,7 @@
 // needs (services, health checks, start order, volumes, GPU reservations, the nginx proxy).
 import { execFileSync, spawnSync } from "node:child_process";
 import path from "node:path";
-import { repoRoot } from "@faceapp/core";
+import { FALLBACK_FONTS, repoRoot } from "@faceapp/core";
 import { describe, expect, it } from "vitest";
 import { readPins, verifyPins } from "../../scripts/comfy/verify-pins.ts";
 import {
@@ -223,7 +223,11 @@ describe("images", () => {
     for (const f of froms) expect(f).toMatch(/^node:(22|24)[-.]/);
     expect(text).toMatch(/npm ci --omit=dev/);
     expect(text).toMatch(/chromium/);
-    expect(text).toMatch(/fonts-dejavu-core/);
+    // Every fallback font the typesetter lists and the api counts on is installed, here and in CI.
+    for (const pkg of new Set(FALLBACK_FONTS.map((f) => f.package))) {
+      expect(text).toContain(pkg);
+      expect(read(".ci/run")).toContain(pkg);
+    }
     const users = [...text.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
     expect(users.at(-1)).toBe("node");
     // What runs the TypeScript sources must survive --omit=dev.

@@ -77,6 +77,10 @@ export interface PersonalizationsTable {
   child_name: string | null;
   child_age: number | null;
   child_gender: ChildGender | null;
+  /** The name's forms by key of core's NAME_FORMS (`gen`, `voc`, `poss` …): declined, then overridden. */
+  child_name_forms: ColumnType<Record<string, string>, Record<string, string> | undefined, Record<string, string>>;
+  /** The forms the parent corrected. */
+  child_name_overrides: ColumnType<Record<string, string>, Record<string, string> | undefined, Record<string, string>>;
   analysis: Json<unknown> | null;
   status: Generated<PersonalizationStatus>;
   failure_reason: string | null;

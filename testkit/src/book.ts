@@ -14,8 +14,10 @@ export interface TestBookOptions {
   facePages?: number[];
   /** Block pages in the free preview (the front cover always is). */
   previewPages?: number[];
-  /** Text of page 1's layer; `{child_name}` is substituted. */
+  /** Text of page 1's layer; `{child_name}` and its forms (`{child_name.gen}` …) are substituted. */
   text?: string;
+  /** The book's language (`en` by default). */
+  language?: string;
 }
 
 /** A small but complete book (24 pages, covers, masks, a real font) in the database and the bucket. */
@@ -45,7 +47,7 @@ export async function seedBook(db: Db, s3Config: S3Config, options: TestBookOpti
 
   const layer = (template: string) => ({
     template,
-    variables: template.includes("{child_name}") ? ["child_name"] : [],
+    variables: /\{child_name(\.\w+)?\}/.test(template) ? ["child_name"] : [],
     position: "bottom-center",
     box_width: 0.8,
   });
@@ -69,7 +71,7 @@ export async function seedBook(db: Db, s3Config: S3Config, options: TestBookOpti
     slug,
     title: `Test book ${slug}`,
     description: "A book for tests",
-    language: "en",
+    language: options.language ?? "en",
     category: "adventure",
     age_min: 2,
     age_max: 7,

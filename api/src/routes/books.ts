@@ -3,8 +3,9 @@ import type { ApiContext } from "../context.ts";
 import { doc } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
 import { NoQuery, params, query } from "../http/validate.ts";
-import { BookDetail, BookList, BookQuery, BookSlug } from "../schemas.ts";
+import { BookDetail, BookList, BookQuery, BookSlug, NameFormsPreview, NameFormsQuery } from "../schemas.ts";
 import { type BookSummary, getBook, listBooks } from "../services/books.ts";
+import { previewName } from "../services/name-preview.ts";
 import { cachedPresignGet } from "../services/storage.ts";
 
 /** Covers are private objects shown through presigned GETs valid for an hour, each URL handed out
@@ -37,5 +38,20 @@ export function bookRoutes(ctx: ApiContext) {
       params(BookSlug),
       query(NoQuery),
       async (c) => c.json(await withCover(await getBook(ctx.db, ctx.cache, c.req.valid("param").slug))),
+    )
+    .get(
+      "/:slug/name-forms",
+      doc({
+        summary:
+          "The child's name as this book would print it: its forms, the gender they assume, characters it cannot draw",
+        tags: ["catalog"],
+        responses: { 200: NameFormsPreview },
+      }),
+      params(BookSlug),
+      query(NameFormsQuery),
+      async (c) => {
+        const { name, gender } = c.req.valid("query");
+        return c.json(await previewName(ctx.db, ctx.bucket, c.req.valid("param").slug, name, gender));
+      },
     );
 }

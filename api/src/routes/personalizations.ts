@@ -118,7 +118,7 @@ export function personalizationRoutes(ctx: ApiContext) {
       json(GeneratePreview),
       async (c) => {
         const user = c.get("user").id;
-        const change = await generatePreview(ctx.db, user, c.req.valid("param").id, c.req.valid("json"));
+        const change = await generatePreview(ctx.db, ctx.bucket, user, c.req.valid("param").id, c.req.valid("json"));
         return c.json(await respond(user, change), 202);
       },
     )

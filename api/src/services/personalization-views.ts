@@ -29,6 +29,7 @@ export interface PersonalizationView {
   childName: string | null;
   childAge: number | null;
   childGender: Personalization["child_gender"];
+  childNameForms: Record<string, string>;
   analysis: Record<string, unknown> | null;
   failureReason: string | null;
   regenerationsLeft: number;
@@ -99,6 +100,7 @@ async function toView(
     childName: row.child_name,
     childAge: row.child_age,
     childGender: row.child_gender,
+    childNameForms: row.child_name_forms,
     analysis: publicAnalysis(row.analysis),
     failureReason: row.failure_reason,
     regenerationsLeft: MAX_REGENERATIONS - row.regenerate_count,

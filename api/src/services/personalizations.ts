@@ -6,6 +6,7 @@ import {
   addJobCall,
   cancelableStatuses,
   Manifest,
+  type NameForms,
   type PageId,
   type PersonalizationStatus,
   pageArt,
@@ -17,7 +18,10 @@ import {
 import type { ChildGender, Database, Personalization } from "@faceapp/sql";
 import { type Kysely, sql, type Transaction } from "kysely";
 import * as v from "valibot";
+import type { Bucket } from "../deps.ts";
+import { assertDrawable } from "../glyphs/drawable.ts";
 import { liveSession, sessionEnded } from "./accounts.ts";
+import { resolveName } from "./name-forms.ts";
 
 /** How many times a preview may be made again with a new seed. */
 export const MAX_REGENERATIONS = 3;
@@ -255,19 +259,43 @@ export interface GenerateInput {
   childName: string;
   childAge?: number | undefined;
   childGender?: ChildGender | undefined;
+  /** The parent's corrections of the name's forms. */
+  childNameForms?: NameForms | undefined;
 }
 
-/** The child's name (and age, gender) given: the preview stage starts. */
+/**
+ * The child's name (and age, gender) given: the preview stage starts. First, without a lock, the name
+ * is resolved into the forms the book's language needs and every character of them checked against
+ * the book's fonts: a name the book cannot print is refused before any page work.
+ */
 export async function generatePreview(
   db: Kysely<Database>,
+  bucket: Bucket,
   ownerId: string,
   id: string,
   input: GenerateInput,
 ): Promise<Changed<Personalization>> {
+  const book = await db
+    .selectFrom("app.personalizations as p")
+    .innerJoin("app.books as b", "b.id", "p.book_id")
+    .select("b.manifest")
+    .where("p.id", "=", id)
+    .where("p.owner_id", "=", ownerId)
+    .executeTakeFirst();
+  if (!book) throw new AppError("not_found", "Personalisation not found");
+  const manifest = v.parse(Manifest, book.manifest);
+  const name = await resolveName(manifest, input);
+  await assertDrawable(bucket, manifest, [input.childName, ...Object.values(name.forms)]);
   return change(db, ownerId, id, ["analyzed"], "generate the preview", async (tx) => {
     const updated = await tx
       .updateTable("app.personalizations")
-      .set({ child_name: input.childName, child_age: input.childAge ?? null, child_gender: input.childGender ?? null })
+      .set({
+        child_name: input.childName,
+        child_age: input.childAge ?? null,
+        child_gender: name.gender,
+        child_name_forms: name.forms,
+        child_name_overrides: name.overrides,
+      })
       .where("id", "=", id)
       .returningAll()
       .executeTakeFirstOrThrow();

@@ -105,3 +105,34 @@ export async function render(
   }
   return { clips, layers };
 }
+
+/** A font Chromium drew some of a node's text with, and how many glyphs it drew. */
+export interface PlatformFont {
+  familyName: string;
+  postScriptName: string;
+  isCustomFont: boolean;
+  glyphCount: number;
+}
+
+/** Loads a page document and asks DevTools which fonts drew each layer's text. */
+export async function platformFonts(page: Page, doc: PageDocument, at: RenderStep): Promise<PlatformFont[][]> {
+  at.step = "content";
+  await page.setContent(doc.html, { waitUntil: "load" });
+  await page.evaluate(() => document.fonts.ready.then(() => undefined));
+  at.step = "fonts";
+  const cdp = await page.createCDPSession();
+  try {
+    await cdp.send("DOM.enable");
+    await cdp.send("CSS.enable");
+    const { root } = await cdp.send("DOM.getDocument");
+    const used: PlatformFont[][] = [];
+    for (let i = 0; i < doc.layers.length; i++) {
+      const { nodeId } = await cdp.send("DOM.querySelector", { nodeId: root.nodeId, selector: `#l${i}` });
+      const { fonts } = await cdp.send("CSS.getPlatformFontsForNode", { nodeId });
+      used.push(fonts);
+    }
+    return used;
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}

@@ -1,6 +1,6 @@
 // A book's fonts as @font-face rules with data: URLs, so Chromium never needs to fetch anything.
 
-import type { Manifest } from "@faceapp/core";
+import { fallbackStack, type Manifest } from "@faceapp/core";
 
 /** Reads a file of the book folder (e.g. `fonts/rubik-latin-400-normal.woff2`) from wherever books are kept. */
 export type ReadBookFile = (relative: string) => Promise<Buffer>;
@@ -18,7 +18,9 @@ export const cssFamily = (key: string) => `f-${key}`;
 /**
  * The font-family list of a layer using font `key`: the key itself, then every other key of the same
  * family and weight. Fontsource ships a family as one file per script subset (latin, cyrillic, …), so a
- * book declares one key per subset file with the same `family`; Chromium picks per character.
+ * book declares one key per subset file with the same `family`; Chromium picks per character. After
+ * them come the installed fallback fonts (core's FALLBACK_FONTS), so a character the book's fonts lack
+ * is still drawn by a font that has it: a name in any script the api accepted prints.
  */
 export function fontStack(manifest: Manifest, key: string): string {
   const fonts = manifest.typography.fonts;
@@ -27,7 +29,7 @@ export function fontStack(manifest: Manifest, key: string): string {
   const siblings = Object.entries(fonts)
     .filter(([k, f]) => k !== key && f.family === chosen.family && f.weight === chosen.weight)
     .map(([k]) => k);
-  return [key, ...siblings].map((k) => `"${cssFamily(k)}"`).join(", ") + ', "DejaVu Sans", sans-serif';
+  return `${[key, ...siblings].map((k) => `"${cssFamily(k)}"`).join(", ")}, ${fallbackStack(manifest.language)}`;
 }
 
 const cache = new Map<string, Promise<string>>();

@@ -1,13 +1,24 @@
 // The HTML of a text page. Everything that came from a manifest or a parent is text, escaped; the
 // document also forbids every fetch but data: by CSP, in case escaping were ever wrong.
 
-import type { Cover, Manifest, Page, PageId, TextLayer } from "@faceapp/core";
+import {
+  type Cover,
+  isNameForm,
+  type Manifest,
+  type NameForms,
+  PLACEHOLDER,
+  type Page,
+  type PageId,
+  type TextLayer,
+} from "@faceapp/core";
 import { fontStack } from "./fonts.ts";
 import { type LayerBox, layerBox, pageSize, pxPerPt } from "./layout.ts";
 
 /** The values a template may use. Anything a parent typed is only ever inserted as text. */
 export interface Variables {
   child_name: string;
+  /** The name's grammatical forms (`{child_name.gen}` …), resolved when the parent named the child. */
+  child_name_forms?: NameForms | undefined;
   child_age?: number | string | undefined;
 }
 
@@ -21,9 +32,14 @@ const stripControls = (s: string) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007
 
 /** A layer's template with its variables filled in, as plain text. */
 export function substitute(layer: TextLayer, variables: Variables): string {
-  const text = layer.template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+  const text = layer.template.replace(PLACEHOLDER, (whole, name: string, form: string | undefined) => {
     if (!layer.variables.includes(name as never)) return whole;
-    const value = variables[name as keyof Variables];
+    // A form the name was not given in (a language without it) is the name as written.
+    if (form)
+      return name === "child_name" && isNameForm(form)
+        ? (variables.child_name_forms?.[form] ?? variables.child_name)
+        : whole;
+    const value = variables[name as "child_name" | "child_age"];
     return value === undefined ? "" : String(value);
   });
   return stripControls(text.normalize("NFC"));
@@ -85,7 +101,7 @@ export function pageDocument(
       .join(";");
     return `<div class="L" id="l${i}" style="${escapeHtml(style)}">${escapeHtml(text)}</div>`;
   });
-  const html = `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${CSP}"><style>${fontCss}
+  const html = `<!doctype html><html lang="${manifest.language}"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${CSP}"><style>${fontCss}
 html,body{margin:0;padding:0;background:transparent;width:${width}px;height:${height}px;overflow:hidden}
 .L{position:absolute;margin:0;padding:0;white-space:pre-wrap;overflow-wrap:normal;word-break:normal;hyphens:none;font-kerning:normal;text-rendering:geometricPrecision}
 </style></head><body>${divs.join("")}</body></html>`;

@@ -5,11 +5,18 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { render, TextDoesNotFitError, type Typeset } from "./capture.ts";
+import {
+  type PlatformFont,
+  platformFonts,
+  type RenderStep,
+  render,
+  TextDoesNotFitError,
+  type Typeset,
+} from "./capture.ts";
 import type { PageDocument } from "./html.ts";
 import type { Rect } from "./layout.ts";
 
-export { TextDoesNotFitError, type Typeset } from "./capture.ts";
+export { type PlatformFont, TextDoesNotFitError, type Typeset } from "./capture.ts";
 
 export interface TypesetterOptions {
   /** Debian's Chromium by default (`CHROMIUM_PATH`). */
@@ -102,7 +109,16 @@ export class Typesetter {
   }
 
   /** Typesets a page document: fits every layer, returns its pixels as clips to composite. */
-  async typeset(doc: PageDocument, safe: Rect, signal?: AbortSignal): Promise<Typeset> {
+  typeset(doc: PageDocument, safe: Rect, signal?: AbortSignal): Promise<Typeset> {
+    return this.#onPage((page, at) => render(page, doc, safe, at), signal);
+  }
+
+  /** The fonts Chromium drew each layer of a page document with (how tests prove no glyph fell to tofu). */
+  fontsUsed(doc: PageDocument, signal?: AbortSignal): Promise<PlatformFont[][]> {
+    return this.#onPage((page, at) => platformFonts(page, doc, at), signal);
+  }
+
+  async #onPage<T>(work: (page: Page, at: RenderStep) => Promise<T>, signal?: AbortSignal): Promise<T> {
     let lastError: unknown;
     for (let attempt = 0; attempt <= this.#opts.retries; attempt++) {
       signal?.throwIfAborted();
@@ -118,7 +134,7 @@ export class Typesetter {
         this.stats.peakPages = Math.max(this.stats.peakPages, this.#active);
         page = gen.idle.pop() ?? (await this.#newPage(gen));
         const at = { step: "" };
-        const result = await this.#withTimeout(gen, render(page, doc, safe, at), signal, at);
+        const result = await this.#withTimeout(gen, work(page, at), signal, at);
         ok = true;
         this.stats.renders++;
         return result;

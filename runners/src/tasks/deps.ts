@@ -1,4 +1,4 @@
-import type { Manifest, PageId } from "@faceapp/core";
+import type { Manifest, NameForms, PageId } from "@faceapp/core";
 import type { Readiness } from "../runtime/health.ts";
 import type { RunnerDeps } from "../runtime/task.ts";
 
@@ -42,7 +42,7 @@ export interface RenderInput {
   manifest: Manifest;
   page: PageId;
   background: Buffer;
-  variables: { child_name: string; child_age: string };
+  variables: { child_name: string; child_name_forms?: NameForms; child_age: string };
   /** Reads a file of the book's folder (fonts, logos). */
   readBookFile(relative: string): Promise<Buffer>;
   /** Also return the print image as JPEG, which the PDFs are built from (pdfmake decodes PNG slowly). */

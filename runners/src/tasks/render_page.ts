@@ -34,6 +34,7 @@ export default defineTask<"render_page", RenderDeps>({
       background,
       variables: {
         child_name: personalization.child_name ?? "",
+        child_name_forms: personalization.child_name_forms,
         child_age: personalization.child_age?.toString() ?? "",
       },
       readBookFile: (relative) => get(keys.bookFile(book.slug, relative)),

@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
+import { declineName, keepOutViolations, type NameForms } from "@faceapp/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EDITIONS, generateBooks, readManifest } from "../../../books/generate.ts";
 import {
@@ -68,6 +69,46 @@ describe.each(EDITIONS.map((e) => [e.slug, e.language]))("the demo book %s (%s)"
     }
   });
 
+  it("declares its key art and keeps every text box off it; its front cover is its own", async () => {
+    const manifest = await readManifest(path.join(root, slug));
+    expect(keepOutViolations(manifest)).toEqual([]);
+    // Every child drawn is key art, and so are the whale, the boat and the oak of the scenes that have them.
+    for (const id of ids) {
+      const art = pageArt(manifest, id);
+      if (art.needs_face_swap)
+        expect(
+          art.keep_out.map((k) => k.label),
+          id,
+        ).toContain("child");
+    }
+    expect(manifest.pages[14]!.keep_out.map((k) => k.label)).toEqual(expect.arrayContaining(["whale", "child"]));
+    expect(manifest.pages[17]!.keep_out.map((k) => k.label)).toEqual(expect.arrayContaining(["boat", "child"]));
+    expect(manifest.pages[6]!.keep_out.map((k) => k.label)).toEqual(expect.arrayContaining(["oak", "child"]));
+    const [uk, en] = await Promise.all(EDITIONS.map((e) => readFile(path.join(root, e.slug, "art/cover_front.png"))));
+    expect(uk!.equals(en!)).toBe(false);
+  });
+
+  it("prints the child's name in the forms its language needs", async () => {
+    const manifest = await readManifest(path.join(root, slug));
+    const name = language === "uk" ? "Соломія" : "Zoë";
+    const forms: NameForms = await declineName(name, language, "girl");
+    const css = await fontFaceCss(manifest, (f) => readFile(path.join(root, slug, f)));
+    const text = ids
+      .flatMap(
+        (id) =>
+          pageDocument(manifest, id, pageArt(manifest, id), { child_name: name, child_name_forms: forms }, css).layers,
+      )
+      .map((l) => l.text)
+      .join("\n");
+    expect(text).not.toMatch(/\{child_name/);
+    if (language === "uk") {
+      for (const phrase of ["для Соломії", "Привіт, Соломіє!", "Соломії чути шепіт", "кличуть Соломію", "з Соломією"])
+        expect(text).toContain(phrase);
+    } else {
+      expect(text).toContain("And Zoë’s wish?");
+    }
+  });
+
   it("sets every character of every page in the book's own fonts (no fallback to system fonts)", async () => {
     const dir = path.join(root, slug);
     const manifest = await readManifest(dir);
@@ -81,7 +122,10 @@ describe.each(EDITIONS.map((e) => [e.slug, e.language]))("the demo book %s (%s)"
           manifest,
           id,
           pageArt(manifest, id),
-          { child_name: language === "uk" ? "Соломія" : "Oliver" },
+          {
+            child_name: language === "uk" ? "Соломія" : "Oliver",
+            child_name_forms: await declineName(language === "uk" ? "Соломія" : "Oliver", language, "girl"),
+          },
           css,
         );
         await page.setContent(doc.html, { waitUntil: "load" });

@@ -94,6 +94,30 @@ export interface Operations {
       }>;
     };
   };
+  "GET /v1/books/{slug}/name-forms": {
+    status: 200;
+    params: {
+      slug: string;
+    };
+    query: {
+      name: string;
+      gender?: string;
+    };
+    body: undefined;
+    response: {
+      language: string;
+      needsGender: boolean;
+      gender: "girl" | "boy" | null;
+      guessed: boolean;
+      forms: {
+        [key: string]: string;
+      };
+      undrawable: {
+        character: string;
+        codePoint: string;
+      }[];
+    };
+  };
   "GET /v1/me": {
     status: 200;
     params: Record<string, never>;
@@ -126,6 +150,9 @@ export interface Operations {
       childName: string | null;
       childAge: number | null;
       childGender: string | null;
+      childNameForms: {
+        [key: string]: string;
+      };
       analysis: {
         [key: string]: unknown;
       } | null;
@@ -167,6 +194,9 @@ export interface Operations {
         childName: string | null;
         childAge: number | null;
         childGender: string | null;
+        childNameForms: {
+          [key: string]: string;
+        };
         analysis: {
           [key: string]: unknown;
         } | null;
@@ -208,6 +238,9 @@ export interface Operations {
       childName: string | null;
       childAge: number | null;
       childGender: string | null;
+      childNameForms: {
+        [key: string]: string;
+      };
       analysis: {
         [key: string]: unknown;
       } | null;
@@ -247,6 +280,9 @@ export interface Operations {
       childName: string | null;
       childAge: number | null;
       childGender: string | null;
+      childNameForms: {
+        [key: string]: string;
+      };
       analysis: {
         [key: string]: unknown;
       } | null;
@@ -286,6 +322,9 @@ export interface Operations {
       childName: string | null;
       childAge: number | null;
       childGender: string | null;
+      childNameForms: {
+        [key: string]: string;
+      };
       analysis: {
         [key: string]: unknown;
       } | null;
@@ -336,6 +375,15 @@ export interface Operations {
       childName: string;
       childAge?: number;
       childGender?: "girl" | "boy" | "unspecified";
+      childNameForms?: {
+        gen?: string;
+        dat?: string;
+        acc?: string;
+        ins?: string;
+        loc?: string;
+        voc?: string;
+        poss?: string;
+      };
     };
     response: {
       id: string;
@@ -348,6 +396,9 @@ export interface Operations {
       childName: string | null;
       childAge: number | null;
       childGender: string | null;
+      childNameForms: {
+        [key: string]: string;
+      };
       analysis: {
         [key: string]: unknown;
       } | null;
@@ -389,6 +440,9 @@ export interface Operations {
       childName: string | null;
       childAge: number | null;
       childGender: string | null;
+      childNameForms: {
+        [key: string]: string;
+      };
       analysis: {
         [key: string]: unknown;
       } | null;
@@ -428,6 +482,9 @@ export interface Operations {
       childName: string | null;
       childAge: number | null;
       childGender: string | null;
+      childNameForms: {
+        [key: string]: string;
+      };
       analysis: {
         [key: string]: unknown;
       } | null;

@@ -1,7 +1,9 @@
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { ChildName } from "../../../api/src/personalization-schemas.ts";
-import { needsGender, normalizeName, parseAge, validName } from "./child.ts";
+import { declineName } from "../../../core/src/names.ts";
+import { nameAfterFor, needsGender, normalizeName, parseAge, validName } from "./child.ts";
+import { translate } from "./i18n.ts";
 
 describe("the child form", () => {
   it("judges names as the api does", () => {
@@ -42,5 +44,14 @@ describe("the child form", () => {
     expect(needsGender({ description: { gender: null } })).toBe(true);
     expect(needsGender({})).toBe(true);
     expect(needsGender({ description: { gender: "girl" } })).toBe(false);
+  });
+
+  it("titles a Ukrainian book for Соломія with the genitive the api stored, other languages as written", async () => {
+    // The forms the api stores for a Ukrainian book (core's declension, as generate resolves them).
+    const forms = await declineName("Соломія", "uk", "girl");
+    expect(translate("uk", "myBooks.forChild", { name: nameAfterFor("uk", "Соломія", forms) })).toBe("для Соломії");
+    expect(translate("en", "myBooks.forChild", { name: nameAfterFor("en", "Соломія", forms) })).toBe("for Соломія");
+    // An English book has no genitive: the Ukrainian interface keeps the name as written.
+    expect(nameAfterFor("uk", "Zoë", await declineName("Zoë", "en", null))).toBe("Zoë");
   });
 });

@@ -18,6 +18,14 @@ export function parseAge(raw: string): number | undefined {
   return Number.isInteger(n) && n >= 0 && n <= 18 ? n : Number.NaN;
 }
 
+/**
+ * The name as the app's own sentences need it: Ukrainian says "для Соломії" (the genitive the book's
+ * forms hold, when the book is Ukrainian); other languages use the name as written.
+ */
+export function nameAfterFor(lang: string, name: string, forms: Record<string, string> | undefined): string {
+  return lang === "uk" ? (forms?.gen ?? name) : name;
+}
+
 /** The gender question is asked only when the analysis was not sure. */
 export function needsGender(analysis: { description?: { gender?: string | null } } | null): boolean {
   return !analysis?.description?.gender;

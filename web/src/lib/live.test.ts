@@ -11,6 +11,7 @@ function view(overrides: Partial<Personalization> = {}): Personalization {
     childName: "Ada",
     childAge: 5,
     childGender: null,
+    childNameForms: {},
     analysis: { ok: true, description: { gender: "girl", line: "a girl with curly hair" } },
     failureReason: null,
     regenerationsLeft: 3,

@@ -28,6 +28,8 @@ export interface LiveState {
   analysis: Analysis | null;
   regenerationsLeft: number;
   childName: string | null;
+  /** The name's forms the book prints (`gen` …), for the app's own sentences. */
+  childNameForms: Record<string, string>;
   pages: Record<string, LivePage>;
   /** Print files ready to download. */
   files: string[];
@@ -65,6 +67,7 @@ export function fromView(view: Personalization): LiveState {
     analysis: (view.analysis as Analysis | null) ?? null,
     regenerationsLeft: view.regenerationsLeft,
     childName: view.childName,
+    childNameForms: view.childNameForms,
     pages,
     files: view.files.map((f) => f.name),
     error: null,
@@ -98,6 +101,7 @@ export function withView(state: LiveState, view: Personalization): LiveState {
     ...state,
     regenerationsLeft: fresh.regenerationsLeft,
     childName: fresh.childName,
+    childNameForms: fresh.childNameForms,
     pages,
     files: fresh.files.length > 0 ? fresh.files : state.files,
   };

@@ -1,6 +1,7 @@
 import { A, Navigate } from "@solidjs/router";
 import { createResource, For, type JSX, Show } from "solid-js";
 import { useApp } from "../context.tsx";
+import { nameAfterFor } from "../lib/child.ts";
 import { isMessageKey } from "../lib/i18n.ts";
 
 export function MyBooksPage(): JSX.Element {
@@ -31,7 +32,11 @@ export function MyBooksPage(): JSX.Element {
                           </Show>
                           <h2>
                             {item.book.title}
-                            <Show when={item.childName}>{(n) => <> {t("myBooks.forChild", { name: n() })}</>}</Show>
+                            <Show when={item.childName}>
+                              {(n) => (
+                                <> {t("myBooks.forChild", { name: nameAfterFor(lang(), n(), item.childNameForms) })}</>
+                              )}
+                            </Show>
                           </h2>
                         </A>
                         <p class="meta">

@@ -5,7 +5,8 @@ import { pageLabel } from "../components/labels.ts";
 import { PhotoPicker } from "../components/PhotoPicker.tsx";
 import { Viewer } from "../components/Viewer.tsx";
 import { useApp } from "../context.tsx";
-import { needsGender, normalizeName, parseAge, validName } from "../lib/child.ts";
+import { corrections, type NamePreview, NameForms } from "../components/NameForms.tsx";
+import { nameAfterFor, needsGender, normalizeName, parseAge, validName } from "../lib/child.ts";
 import { createEventStream } from "../lib/event-stream.ts";
 import { isMessageKey } from "../lib/i18n.ts";
 import { actions, applyEvent, fromView, type LivePage, type LiveState, sortedPages, withView } from "../lib/live.ts";
@@ -19,7 +20,7 @@ const FILES = [
 type Gender = NonNullable<Operations["POST /v1/personalizations/{id}/generate"]["body"]["childGender"]>;
 
 export function PersonalizationPage(): JSX.Element {
-  const { api, t, errorText } = useApp();
+  const { api, t, errorText, lang } = useApp();
   const params = useParams<{ id: string }>();
   const [view, { refetch }] = createResource(
     () => params.id,
@@ -78,12 +79,24 @@ export function PersonalizationPage(): JSX.Element {
         {(s) => {
           const can = () => actions(s());
           const title = () => view()?.book.title ?? "";
+          // The tab says whose book it is, in the same words as the heading ("… — для Соломії").
+          createEffect(() => {
+            const name = s().childName;
+            document.title = name
+              ? `${title()} — ${t("myBooks.forChild", { name: nameAfterFor(lang(), name, s().childNameForms) })}`
+              : title();
+          });
           return (
             <section class="personalization" aria-labelledby="p-title" data-status={s().status}>
               <h1 id="p-title">
                 {title()}
                 <Show when={s().childName}>
-                  {(name) => <span class="for"> — {t("myBooks.forChild", { name: name() })}</span>}
+                  {(name) => (
+                    <span class="for">
+                      {" "}
+                      — {t("myBooks.forChild", { name: nameAfterFor(lang(), name(), s().childNameForms) })}
+                    </span>
+                  )}
                 </Show>
               </h1>
               <p class="status" role="status" aria-live="polite" data-testid="status">
@@ -122,6 +135,7 @@ export function PersonalizationPage(): JSX.Element {
 
               <Show when={can().enterName}>
                 <ChildForm
+                  bookSlug={view()?.book.slug ?? ""}
                   askGender={needsGender(s().analysis)}
                   busy={busy()}
                   onSubmit={(body) =>
@@ -265,12 +279,23 @@ function AnalysisPanel(props: { state: LiveState }): JSX.Element {
 }
 
 function ChildForm(props: {
+  bookSlug: string;
   askGender: boolean;
   busy: boolean;
-  onSubmit: (body: { childName: string; childAge?: number; childGender?: Gender }) => void;
+  onSubmit: (body: {
+    childName: string;
+    childAge?: number;
+    childGender?: Gender;
+    childNameForms?: Record<string, string>;
+  }) => void;
 }): JSX.Element {
   const { t } = useApp();
   const [problem, setProblem] = createSignal<string | null>(null);
+  const [name, setName] = createSignal("");
+  const [gender, setGender] = createSignal<Gender | undefined>();
+  const [preview, setPreview] = createSignal<NamePreview | undefined>();
+  // Where the book's language declines the name, the gender is asked, the library's guess preselected.
+  const checkedGender = () => gender() ?? preview()?.gender ?? undefined;
   return (
     <section class="panel" aria-labelledby="child-title">
       <h2 id="child-title">{t("child.title")}</h2>
@@ -286,10 +311,12 @@ function ChildForm(props: {
           }
           setProblem(null);
           const gender = form.get("childGender");
+          const fixed = corrections(form, preview());
           props.onSubmit({
             childName: normalizeName(name),
             ...(age !== undefined ? { childAge: age } : {}),
             ...(typeof gender === "string" && gender ? { childGender: gender as Gender } : {}),
+            ...(Object.keys(fixed).length > 0 ? { childNameForms: fixed } : {}),
           });
         }}
       >
@@ -301,21 +328,33 @@ function ChildForm(props: {
           maxLength={40}
           autocomplete="off"
           aria-describedby="name-hint child-problem"
+          onInput={(e) => setName(e.currentTarget.value)}
         />
         <small id="name-hint">{t("child.nameHint")}</small>
         <label for="childAge">{t("child.age")}</label>
         <input id="childAge" name="childAge" type="number" min="0" max="18" step="1" inputmode="numeric" />
-        <Show when={props.askGender}>
+        <Show when={props.askGender || preview()?.needsGender}>
           <fieldset>
             <legend>{t("child.gender")}</legend>
             <For each={["girl", "boy", "unspecified"] as const}>
               {(g) => (
                 <label class="inline">
-                  <input type="radio" name="childGender" value={g} required /> {t(`child.gender.${g}`)}
+                  <input
+                    type="radio"
+                    name="childGender"
+                    value={g}
+                    required
+                    checked={checkedGender() === g}
+                    onChange={() => setGender(g)}
+                  />{" "}
+                  {t(`child.gender.${g}`)}
                 </label>
               )}
             </For>
           </fieldset>
+        </Show>
+        <Show when={props.bookSlug}>
+          <NameForms slug={props.bookSlug} name={name()} gender={gender()} onPreview={setPreview} />
         </Show>
         <p id="child-problem" class="error" role="alert">
           {problem()}
