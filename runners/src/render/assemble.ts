@@ -57,12 +57,14 @@ pdfmake.setUrlAccessPolicy(() => false);
 pdfmake.setLocalAccessPolicy((file) => [...allowedDirs].some((dir) => path.resolve(file).startsWith(dir + path.sep)));
 
 const blockPages = (m: Manifest): PageId[] => m.pages.map((p) => `page_${p.page_num}` as PageId);
-/** The web order of docs/book-format.md: front cover crop, pages 1–22, back cover crop. */
-const webPages = (m: Manifest): PageId[] => [
-  "cover_front",
-  ...blockPages(m).filter((p) => p !== "page_0" && p !== `page_${m.pages.length - 1}`),
-  "cover_back",
-];
+/**
+ * pages.zip is the whole book in reading order: the front cover's crop, every block page (the
+ * dedication and the last page included, which the web viewer leaves out), the back cover's crop.
+ */
+const zipPages = (m: Manifest): PageId[] => ["cover_front", ...blockPages(m), "cover_back"];
+
+/** An entry's name: its place in reading order first, so any file list sorts as the book reads. */
+const zipEntryName = (index: number, page: PageId): string => `${String(index).padStart(2, "0")}_${page}.jpg`;
 
 /** Builds and checks block.pdf, cover.pdf and pages.zip; the caller uploads them and disposes. */
 export async function assemblePrint(input: AssemblePrintInput): Promise<AssembledPrint> {
@@ -116,7 +118,7 @@ export async function assemblePrint(input: AssemblePrintInput): Promise<Assemble
     await checkPdf(files["block.pdf"], { pages: manifest.pages.length, width: side, height: side });
     await checkPdf(files["cover.pdf"], { pages: 1, width: 2 * coverW, height: coverH });
 
-    await writeZip(files["pages.zip"], webPages(manifest), input.readWeb);
+    await writeZip(files["pages.zip"], zipPages(manifest), input.readWeb);
     return { files, dispose };
   } catch (error) {
     await dispose();
@@ -176,7 +178,7 @@ async function writeZip(file: string, pages: PageId[], read: (p: PageId) => Prom
   const mtime = new Date(Date.UTC(2020, 0, 1));
   for (const [i, p] of pages.entries()) {
     // JPEG does not deflate: store as is.
-    zip.addBuffer(await read(p), `${String(i).padStart(2, "0")}_${p}.jpg`, { compress: false, mtime });
+    zip.addBuffer(await read(p), zipEntryName(i, p), { compress: false, mtime });
   }
   zip.end();
   await done;

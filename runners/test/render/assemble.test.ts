@@ -81,14 +81,18 @@ describe("assemblePrint", () => {
     expect(rows.every((r) => /\b2800\s+3000\b/.test(r))).toBe(true);
   });
 
-  it("writes pages.zip with the web pages in reading order", async () => {
+  it("writes pages.zip: the whole book, every page and both covers, named in reading order", async () => {
     const { stdout } = await run("zipinfo", ["-1", assembled.files["pages.zip"]]);
     const names = stdout.trim().split("\n");
-    expect(names).toHaveLength(24);
-    expect(names[0]).toBe("00_cover_front.jpg");
-    expect(names[1]).toBe("01_page_1.jpg");
-    expect(names[22]).toBe("22_page_22.jpg");
-    expect(names[23]).toBe("23_cover_back.jpg");
+    // 24 block pages (the dedication page_0 and the last page_23 included) and the two covers.
+    expect(names).toEqual([
+      "00_cover_front.jpg",
+      ...manifest.pages.map((p, i) => `${String(i + 1).padStart(2, "0")}_page_${p.page_num}.jpg`),
+      "25_cover_back.jpg",
+    ]);
+    expect(names).toContain("01_page_0.jpg");
+    expect(names).toContain("24_page_23.jpg");
+    expect([...names].sort()).toEqual(names);
   });
 
   it("refuses a PDF with the wrong page size or count", async () => {
