@@ -46,6 +46,7 @@ export const IdempotencyKey = v.pipe(
 const Page = v.object({
   page: v.string(),
   stage: v.picklist(["preview", "full"]),
+  generation: v.number(),
   status: v.string(),
   webUrl: v.nullable(v.string()),
   failureReason: v.nullable(v.string()),
@@ -62,8 +63,9 @@ export const Personalization = v.object({
   failureReason: v.nullable(v.string()),
   regenerationsLeft: v.number(),
   pages: v.array(Page),
-  files: v.array(v.object({ name: v.string(), url: v.string() })),
+  files: v.array(v.object({ name: v.string(), url: v.string(), fileName: v.string() })),
   thumbnailUrl: v.nullable(v.string()),
+  photoUrl: v.nullable(v.string()),
   createdAt: v.string(),
   updatedAt: v.string(),
 });

@@ -1,9 +1,10 @@
 // What clients see of a personalisation: its state, its pages with short-lived image URLs, its files.
-import { AppError, type PrintFile } from "@faceapp/core";
+import { AppError, keys, type PrintFile } from "@faceapp/core";
 import type { Database, Personalization } from "@faceapp/sql";
 import { type Kysely, sql } from "kysely";
 import * as v from "valibot";
 import type { Bucket } from "../deps.ts";
+import { downloadName } from "./download-name.ts";
 import { MAX_REGENERATIONS } from "./personalizations.ts";
 import { presignGet } from "./storage.ts";
 
@@ -16,6 +17,8 @@ export const printFiles: readonly PrintFile[] = ["block.pdf", "cover.pdf", "page
 export interface PageView {
   page: string;
   stage: "preview" | "full";
+  /** Bumped by every redraw, a new photo and each stage: a page's progress starts over with it. */
+  generation: number;
   status: string;
   webUrl: string | null;
   failureReason: string | null;
@@ -33,8 +36,11 @@ export interface PersonalizationView {
   failureReason: string | null;
   regenerationsLeft: number;
   pages: PageView[];
-  files: { name: PrintFile; url: string }[];
+  /** `fileName`: what the download is saved as. */
+  files: { name: PrintFile; url: string; fileName: string }[];
   thumbnailUrl: string | null;
+  /** The child's photo (short-lived): what a book shows before any page is drawn, or once its photo was refused. */
+  photoUrl: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -62,7 +68,7 @@ async function pagesOf(db: Kysely<Database>, rows: Row[]) {
   // Starting a stage resets its rows and a new photo removes them: the rows are the book as it is now.
   return db
     .selectFrom("app.personalization_pages")
-    .select(["personalization_id", "page", "stage", "status", "web_key", "failure_reason"])
+    .select(["personalization_id", "page", "stage", "generation", "status", "web_key", "failure_reason"])
     .where(
       "personalization_id",
       "in",
@@ -85,6 +91,7 @@ async function toView(
     own.map(async (p) => ({
       page: p.page,
       stage: p.stage,
+      generation: p.generation,
       status: p.status,
       webUrl: p.status === "done" && p.web_key ? (await presignGet(bucket, p.web_key, PAGE_URL_SECONDS)).url : null,
       failureReason: p.failure_reason,
@@ -106,9 +113,14 @@ async function toView(
     files: ready
       ? printFiles
           .filter((name) => row.files[name])
-          .map((name) => ({ name, url: `/v1/personalizations/${row.id}/files/${name}` }))
+          .map((name) => ({
+            name,
+            url: `/v1/personalizations/${row.id}/files/${name}`,
+            fileName: downloadName(row.book_title, row.child_name, name).name,
+          }))
       : [],
     thumbnailUrl: pageViews.find((p) => p.webUrl)?.webUrl ?? null,
+    photoUrl: (await presignGet(bucket, keys.photo(row.owner_id, row.photo_upload_id), PAGE_URL_SECONDS)).url,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
@@ -204,18 +216,20 @@ export async function listPersonalizations(
   return { items, nextCursor: rows.length > options.limit && last ? encodeCursor(last) : null };
 }
 
-/** A presigned download of one print file: 409 until the book is complete. */
+/** A presigned download of one print file, saved under a readable name: 409 until the book is complete. */
 export async function fileDownload(db: Kysely<Database>, bucket: Bucket, ownerId: string, id: string, name: PrintFile) {
   const row = await db
-    .selectFrom("app.personalizations")
-    .select(["status", "files"])
-    .where("id", "=", id)
-    .where("owner_id", "=", ownerId)
+    .selectFrom("app.personalizations as p")
+    .innerJoin("app.books as b", "b.id", "p.book_id")
+    .select(["p.status", "p.files", "p.child_name", "b.title"])
+    .where("p.id", "=", id)
+    .where("p.owner_id", "=", ownerId)
     .executeTakeFirst();
   if (!row) throw new AppError("not_found", "Personalisation not found");
   const key = row.files[name];
   if (row.status !== "completed" || !key) {
     throw new AppError("invalid_state", "The print files are not ready yet", { status: row.status });
   }
-  return presignGet(bucket, key, FILE_URL_SECONDS);
+  const { disposition } = downloadName(row.title, row.child_name, name);
+  return presignGet(bucket, key, FILE_URL_SECONDS, { contentDisposition: disposition });
 }
