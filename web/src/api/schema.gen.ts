@@ -25,6 +25,19 @@ export interface Operations {
     body: undefined;
     response: null;
   };
+  "GET /v1/auth/session": {
+    status: 200;
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      user: {
+        id: string;
+        email: string;
+        createdAt: string;
+      } | null;
+    };
+  };
   "POST /v1/auth/signup": {
     status: 201;
     params: Record<string, never>;
@@ -134,6 +147,7 @@ export interface Operations {
       pages: Array<{
         page: string;
         stage: "preview" | "full";
+        generation: number;
         status: string;
         webUrl: string | null;
         failureReason: string | null;
@@ -141,8 +155,10 @@ export interface Operations {
       files: {
         name: string;
         url: string;
+        fileName: string;
       }[];
       thumbnailUrl: string | null;
+      photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
     };
@@ -175,6 +191,7 @@ export interface Operations {
         pages: Array<{
           page: string;
           stage: "preview" | "full";
+          generation: number;
           status: string;
           webUrl: string | null;
           failureReason: string | null;
@@ -182,8 +199,10 @@ export interface Operations {
         files: {
           name: string;
           url: string;
+          fileName: string;
         }[];
         thumbnailUrl: string | null;
+        photoUrl: string | null;
         createdAt: string;
         updatedAt: string;
       }>;
@@ -216,6 +235,7 @@ export interface Operations {
       pages: Array<{
         page: string;
         stage: "preview" | "full";
+        generation: number;
         status: string;
         webUrl: string | null;
         failureReason: string | null;
@@ -223,8 +243,10 @@ export interface Operations {
       files: {
         name: string;
         url: string;
+        fileName: string;
       }[];
       thumbnailUrl: string | null;
+      photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
     };
@@ -255,6 +277,7 @@ export interface Operations {
       pages: Array<{
         page: string;
         stage: "preview" | "full";
+        generation: number;
         status: string;
         webUrl: string | null;
         failureReason: string | null;
@@ -262,8 +285,10 @@ export interface Operations {
       files: {
         name: string;
         url: string;
+        fileName: string;
       }[];
       thumbnailUrl: string | null;
+      photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
     };
@@ -294,6 +319,7 @@ export interface Operations {
       pages: Array<{
         page: string;
         stage: "preview" | "full";
+        generation: number;
         status: string;
         webUrl: string | null;
         failureReason: string | null;
@@ -301,8 +327,10 @@ export interface Operations {
       files: {
         name: string;
         url: string;
+        fileName: string;
       }[];
       thumbnailUrl: string | null;
+      photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
     };
@@ -356,6 +384,7 @@ export interface Operations {
       pages: Array<{
         page: string;
         stage: "preview" | "full";
+        generation: number;
         status: string;
         webUrl: string | null;
         failureReason: string | null;
@@ -363,8 +392,10 @@ export interface Operations {
       files: {
         name: string;
         url: string;
+        fileName: string;
       }[];
       thumbnailUrl: string | null;
+      photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
     };
@@ -397,6 +428,7 @@ export interface Operations {
       pages: Array<{
         page: string;
         stage: "preview" | "full";
+        generation: number;
         status: string;
         webUrl: string | null;
         failureReason: string | null;
@@ -404,8 +436,10 @@ export interface Operations {
       files: {
         name: string;
         url: string;
+        fileName: string;
       }[];
       thumbnailUrl: string | null;
+      photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
     };
@@ -436,6 +470,7 @@ export interface Operations {
       pages: Array<{
         page: string;
         stage: "preview" | "full";
+        generation: number;
         status: string;
         webUrl: string | null;
         failureReason: string | null;
@@ -443,8 +478,10 @@ export interface Operations {
       files: {
         name: string;
         url: string;
+        fileName: string;
       }[];
       thumbnailUrl: string | null;
+      photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
     };

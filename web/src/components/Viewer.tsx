@@ -67,6 +67,9 @@ export function Viewer(props: ViewerProps): JSX.Element {
         <p id="viewer-help" class="visually-hidden">
           {t("viewer.help")}
         </p>
+        <p class="visually-hidden" aria-live="polite" data-testid="viewer-position">
+          {t("viewer.position", { n: index() + 1, total: spreads.length })}
+        </p>
         <div class="tools">
           <button
             type="button"
