@@ -171,6 +171,38 @@ export async function axeViolations(page: Page): Promise<string[]> {
   }, AXE_TAGS);
 }
 
+/**
+ * The contrast between the focused element's outline and the page background behind it (WCAG's
+ * relative luminance), for the 3:1 a focus indicator needs.
+ */
+export async function focusRingContrast(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const el = document.activeElement as HTMLElement;
+    const style = getComputedStyle(el);
+    if (style.outlineStyle === "none" || Number.parseFloat(style.outlineWidth) < 2) return 0;
+    const rgb = (c: string) => (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map(Number);
+    // The first ancestor with an opaque background is what the ring is seen against.
+    let behind = el.parentElement;
+    while (
+      behind &&
+      getComputedStyle(behind)
+        .backgroundColor.replace(/\s/g, "")
+        .match(/rgba\(.*,0\)|transparent/)
+    )
+      behind = behind.parentElement;
+    const luminance = (c: number[]) => {
+      const [r, g, b] = c.map((v) => {
+        const s = v / 255;
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+    };
+    const a = luminance(rgb(style.outlineColor));
+    const b = luminance(rgb(getComputedStyle(behind ?? document.body).backgroundColor));
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  });
+}
+
 /** Counts the pages of a PDF (its /Type /Page objects, not the /Pages tree). */
 export function pdfPageCount(bytes: Buffer): number {
   return (bytes.toString("latin1").match(/\/Type\s*\/Page(?![s\w])/g) ?? []).length;

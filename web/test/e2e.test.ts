@@ -20,6 +20,7 @@ import {
   serveApi,
   shooter,
   axeViolations,
+  focusRingContrast,
   downloadsReport,
   watchConsole,
   waitForDownload,
@@ -98,6 +99,12 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await page.waitForSelector("ul.books li.card");
     expect(await page.$eval("ul.books h2", (h) => h.textContent)).toBe("Test book moon");
     expect(await page.title()).toBe("Choose a book · Storybook of You");
+    // The skip link is the first stop, visibly focused, and moves focus to the content.
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.className)).toBe("skip");
+    expect(await focusRingContrast(page)).toBeGreaterThanOrEqual(3);
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => document.activeElement?.id === "main");
     expect(await page.$eval("ul.books img", (img) => img.getAttribute("alt"))).toContain("Test book moon");
     await shot(page, "catalog");
     // Filters: a 12-year-old's books exclude this one (ages 2–7); its category and a 5-year-old include it.
@@ -203,6 +210,8 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await shot(page, "child-form");
     await page.click(".panel form button[type=submit]");
     await status("preview_generating");
+    // The form is gone with the old state: focus lands on the status that changed, not on the body.
+    await page.waitForFunction(() => document.activeElement?.getAttribute("data-testid") === "status");
     await page.waitForSelector("[data-testid=preview-pages] li.page-tile");
     // The face page is drawn by the gpu runner; with no render runner yet its words wait.
     const facePage = "li.page-tile[data-page=page_1]";
@@ -310,6 +319,7 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     const confirm = await page.waitForSelector("xpath///button[contains(., 'Make the full book')]");
     await confirm!.click();
     await status("full_generating");
+    await page.waitForFunction(() => document.activeElement?.getAttribute("data-testid") === "status");
     // One count for the whole book: its 24 pages and both covers, the preview's 3 already made.
     const count = "[data-testid=book-progress]";
     await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes(" of 26 "), {}, count);
