@@ -50,11 +50,12 @@ const Page = v.object({
   status: v.string(),
   webUrl: v.nullable(v.string()),
   failureReason: v.nullable(v.string()),
+  text: v.nullable(v.string()),
 });
 export const Personalization = v.object({
   id: v.string(),
   status: v.string(),
-  book: v.object({ slug: v.string(), title: v.string() }),
+  book: v.object({ slug: v.string(), title: v.string(), language: v.nullable(v.string()) }),
   photoUploadId: v.string(),
   childName: v.nullable(v.string()),
   childAge: v.nullable(v.number()),

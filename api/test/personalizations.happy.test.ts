@@ -197,6 +197,10 @@ describe("a personalisation", () => {
       "pages.zip": "Test book moon — Zoë — pages.zip",
     };
     expect(view.files.map((f: { fileName: string }) => f.fileName)).toEqual(Object.values(names));
+    // Each page carries its words (for screen readers), the child's name in them, in the book's language.
+    const page1 = view.pages.find((p: { page: string }) => p.page === "page_1");
+    expect(page1.text).toContain("Zoë");
+    expect(view.book.language).toMatch(/^[a-z]{2}$/);
     for (const [file, name] of Object.entries(names)) {
       const redirect = await api.app.request(`/v1/personalizations/${id}/files/${file}`, { headers: bearer(token) });
       expect(redirect.status).toBe(302);

@@ -157,6 +157,32 @@ export function pageArt(manifest: Manifest, page: PageId): Page | Cover {
   return art;
 }
 
+/** The values a page's text may use; anything a parent typed is only ever inserted as text. */
+export interface TextVariables {
+  child_name: string;
+  child_age?: number | string | undefined;
+}
+
+/** A layer's template with its declared variables filled in (others left as written). */
+export function fillTemplate(layer: TextLayer, variables: TextVariables): string {
+  return layer.template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    if (!layer.variables.includes(name as never)) return whole;
+    const value = variables[name as keyof TextVariables];
+    return value === undefined ? "" : String(value);
+  });
+}
+
+/**
+ * The words printed on a page, in the book's language, as one text (layers on separate lines): what
+ * a screen reader reads for the page's picture, and the story file beside the pictures.
+ */
+export function pageText(manifest: Manifest, page: PageId, variables: TextVariables): string {
+  return pageArt(manifest, page)
+    .text_layers.map((layer) => fillTemplate(layer, variables).normalize("NFC").trim())
+    .filter(Boolean)
+    .join("\n");
+}
+
 /** The mask of a face page: `mask_uri`, else `<name>_mask.png` beside the illustration. */
 export function maskUri(art: Page | Cover): string {
   return art.mask_uri ?? art.base_uri.replace(/\.[a-z0-9]+$/i, "_mask.png");

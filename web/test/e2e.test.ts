@@ -284,12 +284,18 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     const open = await page.waitForSelector("xpath///button[contains(., 'Open the book')]");
     await open!.click();
     await page.waitForSelector("dialog.viewer[open] .spread[data-spread='0'] img.page");
-    expect(await page.$$eval("dialog.viewer .spread > *", (els) => els.length)).toBe(1);
+    expect(await page.$$eval("dialog.viewer .spread > .page", (els) => els.length)).toBe(1);
     await shot(page, "viewer-cover");
     await page.keyboard.press("ArrowRight");
     await page.waitForSelector("dialog.viewer .spread[data-spread='1']");
     const pair = await page.$$eval("dialog.viewer .spread img.page", (imgs) => imgs.map((i) => i.getAttribute("alt")));
     expect(pair).toEqual(["Page 1", "Page 2"]);
+    // A screen reader hears the page's own words, with the child's name, as the picture's description.
+    const first = await page.$("dialog.viewer .spread img.page");
+    const node = await page.accessibility.snapshot({ root: first!, interestingOnly: false });
+    expect(node?.name).toBe("Page 1");
+    expect(node?.description).toBe(`${CHILD} and the moon`);
+    expect(await page.$eval("li.page-tile[data-page=page_1] img", (i) => i.alt)).toBe(`${CHILD} and the moon`);
     await shot(page, "viewer-spread-1-2");
     await page.click("dialog.viewer button[aria-label='Zoom in']");
     expect(await page.$eval("dialog.viewer .spread", (e) => (e as HTMLElement).style.transform)).toBe("scale(1.5)");
@@ -368,7 +374,13 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
       "00_cover_front.jpg",
       ...Array.from({ length: 24 }, (_, n) => `${String(n + 1).padStart(2, "0")}_page_${n}.jpg`),
       "25_cover_back.jpg",
+      "story.txt",
     ]);
+    // Beside the pictures, the story's words with the child's name, under each picture's name.
+    const story = execFileSync("unzip", ["-p", path.join(downloads, FILE_NAMES["pages.zip"]), "story.txt"], {
+      encoding: "utf8",
+    });
+    expect(story).toContain(`[02_page_1.jpg]\n${CHILD} and the moon\n`);
     // For the screenshots: what Chromium saved, as the folder holds it (names, sizes, the zip's entries).
     const list = await browser.newPage();
     await list.setViewport({ width: 900, height: 600 });

@@ -1,5 +1,5 @@
 // What clients see of a personalisation: its state, its pages with short-lived image URLs, its files.
-import { AppError, keys, type PrintFile } from "@faceapp/core";
+import { AppError, keys, type Manifest, type PageId, type PrintFile, pageText } from "@faceapp/core";
 import type { Database, Personalization } from "@faceapp/sql";
 import { type Kysely, sql } from "kysely";
 import * as v from "valibot";
@@ -22,12 +22,15 @@ export interface PageView {
   status: string;
   webUrl: string | null;
   failureReason: string | null;
+  /** The words printed on the page, the child's name in them, in the book's language (null in lists). */
+  text: string | null;
 }
 
 export interface PersonalizationView {
   id: string;
   status: Personalization["status"];
-  book: { slug: string; title: string };
+  /** `language`: the book's (its pages' text), null where the view was made without the book's pages. */
+  book: { slug: string; title: string; language: string | null };
   photoUploadId: string;
   childName: string | null;
   childAge: number | null;
@@ -52,14 +55,24 @@ function publicAnalysis(analysis: unknown): Record<string, unknown> | null {
   return rest;
 }
 
-type Row = Personalization & { book_slug: string; book_title: string; created_at_text: string };
+type Row = Personalization & {
+  book_slug: string;
+  book_title: string;
+  book_language: string | null;
+  created_at_text: string;
+};
 
 function baseQuery(db: Kysely<Database>, ownerId: string) {
   return db
     .selectFrom("app.personalizations as p")
     .innerJoin("app.books as b", "b.id", "p.book_id")
     .selectAll("p")
-    .select(["b.slug as book_slug", "b.title as book_title", sql<string>`p.created_at::text`.as("created_at_text")])
+    .select([
+      "b.slug as book_slug",
+      "b.title as book_title",
+      "b.language as book_language",
+      sql<string>`p.created_at::text`.as("created_at_text"),
+    ])
     .where("p.owner_id", "=", ownerId);
 }
 
@@ -83,7 +96,9 @@ async function toView(
   bucket: Bucket,
   row: Row,
   pages: Awaited<ReturnType<typeof pagesOf>>,
+  manifest?: Manifest,
 ): Promise<PersonalizationView> {
+  const variables = { child_name: row.child_name ?? "", child_age: row.child_age ?? undefined };
   const own = pages
     .filter((p) => p.personalization_id === row.id)
     .sort((a, b) => pageOrder(a.page) - pageOrder(b.page));
@@ -95,13 +110,14 @@ async function toView(
       status: p.status,
       webUrl: p.status === "done" && p.web_key ? (await presignGet(bucket, p.web_key, PAGE_URL_SECONDS)).url : null,
       failureReason: p.failure_reason,
+      text: manifest ? wordsOf(manifest, p.page as PageId, variables) : null,
     })),
   );
   const ready = row.status === "completed";
   return {
     id: row.id,
     status: row.status,
-    book: { slug: row.book_slug, title: row.book_title },
+    book: { slug: row.book_slug, title: row.book_title, language: row.book_language },
     photoUploadId: row.photo_upload_id,
     childName: row.child_name,
     childAge: row.child_age,
@@ -126,11 +142,24 @@ async function toView(
   };
 }
 
+/** A page's words; null for a page the book no longer has (a book imported again since). */
+function wordsOf(manifest: Manifest, page: PageId, variables: Parameters<typeof pageText>[2]): string | null {
+  try {
+    return pageText(manifest, page, variables);
+  } catch {
+    return null;
+  }
+}
+
 /** One personalisation of the caller's; 404 for anyone else's. */
 export async function getPersonalization(db: Kysely<Database>, bucket: Bucket, ownerId: string, id: string) {
-  const row = await baseQuery(db, ownerId).where("p.id", "=", id).executeTakeFirst();
+  const row = await baseQuery(db, ownerId)
+    .select("b.manifest as book_manifest")
+    .where("p.id", "=", id)
+    .executeTakeFirst();
   if (!row) throw new AppError("not_found", "Personalisation not found");
-  return toView(bucket, row, await pagesOf(db, [row]));
+  // The manifest was validated on import: its pages give each page's words.
+  return toView(bucket, row, await pagesOf(db, [row]), row.book_manifest as Manifest);
 }
 
 /**
@@ -143,7 +172,11 @@ export function createdView(
   row: Personalization,
   book: { slug: string; title: string },
 ): Promise<PersonalizationView> {
-  return toView(bucket, { ...row, book_slug: book.slug, book_title: book.title, created_at_text: "" }, []);
+  return toView(
+    bucket,
+    { ...row, book_slug: book.slug, book_title: book.title, book_language: null, created_at_text: "" },
+    [],
+  );
 }
 
 /** Whether a personalisation of the caller's exists (the event stream's check). */

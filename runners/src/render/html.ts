@@ -1,15 +1,20 @@
 // The HTML of a text page. Everything that came from a manifest or a parent is text, escaped; the
 // document also forbids every fetch but data: by CSP, in case escaping were ever wrong.
 
-import type { Cover, Manifest, Page, PageId, TextLayer } from "@faceapp/core";
+import {
+  type Cover,
+  fillTemplate,
+  type Manifest,
+  type Page,
+  type PageId,
+  type TextLayer,
+  type TextVariables,
+} from "@faceapp/core";
 import { fontStack } from "./fonts.ts";
 import { type LayerBox, layerBox, pageSize, pxPerPt } from "./layout.ts";
 
 /** The values a template may use. Anything a parent typed is only ever inserted as text. */
-export interface Variables {
-  child_name: string;
-  child_age?: number | string | undefined;
-}
+export type Variables = TextVariables;
 
 const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -21,12 +26,7 @@ const stripControls = (s: string) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007
 
 /** A layer's template with its variables filled in, as plain text. */
 export function substitute(layer: TextLayer, variables: Variables): string {
-  const text = layer.template.replace(/\{(\w+)\}/g, (whole, name: string) => {
-    if (!layer.variables.includes(name as never)) return whole;
-    const value = variables[name as keyof Variables];
-    return value === undefined ? "" : String(value);
-  });
-  return stripControls(text.normalize("NFC"));
+  return stripControls(fillTemplate(layer, variables).normalize("NFC"));
 }
 
 export interface LayerSpec {

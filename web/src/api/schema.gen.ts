@@ -134,6 +134,7 @@ export interface Operations {
       book: {
         slug: string;
         title: string;
+        language: string | null;
       };
       photoUploadId: string;
       childName: string | null;
@@ -151,6 +152,7 @@ export interface Operations {
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        text: string | null;
       }>;
       files: {
         name: string;
@@ -178,6 +180,7 @@ export interface Operations {
         book: {
           slug: string;
           title: string;
+          language: string | null;
         };
         photoUploadId: string;
         childName: string | null;
@@ -195,6 +198,7 @@ export interface Operations {
           status: string;
           webUrl: string | null;
           failureReason: string | null;
+          text: string | null;
         }>;
         files: {
           name: string;
@@ -222,6 +226,7 @@ export interface Operations {
       book: {
         slug: string;
         title: string;
+        language: string | null;
       };
       photoUploadId: string;
       childName: string | null;
@@ -239,6 +244,7 @@ export interface Operations {
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        text: string | null;
       }>;
       files: {
         name: string;
@@ -264,6 +270,7 @@ export interface Operations {
       book: {
         slug: string;
         title: string;
+        language: string | null;
       };
       photoUploadId: string;
       childName: string | null;
@@ -281,6 +288,7 @@ export interface Operations {
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        text: string | null;
       }>;
       files: {
         name: string;
@@ -306,6 +314,7 @@ export interface Operations {
       book: {
         slug: string;
         title: string;
+        language: string | null;
       };
       photoUploadId: string;
       childName: string | null;
@@ -323,6 +332,7 @@ export interface Operations {
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        text: string | null;
       }>;
       files: {
         name: string;
@@ -371,6 +381,7 @@ export interface Operations {
       book: {
         slug: string;
         title: string;
+        language: string | null;
       };
       photoUploadId: string;
       childName: string | null;
@@ -388,6 +399,7 @@ export interface Operations {
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        text: string | null;
       }>;
       files: {
         name: string;
@@ -415,6 +427,7 @@ export interface Operations {
       book: {
         slug: string;
         title: string;
+        language: string | null;
       };
       photoUploadId: string;
       childName: string | null;
@@ -432,6 +445,7 @@ export interface Operations {
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        text: string | null;
       }>;
       files: {
         name: string;
@@ -457,6 +471,7 @@ export interface Operations {
       book: {
         slug: string;
         title: string;
+        language: string | null;
       };
       photoUploadId: string;
       childName: string | null;
@@ -474,6 +489,7 @@ export interface Operations {
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        text: string | null;
       }>;
       files: {
         name: string;

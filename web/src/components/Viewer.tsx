@@ -7,6 +7,8 @@ export interface ViewerProps {
   /** Page id → its web image (null while not drawn). */
   images: (page: string) => string | null;
   title: string;
+  /** Each page's printed words, read as its picture's description, and their language. */
+  story?: { text: (page: string) => string | null; lang: () => string | undefined };
   start?: number;
   onClose: () => void;
 }
@@ -115,7 +117,24 @@ export function Viewer(props: ViewerProps): JSX.Element {
                   </div>
                 }
               >
-                {(src) => <img class="page" src={src()} alt={pageLabel(t, page)} draggable={false} />}
+                {(src) => (
+                  <>
+                    <img
+                      class="page"
+                      src={src()}
+                      alt={pageLabel(t, page)}
+                      aria-describedby={props.story?.text(page) ? `words-${page}` : undefined}
+                      draggable={false}
+                    />
+                    <Show when={props.story?.text(page)}>
+                      {(words) => (
+                        <p id={`words-${page}`} class="visually-hidden" lang={props.story?.lang()}>
+                          {words()}
+                        </p>
+                      )}
+                    </Show>
+                  </>
+                )}
               </Show>
             )}
           </For>

@@ -11,11 +11,22 @@ import {
   withView,
 } from "./live.ts";
 
+type ViewPage = Personalization["pages"][number];
+const pendingPage = (page: string): ViewPage => ({
+  page,
+  stage: "preview",
+  generation: 1,
+  status: "pending",
+  webUrl: null,
+  failureReason: null,
+  text: null,
+});
+
 function view(overrides: Partial<Personalization> = {}): Personalization {
   return {
     id: "p1",
     status: "preview_generating",
-    book: { slug: "moon", title: "Moon" },
+    book: { slug: "moon", title: "Moon", language: "en" },
     photoUploadId: "u1",
     childName: "Ada",
     childAge: 5,
@@ -23,11 +34,7 @@ function view(overrides: Partial<Personalization> = {}): Personalization {
     analysis: { ok: true, description: { gender: "girl", line: "a girl with curly hair" } },
     failureReason: null,
     regenerationsLeft: 3,
-    pages: [
-      { page: "page_1", stage: "preview", generation: 1, status: "pending", webUrl: null, failureReason: null },
-      { page: "cover_front", stage: "preview", generation: 1, status: "pending", webUrl: null, failureReason: null },
-      { page: "page_2", stage: "preview", generation: 1, status: "pending", webUrl: null, failureReason: null },
-    ],
+    pages: ["page_1", "cover_front", "page_2"].map(pendingPage),
     files: [],
     thumbnailUrl: null,
     photoUrl: null,
@@ -99,7 +106,17 @@ describe("the live state of a personalisation", () => {
     s = withView(
       s,
       view({
-        pages: [{ page: "page_3", stage: "preview", generation: 1, status: "done", webUrl: "u3", failureReason: null }],
+        pages: [
+          {
+            page: "page_3",
+            stage: "preview",
+            generation: 1,
+            status: "done",
+            webUrl: "u3",
+            failureReason: null,
+            text: null,
+          },
+        ],
       }),
     );
     expect(Object.keys(s.pages)).toEqual(["page_3"]);
@@ -151,6 +168,7 @@ describe("the live state of a personalisation", () => {
         status: "done",
         webUrl: "u",
         failureReason: null,
+        text: null,
       })),
       ...full.map((p, i) => ({
         page: p,
@@ -159,6 +177,7 @@ describe("the live state of a personalisation", () => {
         status: i < 4 ? "done" : "pending",
         webUrl: i < 4 ? "u" : null,
         failureReason: null,
+        text: null,
       })),
     ];
     const reloaded = fromView(view({ status: "full_generating", pages }));

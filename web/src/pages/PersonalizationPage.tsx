@@ -96,6 +96,12 @@ export function PersonalizationPage(): JSX.Element {
     if (!v) return null;
     return v.childName ? `${v.book.title} ${t("myBooks.forChild", { name: v.childName })}` : v.book.title;
   });
+  // Each page's printed words (the child's name in them) describe its picture, in the book's language.
+  const words = createMemo(() => new Map((current()?.pages ?? []).map((p) => [p.page, p.text])));
+  const story = {
+    text: (page: string) => words().get(page) ?? null,
+    lang: () => current()?.book.language ?? undefined,
+  };
   const fileName = (name: string) => current()?.files.find((f) => f.name === name)?.fileName ?? name;
 
   return (
@@ -157,7 +163,7 @@ export function PersonalizationPage(): JSX.Element {
               </Show>
 
               <Show when={Object.keys(s().pages).length > 0}>
-                <PagesPanel state={s()} onOpen={(i) => setViewerAt(i)} />
+                <PagesPanel state={s()} story={story} onOpen={(i) => setViewerAt(i)} />
               </Show>
 
               <div class="actions">
@@ -245,6 +251,7 @@ export function PersonalizationPage(): JSX.Element {
                   title={title()}
                   start={viewerAt() ?? 0}
                   images={(page) => s().pages[page]?.webUrl ?? null}
+                  story={story}
                   onClose={() => setViewerAt(null)}
                 />
               </Show>
@@ -355,7 +362,12 @@ function ChildForm(props: {
   );
 }
 
-function PagesPanel(props: { state: LiveState; onOpen: (spread: number) => void }): JSX.Element {
+export interface Story {
+  text: (page: string) => string | null;
+  lang: () => string | undefined;
+}
+
+function PagesPanel(props: { state: LiveState; story: Story; onOpen: (spread: number) => void }): JSX.Element {
   const { t } = useApp();
   const preview = () => sortedPages(props.state, "preview");
   const count = () => bookProgress(props.state);
@@ -388,13 +400,13 @@ function PagesPanel(props: { state: LiveState; onOpen: (spread: number) => void 
         </p>
       </Show>
       <ul class="pages" data-testid="preview-pages">
-        <For each={preview()}>{(page) => <PageTile page={page} />}</For>
+        <For each={preview()}>{(page) => <PageTile page={page} story={props.story} />}</For>
       </ul>
     </section>
   );
 }
 
-function PageTile(props: { page: LivePage }): JSX.Element {
+function PageTile(props: { page: LivePage; story: Story }): JSX.Element {
   const { t } = useApp();
   const label = () => pageLabel(t, props.page.page);
   const stateText = () => {
@@ -416,7 +428,9 @@ function PageTile(props: { page: LivePage }): JSX.Element {
     <li class="page-tile" data-page={props.page.page} data-state={props.page.state}>
       <figure>
         <Show when={props.page.webUrl} fallback={<div class="placeholder" aria-hidden="true" />}>
-          {(src) => <img src={src()} alt="" loading="lazy" />}
+          {(src) => (
+            <img src={src()} alt={props.story.text(props.page.page) ?? ""} lang={props.story.lang()} loading="lazy" />
+          )}
         </Show>
         <figcaption>
           <span>{label()}</span>
