@@ -97,6 +97,10 @@ export function Viewer(props: ViewerProps): JSX.Element {
       </header>
       <div
         class="stage"
+        // Zoomed in, the pages scroll: the area takes focus so keys can scroll it in every browser.
+        tabindex={zoom() > 1 ? 0 : undefined}
+        role={zoom() > 1 ? "region" : undefined}
+        aria-label={zoom() > 1 ? props.title : undefined}
         onPointerDown={onPointerDown}
         onPointerUp={onPointerUp}
         style={{ "touch-action": zoom() > 1 ? "auto" : "pan-y" }}
