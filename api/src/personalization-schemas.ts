@@ -59,14 +59,16 @@ export const IdempotencyKey = v.pipe(
 const Page = v.object({
   page: v.string(),
   stage: v.picklist(["preview", "full"]),
+  generation: v.number(),
   status: v.string(),
   webUrl: v.nullable(v.string()),
   failureReason: v.nullable(v.string()),
+  text: v.nullable(v.string()),
 });
 export const Personalization = v.object({
   id: v.string(),
   status: v.string(),
-  book: v.object({ slug: v.string(), title: v.string() }),
+  book: v.object({ slug: v.string(), title: v.string(), language: v.nullable(v.string()) }),
   photoUploadId: v.string(),
   childName: v.nullable(v.string()),
   childAge: v.nullable(v.number()),
@@ -77,8 +79,9 @@ export const Personalization = v.object({
   failureReason: v.nullable(v.string()),
   regenerationsLeft: v.number(),
   pages: v.array(Page),
-  files: v.array(v.object({ name: v.string(), url: v.string() })),
+  files: v.array(v.object({ name: v.string(), url: v.string(), fileName: v.string() })),
   thumbnailUrl: v.nullable(v.string()),
+  photoUrl: v.nullable(v.string()),
   createdAt: v.string(),
   updatedAt: v.string(),
 });

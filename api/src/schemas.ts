@@ -15,6 +15,8 @@ export type Credentials = v.InferOutput<typeof Credentials>;
 export const User = v.object({ id: v.string(), email: v.string(), createdAt: v.string() });
 export const AuthResult = v.object({ token: v.string(), user: User });
 export const Me = v.object({ user: User });
+/** Who a request's session belongs to, if anyone: a signed-out browser is an answer, not an error. */
+export const Session = v.object({ user: v.nullable(User) });
 
 const QueryInt = (min: number, max: number) =>
   v.pipe(v.string(), v.regex(/^\d{1,3}$/), v.transform(Number), v.minValue(min), v.maxValue(max));

@@ -81,6 +81,24 @@ describe("me", () => {
   });
 });
 
+describe("session", () => {
+  it("says who is signed in, and answers a signed-out browser with null rather than a 401", async () => {
+    const { cookie, token, user } = await signUp(api.app);
+    const signedIn = await api.app.request("/v1/auth/session", { headers: { cookie } });
+    expect(signedIn.status).toBe(200);
+    expect((await body(signedIn)).user).toEqual(user);
+    const nobody = await api.app.request("/v1/auth/session");
+    expect(nobody.status).toBe(200);
+    expect(await body(nobody)).toEqual({ user: null });
+    const garbage = await api.app.request("/v1/auth/session", { headers: { cookie: "faceapp_session=not.a.token" } });
+    expect(await body(garbage)).toEqual({ user: null });
+    await api.app.request("/v1/auth/logout", { method: "POST", headers: bearer(token) });
+    const ended = await api.app.request("/v1/auth/session", { headers: { cookie } });
+    expect(ended.status).toBe(200);
+    expect(await body(ended)).toEqual({ user: null });
+  });
+});
+
 describe("logout", () => {
   it("answers 204, clears the cookie, and the token stops working", async () => {
     const { token } = await signUp(api.app);

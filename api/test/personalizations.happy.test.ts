@@ -57,7 +57,7 @@ describe("a personalisation", () => {
     expect(stream.headers.get("content-type")).toContain("text/event-stream");
     const generate = await api.app.request(
       `/v1/personalizations/${id}/generate`,
-      jsonInit("POST", { childName: "Ada", childAge: 5 }, bearer(token)),
+      jsonInit("POST", { childName: "Zoë", childAge: 5 }, bearer(token)),
     );
     expect(generate.status).toBe(202);
     const { events } = await readEvents(stream, (evs) =>
@@ -180,7 +180,7 @@ describe("a personalisation", () => {
     fs.rmSync(file);
     expect(info).toMatch(/Pages:\s+24/);
     expect(info).toMatch(/Page size:\s+612\.2\d x 612\.2\d pts/);
-    expect(info).toMatch(/Title:\s+.*Ada/);
+    expect(info).toMatch(/Title:\s+.*Zoë/);
     const events = await api.db.db
       .selectFrom("app.events")
       .select(["type", "data"])
@@ -188,6 +188,33 @@ describe("a personalisation", () => {
       .execute();
     expect(events.filter((e) => e.type === "files")).toHaveLength(1);
   }, 240_000);
+
+  it("downloads each file as an attachment named after the book and the child, from the store itself", async () => {
+    const view = await body(await api.app.request(`/v1/personalizations/${id}`, { headers: bearer(token) }));
+    const names = {
+      "block.pdf": "Test book moon — Zoë.pdf",
+      "cover.pdf": "Test book moon — Zoë — cover.pdf",
+      "pages.zip": "Test book moon — Zoë — pages.zip",
+    };
+    expect(view.files.map((f: { fileName: string }) => f.fileName)).toEqual(Object.values(names));
+    // Each page carries its words (for screen readers), the child's name in them, in the book's language.
+    const page1 = view.pages.find((p: { page: string }) => p.page === "page_1");
+    expect(page1.text).toContain("Zoë");
+    expect(view.book.language).toMatch(/^[a-z]{2}$/);
+    for (const [file, name] of Object.entries(names)) {
+      const redirect = await api.app.request(`/v1/personalizations/${id}/files/${file}`, { headers: bearer(token) });
+      expect(redirect.status).toBe(302);
+      // What a browser gets from the presigned URL (s3rver answers with the signed override).
+      const res = await fetch(redirect.headers.get("location") as string);
+      expect(res.status).toBe(200);
+      const disposition = res.headers.get("content-disposition") ?? "";
+      expect(disposition).toMatch(/^attachment;/);
+      const utf8 = /filename\*=UTF-8''([^;]+)/.exec(disposition)?.[1];
+      expect(decodeURIComponent(utf8 ?? "")).toBe(name);
+      expect(/filename="([^"]+)"/.exec(disposition)?.[1]).toBe(name.replace(/ — /g, " - ").replace("ë", "e"));
+      await res.arrayBuffer();
+    }
+  });
 
   it("lists newest first with a thumbnail", async () => {
     const list = await body(await api.app.request("/v1/personalizations?limit=1", { headers: bearer(token) }));
@@ -206,6 +233,11 @@ describe("a photo the analysis refuses", () => {
     expect(failed.status).toBe("analysis_failed");
     expect(failed.analysis).toMatchObject({ ok: false, code: "no_face" });
     expect(failed.failureReason).toMatch(/face/i);
+    // My books shows the refused photo itself (no page is ever drawn for it).
+    expect(failed.thumbnailUrl).toBeNull();
+    const refusedPhoto = await fetch(failed.photoUrl);
+    expect(refusedPhoto.status).toBe(200);
+    expect(refusedPhoto.headers.get("content-type")).toMatch(/^image\//);
     const events = await api.db.db
       .selectFrom("app.events")
       .select(["type", "data"])

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { keepOutViolations } from "./layout.ts";
-import { isNameForm, PLACEHOLDER } from "./names.ts";
+import { isNameForm, type NameForms, PLACEHOLDER } from "./names.ts";
 
 // A catalog book's manifest (docs/book-format.md): validated when a book is imported, never at request time.
 
@@ -180,6 +180,39 @@ export function pageArt(manifest: Manifest, page: PageId): Page | Cover {
   const art = manifest.pages[Number(page.slice(5))];
   if (!art) throw new Error(`no page ${page} in ${manifest.slug}`);
   return art;
+}
+
+/** The values a page's text may use; anything a parent typed is only ever inserted as text. */
+export interface TextVariables {
+  child_name: string;
+  /** The name's grammatical forms (`{child_name.gen}` …), resolved when the parent named the child. */
+  child_name_forms?: NameForms | undefined;
+  child_age?: number | string | undefined;
+}
+
+/** A layer's template with its declared variables filled in (others left as written). */
+export function fillTemplate(layer: TextLayer, variables: TextVariables): string {
+  return layer.template.replace(PLACEHOLDER, (whole, name: string, form: string | undefined) => {
+    if (!layer.variables.includes(name as never)) return whole;
+    // A form the name was not given in (a language without it) is the name as written.
+    if (form)
+      return name === "child_name" && isNameForm(form)
+        ? (variables.child_name_forms?.[form] ?? variables.child_name)
+        : whole;
+    const value = variables[name as "child_name" | "child_age"];
+    return value === undefined ? "" : String(value);
+  });
+}
+
+/**
+ * The words printed on a page, in the book's language, as one text (layers on separate lines): what
+ * a screen reader reads for the page's picture, and the story file beside the pictures.
+ */
+export function pageText(manifest: Manifest, page: PageId, variables: TextVariables): string {
+  return pageArt(manifest, page)
+    .text_layers.map((layer) => fillTemplate(layer, variables).normalize("NFC").trim())
+    .filter(Boolean)
+    .join("\n");
 }
 
 /** The mask of a face page: `mask_uri`, else `<name>_mask.png` beside the illustration. */

@@ -1,5 +1,6 @@
 import { A, Route, Router, type RouteSectionProps, useLocation, useNavigate } from "@solidjs/router";
-import { createEffect, For, type JSX, on, Show } from "solid-js";
+import { createEffect, For, type JSX, on, onMount, Show } from "solid-js";
+import { RequireUser } from "./components/RequireUser.tsx";
 import { AppProvider, useApp } from "./context.tsx";
 import { LANGS, type Lang } from "./lib/i18n.ts";
 import { AuthPage } from "./pages/AuthPage.tsx";
@@ -16,6 +17,14 @@ function Layout(props: RouteSectionProps): JSX.Element {
   const navigate = useNavigate();
   const location = useLocation();
   let main!: HTMLElement;
+  let skip!: HTMLAnchorElement;
+  // The router takes "#main" as a navigation that only scrolls: the skip link moves focus itself.
+  onMount(() =>
+    skip.addEventListener("click", (e) => {
+      e.preventDefault();
+      main.focus();
+    }),
+  );
   // After navigating, focus goes to the new page's content (screen readers hear its heading next).
   createEffect(
     on(
@@ -26,7 +35,7 @@ function Layout(props: RouteSectionProps): JSX.Element {
   );
   return (
     <>
-      <a class="skip" href="#main">
+      <a class="skip" href="#main" ref={skip}>
         {t("app.skip")}
       </a>
       <header class="top">
@@ -82,17 +91,24 @@ function Layout(props: RouteSectionProps): JSX.Element {
   );
 }
 
+/** Screens that need an account redirect to sign-in and come back. */
+const signedIn = (Screen: () => JSX.Element) => () => (
+  <RequireUser>
+    <Screen />
+  </RequireUser>
+);
+
 export function App(): JSX.Element {
   return (
     <AppProvider>
       <Router root={Layout}>
         <Route path="/" component={CatalogPage} />
         <Route path="/books/:slug" component={BookPage} />
-        <Route path="/books/:slug/personalise" component={NewPersonalizationPage} />
+        <Route path="/books/:slug/personalise" component={signedIn(NewPersonalizationPage)} />
         <Route path="/signin" component={() => <AuthPage mode="signin" />} />
         <Route path="/signup" component={() => <AuthPage mode="signup" />} />
-        <Route path="/p/:id" component={PersonalizationPage} />
-        <Route path="/my-books" component={MyBooksPage} />
+        <Route path="/p/:id" component={signedIn(PersonalizationPage)} />
+        <Route path="/my-books" component={signedIn(MyBooksPage)} />
         <Route path="*" component={CatalogPage} />
       </Router>
     </AppProvider>

@@ -1,6 +1,6 @@
 // What every page shares: the api client, the signed-in user, the language. Provided once by <App>.
 import { createContext, createEffect, createResource, createSignal, type JSX, useContext } from "solid-js";
-import { ApiError, createApiClient, type User } from "./api/client.ts";
+import { createApiClient, type User } from "./api/client.ts";
 import { errorMessage } from "./lib/errors.ts";
 import { detectLang, type Lang, type MessageKey, translate } from "./lib/i18n.ts";
 
@@ -20,15 +20,11 @@ function createAppState() {
   };
   const t = (key: MessageKey, vars?: Record<string, string | number>) => translate(lang(), key, vars);
 
-  // The session is the httpOnly cookie: the app only asks who it belongs to.
-  const [user, { mutate: setUser }] = createResource<User | null>(async () => {
-    try {
-      return (await api.call("GET /v1/me")).user;
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) return null;
-      throw err;
-    }
-  });
+  // The session is the httpOnly cookie: the app only asks who it belongs to (null when signed out,
+  // an answer rather than a 401, so a signed-out visit leaves no error in the console).
+  const [user, { mutate: setUser }] = createResource<User | null>(
+    async () => (await api.call("GET /v1/auth/session")).user,
+  );
 
   /** An error in words for the parent. */
   const errorText = (err: unknown): string => errorMessage(t, err);
@@ -52,4 +48,13 @@ export function useApp(): AppState {
   const ctx = useContext(AppContext);
   if (!ctx) throw new Error("useApp outside <AppProvider>");
   return ctx;
+}
+
+/** The tab's title: this screen's name, then the app's, in the chosen language. */
+export function useTitle(screen: () => string | null | undefined): void {
+  const { t } = useApp();
+  createEffect(() => {
+    const name = screen();
+    document.title = name ? `${name} · ${t("app.name")}` : t("app.name");
+  });
 }

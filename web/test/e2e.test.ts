@@ -1,36 +1,59 @@
 // End to end in a real headless Chromium: the built app served by the real api, real runner
 // processes, Postgres, s3rver and Redis. Screenshots of each step land in web/test-results/e2e/.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { fixturePath, redisUrl, seedBook, serviceEnv, type Spawned, spawnRunner } from "@faceapp/testkit";
 import type { Browser, Page } from "puppeteer-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { useApi } from "../../api/test/helpers.ts";
 import { createApiClient } from "../src/api/client.ts";
 import {
   allowBrowserUploads,
   buildWeb,
   CHROMIUM,
+  type ConsoleProblem,
   hasChromium,
   launchBrowser,
   pdfPageCount,
   serveApi,
   shooter,
+  axeViolations,
+  focusRingContrast,
+  downloadsReport,
+  watchConsole,
+  waitForDownload,
 } from "./e2e.helpers.ts";
 
 const ASTRONAUT = fixturePath("face-astronaut.png");
 const COFFEE = fixturePath("noface-coffee.png");
 const LONG = 240_000;
+const PHONE = { width: 390, height: 844, isMobile: true, hasTouch: true } as const;
+/** The names the store gives the downloads: the book's title and the child's name (not ASCII). */
+const CHILD = "Zoë";
+const FILE_NAMES = {
+  "block.pdf": `Test book moon — ${CHILD}.pdf`,
+  "cover.pdf": `Test book moon — ${CHILD} — cover.pdf`,
+  "pages.zip": `Test book moon — ${CHILD} — pages.zip`,
+};
 
 if (!hasChromium) console.warn(`[web e2e] skipped: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
 
 describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () => {
   const api = useApi({ env: { SSE_HEARTBEAT_SECONDS: "1" } });
   const runners: Spawned[] = [];
+  let render: Spawned | undefined;
   let env: Record<string, string>;
   let server: Awaited<ReturnType<typeof serveApi>>;
   let origin: string;
   let browser: Browser;
   let page: Page;
   const shot = shooter("flow");
+  /** Every console error and uncaught exception of every tab, with the step it happened in. */
+  const problems: ConsoleProblem[] = [];
+  let step = "";
+  const downloads = fs.mkdtempSync(path.join(os.tmpdir(), "faceapp-downloads-"));
 
   beforeAll(async () => {
     const webDist = buildWeb();
@@ -44,10 +67,7 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     browser = await launchBrowser();
     page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 900 });
-    page.on("pageerror", (err) => console.error("[browser error]", err));
-    page.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warn") console.error(`[browser ${m.type()}]`, m.text());
-    });
+    watchConsole(page, problems, () => step);
     await page.evaluateOnNewDocument(() => {
       Object.defineProperty(navigator, "languages", { get: () => ["en-GB", "en"] });
     });
@@ -59,6 +79,10 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await Promise.all(runners.map((r) => r.stop()));
   });
 
+  beforeEach((ctx) => {
+    step = ctx.task.name;
+  });
+
   afterEach(async (ctx) => {
     if (ctx.task.result?.state === "fail" && page)
       await shot(page, `FAILED-${ctx.task.name.slice(0, 30).replace(/\W+/g, "-")}`);
@@ -66,6 +90,7 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
 
   const status = (s: string) => page.waitForSelector(`section.personalization[data-status="${s}"]`, { timeout: LONG });
   let personalizationId = "";
+  let refusedId = "";
   let cookie = "";
   const email = `e2e-${Date.now()}@example.com`;
 
@@ -73,6 +98,13 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await page.goto(`${origin}/`);
     await page.waitForSelector("ul.books li.card");
     expect(await page.$eval("ul.books h2", (h) => h.textContent)).toBe("Test book moon");
+    expect(await page.title()).toBe("Choose a book · Storybook of You");
+    // The skip link is the first stop, visibly focused, and moves focus to the content.
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.className)).toBe("skip");
+    expect(await focusRingContrast(page)).toBeGreaterThanOrEqual(3);
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => document.activeElement?.id === "main");
     expect(await page.$eval("ul.books img", (img) => img.getAttribute("alt"))).toContain("Test book moon");
     await shot(page, "catalog");
     // Filters: a 12-year-old's books exclude this one (ages 2–7); its category and a 5-year-old include it.
@@ -95,6 +127,7 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     );
     await page.waitForSelector("article.book h1");
     expect(page.url()).toBe(`${origin}/books/moon`);
+    await page.waitForFunction(() => document.title === "Test book moon · Storybook of You");
     await shot(page, "book");
     // The api serves the app beside itself: page paths get index.html, its own paths stay JSON.
     const deep = await fetch(`${origin}/books/moon`);
@@ -108,6 +141,7 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
   it("speaks Ukrainian to a browser that prefers it", async () => {
     const context = await browser.createBrowserContext();
     const uk = await context.newPage();
+    watchConsole(uk, problems, () => step);
     await uk.evaluateOnNewDocument(() => {
       Object.defineProperty(navigator, "languages", { get: () => ["uk-UA", "uk", "en"] });
     });
@@ -115,6 +149,7 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await uk.waitForSelector("ul.books li.card");
     expect(await uk.$eval("h1", (h) => h.textContent)).toBe("Оберіть книжку");
     expect(await uk.evaluate(() => document.documentElement.lang)).toBe("uk");
+    expect(await uk.title()).toBe("Оберіть книжку · Казка про тебе");
     await shot(uk, "catalog-uk");
     await context.close();
   });
@@ -168,14 +203,23 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
   });
 
   it("names the child; a reload mid-generation resumes the live view; pages arrive one by one", async () => {
-    await page.type("#childName", "Ada");
+    await page.type("#childName", CHILD);
     await page.type("#childAge", "5");
     const gender = await page.$("input[name=childGender][value=girl]");
     if (gender) await gender.click();
     await shot(page, "child-form");
     await page.click(".panel form button[type=submit]");
     await status("preview_generating");
+    // The form is gone with the old state: focus lands on the status that changed, not on the body.
+    await page.waitForFunction(() => document.activeElement?.getAttribute("data-testid") === "status");
     await page.waitForSelector("[data-testid=preview-pages] li.page-tile");
+    // The face page is drawn by the gpu runner; with no render runner yet its words wait.
+    const facePage = "li.page-tile[data-page=page_1]";
+    await page.waitForSelector(`${facePage}[data-state=words]`, { timeout: LONG });
+    expect(await page.$eval(`${facePage} .page-state`, (e) => e.textContent)).toBe("Adding the words…");
+    const countBefore = await page.$eval("[data-testid=book-progress]", (e) => e.textContent);
+    expect(countBefore).toBe("0 of 3 preview pages ready");
+    expect(await page.title()).toBe(`Test book moon for ${CHILD} · Storybook of You`);
     await shot(page, "generating");
 
     // No render runner yet: the preview cannot finish before this reload.
@@ -186,6 +230,11 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     );
     expect(pending).toHaveLength(3);
     expect(pending).not.toContain("done");
+    // The tile does not go back to "Drawing…", and the count reads the same.
+    // (The page is stored as "rendering"; no page event is stored yet, so this is the view's word.)
+    expect(await page.$eval(facePage, (e) => e.getAttribute("data-state"))).toBe("words");
+    expect(await page.$eval(`${facePage} .page-state`, (e) => e.textContent)).toBe("Adding the words…");
+    expect(await page.$eval("[data-testid=book-progress]", (e) => e.textContent)).toBe(countBefore);
     await shot(page, "reloaded-mid-generation");
 
     // Record the order in which tiles turn done, as the stream delivers them.
@@ -199,7 +248,8 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
         }
       }).observe(document.body, { subtree: true, attributes: true, childList: true });
     });
-    runners.push(await spawnRunner("render", env));
+    render = await spawnRunner("render", env);
+    runners.push(render);
     await status("preview_ready");
     await page.waitForFunction(
       () =>
@@ -234,16 +284,25 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     const open = await page.waitForSelector("xpath///button[contains(., 'Open the book')]");
     await open!.click();
     await page.waitForSelector("dialog.viewer[open] .spread[data-spread='0'] img.page");
-    expect(await page.$$eval("dialog.viewer .spread > *", (els) => els.length)).toBe(1);
+    expect(await page.$$eval("dialog.viewer .spread > .page", (els) => els.length)).toBe(1);
     await shot(page, "viewer-cover");
     await page.keyboard.press("ArrowRight");
     await page.waitForSelector("dialog.viewer .spread[data-spread='1']");
     const pair = await page.$$eval("dialog.viewer .spread img.page", (imgs) => imgs.map((i) => i.getAttribute("alt")));
     expect(pair).toEqual(["Page 1", "Page 2"]);
+    // A screen reader hears the page's own words, with the child's name, as the picture's description.
+    const first = await page.$("dialog.viewer .spread img.page");
+    const node = await page.accessibility.snapshot({ root: first!, interestingOnly: false });
+    expect(node?.name).toBe("Page 1");
+    expect(node?.description).toBe(`${CHILD} and the moon`);
+    expect(await page.$eval("li.page-tile[data-page=page_1] img", (i) => i.alt)).toBe(`${CHILD} and the moon`);
     await shot(page, "viewer-spread-1-2");
     await page.click("dialog.viewer button[aria-label='Zoom in']");
     expect(await page.$eval("dialog.viewer .spread", (e) => (e as HTMLElement).style.transform)).toBe("scale(1.5)");
     await shot(page, "viewer-zoomed");
+    // Zoomed, the scrolling area can take focus (so keys scroll it), and axe finds nothing.
+    expect(await page.$eval("dialog.viewer .stage", (e) => e.getAttribute("tabindex"))).toBe("0");
+    expect(await axeViolations(page)).toEqual([]);
     await page.keyboard.press("End");
     await page.waitForSelector("dialog.viewer .spread[data-spread='12']");
     expect(await page.$eval("dialog.viewer h2", (e) => e.textContent)).toContain("13 of 13");
@@ -262,48 +321,162 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await page.waitForSelector("dialog.viewer", { hidden: true });
   });
 
-  it("confirms, waits for the print files, and downloads a 24-page block.pdf", async () => {
+  it("confirms; counts the whole book the same after a reload; downloads each file under its own name", async () => {
+    // The render runner pauses, so the count can be read twice while nothing changes it.
+    await render?.stop();
+    runners.splice(runners.indexOf(render!), 1);
     const confirm = await page.waitForSelector("xpath///button[contains(., 'Make the full book')]");
     await confirm!.click();
     await status("full_generating");
+    await page.waitForFunction(() => document.activeElement?.getAttribute("data-testid") === "status");
+    // One count for the whole book: its 24 pages and both covers, the preview's 3 already made.
+    const count = "[data-testid=book-progress]";
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes(" of 26 "), {}, count);
+    expect(await page.$eval(count, (e) => e.textContent)).toBe("3 of 26 pages ready, both covers included");
     await shot(page, "full-generating");
+    await page.reload();
+    await status("full_generating");
+    expect(await page.$eval(count, (e) => e.textContent)).toBe("3 of 26 pages ready, both covers included");
+    render = await spawnRunner("render", env);
+    runners.push(render);
     await status("completed");
     const link = await page.waitForSelector("a[data-file='block.pdf']", { timeout: LONG });
-    await shot(page, "completed-files");
     const href = await link!.evaluate((a) => (a as HTMLAnchorElement).href);
     const client = createApiClient({ baseUrl: origin });
     expect(href).toBe(
       client.url("GET /v1/personalizations/{id}/files/{name}", { id: personalizationId, name: "block.pdf" }),
     );
-    // What the browser's download does: the api answers 302 to the store, with the session cookie.
-    const res = await fetch(href, { headers: { cookie } });
-    expect(res.status).toBe(200);
-    const pdf = Buffer.from(await res.arrayBuffer());
-    expect(pdf.subarray(0, 5).toString("latin1")).toBe("%PDF-");
-    expect(pdfPageCount(pdf)).toBe(24);
     expect(await page.$$eval("ul.files a", (as) => as.map((a) => a.getAttribute("data-file")))).toEqual([
       "block.pdf",
       "cover.pdf",
       "pages.zip",
     ]);
+    expect(await page.$$eval("ul.files .file-name", (els) => els.map((e) => e.textContent))).toEqual(
+      Object.values(FILE_NAMES),
+    );
+    await shot(page, "completed-files");
+
+    // A click saves each file (the store answers Content-Disposition: attachment), named after the book.
+    const cdp = await browser.target().createCDPSession();
+    await cdp.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: downloads, eventsEnabled: true });
+    for (const [file, name] of Object.entries(FILE_NAMES)) {
+      await page.click(`a[data-file='${file}']`);
+      await waitForDownload(downloads, name);
+    }
+    expect(page.url()).toBe(`${origin}/p/${personalizationId}`); // the tab stayed on the book
+    const pdf = fs.readFileSync(path.join(downloads, FILE_NAMES["block.pdf"]));
+    expect(pdf.subarray(0, 5).toString("latin1")).toBe("%PDF-");
+    expect(pdfPageCount(pdf)).toBe(24);
+    // pages.zip is the whole book in reading order: front cover, pages 0–23, back cover.
+    const entries = execFileSync("zipinfo", ["-1", path.join(downloads, FILE_NAMES["pages.zip"])], {
+      encoding: "utf8",
+    })
+      .trim()
+      .split("\n");
+    expect(entries).toEqual([
+      "00_cover_front.jpg",
+      ...Array.from({ length: 24 }, (_, n) => `${String(n + 1).padStart(2, "0")}_page_${n}.jpg`),
+      "25_cover_back.jpg",
+      "story.txt",
+    ]);
+    // Beside the pictures, the story's words with the child's name, under each picture's name.
+    const story = execFileSync("unzip", ["-p", path.join(downloads, FILE_NAMES["pages.zip"]), "story.txt"], {
+      encoding: "utf8",
+    });
+    expect(story).toContain(`[02_page_1.jpg]\n${CHILD} and the moon\n`);
+    // For the screenshots: what Chromium saved, as the folder holds it (names, sizes, the zip's entries).
+    const list = await browser.newPage();
+    await list.setViewport({ width: 900, height: 600 });
+    await list.setContent(downloadsReport(downloads, { [FILE_NAMES["pages.zip"]]: entries }));
+    await shot(list, "downloads");
+    await list.close();
   });
 
   it("lists it in My books, and speaks Ukrainian", async () => {
     await page.click("a[href='/my-books']");
     await page.waitForSelector(`ul.my-books li.card a[href='/p/${personalizationId}']`);
+    expect(await page.title()).toBe("My books · Storybook of You");
     await shot(page, "my-books");
     await page.select("header select", "uk");
     await page.waitForFunction(() => document.documentElement.lang === "uk");
     expect(await page.$eval("#my-title", (e) => e.textContent)).toBe("Мої книжки");
+    expect(await page.title()).toBe("Мої книжки · Казка про тебе");
     await shot(page, "my-books-uk");
     await page.select("header select", "en");
-    // The same book on a phone.
-    await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });
+  });
+
+  it("on a phone: a compact header, and the viewer's Prev/Next on screen beside a whole spread", async () => {
+    await page.setViewport(PHONE);
     await page.goto(`${origin}/p/${personalizationId}`);
     await status("completed");
     await page.waitForSelector("a[data-file='block.pdf']");
+    const header = await page.$eval("header.top", (e) => e.getBoundingClientRect().height);
+    expect(header).toBeLessThanOrEqual(96);
     await shot(page, "phone-completed");
+    const open = await page.waitForSelector("xpath///button[contains(., 'Open the book')]");
+    await open!.click();
+    await page.waitForSelector("dialog.viewer[open] .spread[data-spread='0'] img.page");
+    await page.click("dialog.viewer footer button:last-child");
+    await page.waitForSelector("dialog.viewer .spread[data-spread='1'] img.page");
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLImageElement>("dialog.viewer img.page")].every((i) => i.complete),
+    );
+    const boxes = await page.$$eval(
+      "dialog.viewer footer button, dialog.viewer .tools button, dialog.viewer img.page",
+      (els) =>
+        els.map((e) => {
+          const r = e.getBoundingClientRect();
+          return { what: e.getAttribute("aria-label") ?? e.getAttribute("alt") ?? e.textContent, ...r.toJSON() };
+        }),
+    );
+    expect(boxes.map((b) => b.what)).toEqual([
+      "Zoom out",
+      "Zoom in",
+      "Close the viewer",
+      "Page 1",
+      "Page 2",
+      "← Previous pages",
+      "Next pages →",
+    ]);
+    for (const box of boxes) {
+      expect(box.top, `${box.what} top`).toBeGreaterThanOrEqual(0);
+      expect(box.left, `${box.what} left`).toBeGreaterThanOrEqual(0);
+      expect(box.bottom, `${box.what} bottom`).toBeLessThanOrEqual(PHONE.height);
+      expect(box.right, `${box.what} right`).toBeLessThanOrEqual(PHONE.width);
+      expect(box.height, `${box.what} height`).toBeGreaterThan(0);
+    }
+    // Turning the page works with what is on screen, no scrolling.
+    expect(await page.evaluate(() => document.querySelector("dialog.viewer .stage")!.scrollTop)).toBe(0);
+    await shot(page, "phone-viewer-spread", { fullPage: false });
+    await page.click("dialog.viewer footer button:last-child");
+    await page.waitForSelector("dialog.viewer .spread[data-spread='2']");
+    await shot(page, "phone-viewer-next-spread", { fullPage: false });
+    await page.keyboard.press("Escape");
+    await page.waitForSelector("dialog.viewer", { hidden: true });
+    await page.goto(`${origin}/my-books`);
+    await page.waitForSelector("ul.my-books li.card");
+    await shot(page, "phone-my-books");
     await page.setViewport({ width: 1280, height: 900 });
+  });
+
+  it("sends a signed-out deep link to sign-in and back, for every screen that needs an account", async () => {
+    const context = await browser.createBrowserContext();
+    const anon = await context.newPage();
+    watchConsole(anon, problems, () => step);
+    for (const screen of ["/my-books", "/books/moon/personalise", `/p/${personalizationId}`]) {
+      await anon.goto(`${origin}${screen}`);
+      await anon.waitForSelector("#auth-title");
+      expect(anon.url()).toBe(`${origin}/signin?next=${encodeURIComponent(screen)}`);
+      expect(await anon.title()).toBe("Sign in · Storybook of You");
+    }
+    await shot(anon, "deep-link-sign-in");
+    await anon.type("#email", email);
+    await anon.type("#password", "correct horse battery");
+    await anon.click("button[type=submit]");
+    await anon.waitForSelector(`section.personalization[data-status="completed"]`, { timeout: LONG });
+    expect(anon.url()).toBe(`${origin}/p/${personalizationId}`);
+    await shot(anon, "deep-link-back");
+    await context.close();
   });
 
   it("refuses a photo without a face, saying what to do, and offers another photo", async () => {
@@ -318,11 +491,32 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     expect(text).toContain("Please choose another photo");
     expect(await page.$("#replace-title")).not.toBeNull();
     await shot(page, "refused");
+    refusedId = page.url().split("/p/")[1]!;
+
+    // My books shows it as refused, with the photo and the way on, not as a blank card.
+    await page.click("a[href='/my-books']");
+    const card = `ul.my-books li.card[data-status=analysis_failed]:has(a[href='/p/${refusedId}'])`;
+    await page.waitForSelector(card);
+    await page.waitForFunction(
+      (sel) => {
+        const img = document.querySelector<HTMLImageElement>(`${sel} img`);
+        return img?.complete && img.naturalWidth > 0;
+      },
+      {},
+      card,
+    );
+    const cardText = await page.$eval(card, (e) => e.textContent ?? "");
+    expect(cardText).toContain("The photo could not be used");
+    expect(await page.$eval(`${card} img`, (i) => i.getAttribute("alt"))).toBe("The photo that could not be used");
+    await shot(page, "my-books-refused");
+    await page.click(`${card} a.button`);
+    await page.waitForSelector("#replace-title");
+    expect(page.url()).toBe(`${origin}/p/${refusedId}`);
 
     // Another photo on the same personalisation: analysed again, accepted.
     const again = await page.waitForSelector("input[type=file]");
     await again!.uploadFile(ASTRONAUT);
-    await page.click(".photo-picker button.primary");
+    await (await page.waitForSelector(".photo-picker button.primary"))!.click();
     await page.waitForSelector("[data-testid=analysis-ok]", { timeout: LONG });
     await status("analyzed");
     await shot(page, "replaced-photo");
@@ -362,5 +556,65 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await page.type("#password", "correct horse battery");
     await page.click("button[type=submit]");
     await page.waitForSelector(".who");
+  });
+
+  it("passes axe-core (WCAG 2.2 AA and best practices) on every screen, desktop and phone, English and Ukrainian", async () => {
+    const context = await browser.createBrowserContext();
+    const anon = await context.newPage();
+    watchConsole(anon, problems, () => step);
+    const screens: { tab: Page; path: string; viewer?: boolean }[] = [
+      { tab: anon, path: "/" },
+      { tab: anon, path: "/books/moon" },
+      { tab: anon, path: "/signin" },
+      { tab: anon, path: "/signup" },
+      { tab: page, path: "/books/moon/personalise" },
+      { tab: page, path: `/p/${personalizationId}` },
+      { tab: page, path: `/p/${personalizationId}`, viewer: true },
+      { tab: page, path: `/p/${refusedId}` },
+      { tab: page, path: "/my-books" },
+    ];
+    const found: string[] = [];
+    for (const [lang, appName] of [
+      ["en", "Storybook of You"],
+      ["uk", "Казка про тебе"],
+    ] as const) {
+      for (const viewport of [{ width: 1280, height: 900 }, PHONE]) {
+        for (const screen of screens) {
+          const { tab } = screen;
+          await tab.setViewport(viewport);
+          await tab.goto(`${origin}/`);
+          await tab.evaluate((l) => localStorage.setItem("faceapp.lang", l), lang);
+          await tab.goto(`${origin}${screen.path}`);
+          await tab.waitForFunction(
+            () =>
+              document.querySelector("main h1") &&
+              !document.querySelector("main [aria-busy=true]") &&
+              [...document.images].every((i) => i.complete),
+          );
+          if (screen.viewer) {
+            await tab.click(".actions button");
+            await tab.waitForSelector("dialog.viewer[open] img.page");
+          }
+          const title = await tab.title();
+          expect(title.endsWith(` · ${appName}`), `${lang} ${screen.path}: ${title}`).toBe(true);
+          const where = `${lang} ${viewport.width}px ${screen.path}${screen.viewer ? " (viewer)" : ""}`;
+          for (const v of await axeViolations(tab)) found.push(`${where}: ${v}`);
+        }
+      }
+    }
+    await page.evaluate(() => localStorage.setItem("faceapp.lang", "en"));
+    await page.setViewport({ width: 1280, height: 900 });
+    await context.close();
+    expect(found).toEqual([]);
+  });
+
+  it("left no error in the browser console at any step", () => {
+    // The two refusals the last step asked for are the only errors the browser reports (as failed loads).
+    const expected = (p: ConsoleProblem) =>
+      p.step.startsWith("signs out") &&
+      /Failed to load resource: the server responded with a status of (401|409)/.test(p.text) &&
+      /\/v1\/auth\/(login|signup)$/.test(p.url ?? "");
+    expect(problems.filter((p) => !expected(p))).toEqual([]);
+    expect(problems.filter(expected)).toHaveLength(2);
   });
 });

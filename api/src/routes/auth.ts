@@ -1,13 +1,14 @@
 import { createHash } from "node:crypto";
+import { AppError } from "@faceapp/core";
 import { Hono } from "hono";
 import type { ApiContext } from "../context.ts";
 import { clearSessionCookie, setSessionCookie } from "../http/auth.ts";
 import { clientIp, enforceRateLimits } from "../http/client.ts";
 import { doc } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
-import { emptyBody, json } from "../http/validate.ts";
-import { AuthResult, Credentials } from "../schemas.ts";
-import { login, logout, normalizeEmail, type SessionGrant, signup } from "../services/accounts.ts";
+import { emptyBody, json, NoQuery, query } from "../http/validate.ts";
+import { AuthResult, Credentials, Session } from "../schemas.ts";
+import { getUser, login, logout, normalizeEmail, type SessionGrant, signup } from "../services/accounts.ts";
 import { signToken } from "../services/tokens.ts";
 
 /** /v1/auth: signup, login, logout. */
@@ -61,6 +62,27 @@ export function authRoutes(ctx: ApiContext) {
         const body = await grant(session);
         setSessionCookie(c, body.token, session.expiresAt);
         return c.json(body, 200);
+      },
+    )
+    .get(
+      "/session",
+      doc({
+        summary: "Who is signed in: the user, or null without a live session (never 401)",
+        tags: ["auth"],
+        responses: { 200: Session },
+      }),
+      query(NoQuery),
+      async (c) => {
+        // The same check as every signed-in route; only its "not signed in" becomes an answer.
+        let userId: string | null = null;
+        try {
+          await ctx.auth(c, async () => {
+            userId = c.get("user").id;
+          });
+        } catch (error) {
+          if (!(error instanceof AppError && error.code === "unauthorized")) throw error;
+        }
+        return c.json({ user: userId ? await getUser(ctx.db, userId) : null }, 200);
       },
     )
     .post(

@@ -1,9 +1,10 @@
 // What clients see of a personalisation: its state, its pages with short-lived image URLs, its files.
-import { AppError, type PrintFile } from "@faceapp/core";
+import { AppError, keys, type Manifest, type PageId, type PrintFile, pageText } from "@faceapp/core";
 import type { Database, Personalization } from "@faceapp/sql";
 import { type Kysely, sql } from "kysely";
 import * as v from "valibot";
 import type { Bucket } from "../deps.ts";
+import { downloadName } from "./download-name.ts";
 import { MAX_REGENERATIONS } from "./personalizations.ts";
 import { presignGet } from "./storage.ts";
 
@@ -16,15 +17,20 @@ export const printFiles: readonly PrintFile[] = ["block.pdf", "cover.pdf", "page
 export interface PageView {
   page: string;
   stage: "preview" | "full";
+  /** Bumped by every redraw, a new photo and each stage: a page's progress starts over with it. */
+  generation: number;
   status: string;
   webUrl: string | null;
   failureReason: string | null;
+  /** The words printed on the page, the child's name in them, in the book's language (null in lists). */
+  text: string | null;
 }
 
 export interface PersonalizationView {
   id: string;
   status: Personalization["status"];
-  book: { slug: string; title: string };
+  /** `language`: the book's (its pages' text), null where the view was made without the book's pages. */
+  book: { slug: string; title: string; language: string | null };
   photoUploadId: string;
   childName: string | null;
   childAge: number | null;
@@ -34,8 +40,11 @@ export interface PersonalizationView {
   failureReason: string | null;
   regenerationsLeft: number;
   pages: PageView[];
-  files: { name: PrintFile; url: string }[];
+  /** `fileName`: what the download is saved as. */
+  files: { name: PrintFile; url: string; fileName: string }[];
   thumbnailUrl: string | null;
+  /** The child's photo (short-lived): what a book shows before any page is drawn, or once its photo was refused. */
+  photoUrl: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -47,14 +56,24 @@ function publicAnalysis(analysis: unknown): Record<string, unknown> | null {
   return rest;
 }
 
-type Row = Personalization & { book_slug: string; book_title: string; created_at_text: string };
+type Row = Personalization & {
+  book_slug: string;
+  book_title: string;
+  book_language: string | null;
+  created_at_text: string;
+};
 
 function baseQuery(db: Kysely<Database>, ownerId: string) {
   return db
     .selectFrom("app.personalizations as p")
     .innerJoin("app.books as b", "b.id", "p.book_id")
     .selectAll("p")
-    .select(["b.slug as book_slug", "b.title as book_title", sql<string>`p.created_at::text`.as("created_at_text")])
+    .select([
+      "b.slug as book_slug",
+      "b.title as book_title",
+      "b.language as book_language",
+      sql<string>`p.created_at::text`.as("created_at_text"),
+    ])
     .where("p.owner_id", "=", ownerId);
 }
 
@@ -63,7 +82,7 @@ async function pagesOf(db: Kysely<Database>, rows: Row[]) {
   // Starting a stage resets its rows and a new photo removes them: the rows are the book as it is now.
   return db
     .selectFrom("app.personalization_pages")
-    .select(["personalization_id", "page", "stage", "status", "web_key", "failure_reason"])
+    .select(["personalization_id", "page", "stage", "generation", "status", "web_key", "failure_reason"])
     .where(
       "personalization_id",
       "in",
@@ -78,7 +97,9 @@ async function toView(
   bucket: Bucket,
   row: Row,
   pages: Awaited<ReturnType<typeof pagesOf>>,
+  manifest?: Manifest,
 ): Promise<PersonalizationView> {
+  const variables = { child_name: row.child_name ?? "", child_age: row.child_age ?? undefined };
   const own = pages
     .filter((p) => p.personalization_id === row.id)
     .sort((a, b) => pageOrder(a.page) - pageOrder(b.page));
@@ -86,16 +107,18 @@ async function toView(
     own.map(async (p) => ({
       page: p.page,
       stage: p.stage,
+      generation: p.generation,
       status: p.status,
       webUrl: p.status === "done" && p.web_key ? (await presignGet(bucket, p.web_key, PAGE_URL_SECONDS)).url : null,
       failureReason: p.failure_reason,
+      text: manifest ? wordsOf(manifest, p.page as PageId, variables) : null,
     })),
   );
   const ready = row.status === "completed";
   return {
     id: row.id,
     status: row.status,
-    book: { slug: row.book_slug, title: row.book_title },
+    book: { slug: row.book_slug, title: row.book_title, language: row.book_language },
     photoUploadId: row.photo_upload_id,
     childName: row.child_name,
     childAge: row.child_age,
@@ -108,19 +131,37 @@ async function toView(
     files: ready
       ? printFiles
           .filter((name) => row.files[name])
-          .map((name) => ({ name, url: `/v1/personalizations/${row.id}/files/${name}` }))
+          .map((name) => ({
+            name,
+            url: `/v1/personalizations/${row.id}/files/${name}`,
+            fileName: downloadName(row.book_title, row.child_name, name).name,
+          }))
       : [],
     thumbnailUrl: pageViews.find((p) => p.webUrl)?.webUrl ?? null,
+    photoUrl: (await presignGet(bucket, keys.photo(row.owner_id, row.photo_upload_id), PAGE_URL_SECONDS)).url,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
 }
 
+/** A page's words; null for a page the book no longer has (a book imported again since). */
+function wordsOf(manifest: Manifest, page: PageId, variables: Parameters<typeof pageText>[2]): string | null {
+  try {
+    return pageText(manifest, page, variables);
+  } catch {
+    return null;
+  }
+}
+
 /** One personalisation of the caller's; 404 for anyone else's. */
 export async function getPersonalization(db: Kysely<Database>, bucket: Bucket, ownerId: string, id: string) {
-  const row = await baseQuery(db, ownerId).where("p.id", "=", id).executeTakeFirst();
+  const row = await baseQuery(db, ownerId)
+    .select("b.manifest as book_manifest")
+    .where("p.id", "=", id)
+    .executeTakeFirst();
   if (!row) throw new AppError("not_found", "Personalisation not found");
-  return toView(bucket, row, await pagesOf(db, [row]));
+  // The manifest was validated on import: its pages give each page's words.
+  return toView(bucket, row, await pagesOf(db, [row]), row.book_manifest as Manifest);
 }
 
 /**
@@ -133,7 +174,11 @@ export function createdView(
   row: Personalization,
   book: { slug: string; title: string },
 ): Promise<PersonalizationView> {
-  return toView(bucket, { ...row, book_slug: book.slug, book_title: book.title, created_at_text: "" }, []);
+  return toView(
+    bucket,
+    { ...row, book_slug: book.slug, book_title: book.title, book_language: null, created_at_text: "" },
+    [],
+  );
 }
 
 /** Whether a personalisation of the caller's exists (the event stream's check). */
@@ -206,18 +251,20 @@ export async function listPersonalizations(
   return { items, nextCursor: rows.length > options.limit && last ? encodeCursor(last) : null };
 }
 
-/** A presigned download of one print file: 409 until the book is complete. */
+/** A presigned download of one print file, saved under a readable name: 409 until the book is complete. */
 export async function fileDownload(db: Kysely<Database>, bucket: Bucket, ownerId: string, id: string, name: PrintFile) {
   const row = await db
-    .selectFrom("app.personalizations")
-    .select(["status", "files"])
-    .where("id", "=", id)
-    .where("owner_id", "=", ownerId)
+    .selectFrom("app.personalizations as p")
+    .innerJoin("app.books as b", "b.id", "p.book_id")
+    .select(["p.status", "p.files", "p.child_name", "b.title"])
+    .where("p.id", "=", id)
+    .where("p.owner_id", "=", ownerId)
     .executeTakeFirst();
   if (!row) throw new AppError("not_found", "Personalisation not found");
   const key = row.files[name];
   if (row.status !== "completed" || !key) {
     throw new AppError("invalid_state", "The print files are not ready yet", { status: row.status });
   }
-  return presignGet(bucket, key, FILE_URL_SECONDS);
+  const { disposition } = downloadName(row.title, row.child_name, name);
+  return presignGet(bucket, key, FILE_URL_SECONDS, { contentDisposition: disposition });
 }

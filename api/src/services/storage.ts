@@ -102,17 +102,21 @@ function oncePerClient<T>(
 const iso8601 = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data, "utf8").digest();
 
-/** A short-lived GET of one object. */
+/**
+ * A short-lived GET of one object. `contentDisposition` is signed into the URL as S3's
+ * `response-content-disposition`, so the store itself answers with that header (a download, named).
+ */
 export async function presignGet(
   bucket: Bucket,
   key: string,
   expiresSeconds: number,
+  options: { contentDisposition?: string } = {},
 ): Promise<{ url: string; expiresAt: Date }> {
-  const url = await (await getSigner(bucket))(key, expiresSeconds);
+  const url = await (await getSigner(bucket))(key, expiresSeconds, options.contentDisposition);
   return { url, expiresAt: new Date(Date.now() + expiresSeconds * 1000) };
 }
 
-type GetSigner = (key: string, expiresSeconds: number) => Promise<string>;
+type GetSigner = (key: string, expiresSeconds: number, contentDisposition?: string) => Promise<string>;
 const getSigners = new WeakMap<Bucket["client"], Promise<GetSigner>>();
 
 /**
@@ -129,9 +133,13 @@ function getSigner(bucket: Bucket): Promise<GetSigner> {
     const url = new URL(await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket.config.bucket, Key: probe })));
     const address = { protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined };
     const prefix = url.pathname.slice(0, -probe.length);
-    return async (key, expiresSeconds) => {
+    return async (key, expiresSeconds, contentDisposition) => {
       const path = prefix + key.split("/").map(encodeKeySegment).join("/");
-      const query = { "x-id": "GetObject" }; // as the SDK's GetObject writes it
+      // As the SDK's GetObject writes it (ResponseContentDisposition included).
+      const query: Record<string, string> = {
+        ...(contentDisposition ? { "response-content-disposition": contentDisposition } : {}),
+        "x-id": "GetObject",
+      };
       const signed = await presigner.presign(
         { method: "GET", ...address, path, query, headers: {} },
         { expiresIn: expiresSeconds },

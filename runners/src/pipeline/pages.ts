@@ -53,11 +53,22 @@ async function publish(bus: ProgressBus, personalizationId: string, events: (Pro
   );
 }
 
-/** A page started, or a progress tick: published only, never stored. */
-export async function publishProgress(bus: ProgressBus, key: PageKey, percent: number): Promise<void> {
+/**
+ * A page's step started, or a progress tick: published only, never stored. `step` says which work it
+ * is (the face engine drawing, or the text being set), and every page event carries its generation,
+ * so a client can keep a page's progress from going backwards and still see a redraw start over.
+ */
+export async function publishProgress(
+  bus: ProgressBus,
+  key: PageKey,
+  percent: number,
+  step: "drawing" | "words",
+): Promise<void> {
   const state =
     percent <= 0 ? { state: "started" } : { state: "progress", percent: Math.min(100, Math.round(percent)) };
-  await bus.publish(key.personalizationId, [{ type: "page", data: { stage: key.stage, page: key.page, ...state } }]);
+  await bus.publish(key.personalizationId, [
+    { type: "page", data: { stage: key.stage, page: key.page, generation: key.generation, step, ...state } },
+  ]);
 }
 
 /** The face engine's result is stored: the page moves on to its render job, in the same transaction. */
@@ -87,7 +98,13 @@ export async function completePage(
     // finishing at once, so exactly one sees "last page"), marks the page done and appends its event.
     // The lock is taken before the page row is read for the update; the page row itself is re-checked
     // by the UPDATE against its latest committed version (a cancel that got there first wins).
-    const data = { stage: key.stage, page: key.page, state: "done", webKey: result.webKey };
+    const data = {
+      stage: key.stage,
+      page: key.page,
+      generation: key.generation,
+      state: "done",
+      webKey: result.webKey,
+    };
     const { rows } = await sql<{ id: string }>`
       with locked as (
         select id from app.personalizations where id = ${key.personalizationId} for update
@@ -132,6 +149,7 @@ export async function failPage(db: Db, bus: ProgressBus, key: PageKey, reason: s
     const failed = await insertEvent(tx, key.personalizationId, "page", {
       stage: key.stage,
       page: key.page,
+      generation: key.generation,
       state: "failed",
       reason,
     });

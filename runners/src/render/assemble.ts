@@ -8,7 +8,7 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { crc32 } from "node:zlib";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import type { Manifest, PageId, PrintFile } from "@faceapp/core";
+import { type Manifest, type PageId, type PrintFile, pageText } from "@faceapp/core";
 import pdfmake from "pdfmake";
 import type { Content } from "pdfmake";
 type TDocumentDefinitions = Parameters<typeof pdfmake.createPdf>[0];
@@ -57,12 +57,14 @@ pdfmake.setUrlAccessPolicy(() => false);
 pdfmake.setLocalAccessPolicy((file) => [...allowedDirs].some((dir) => path.resolve(file).startsWith(dir + path.sep)));
 
 const blockPages = (m: Manifest): PageId[] => m.pages.map((p) => `page_${p.page_num}` as PageId);
-/** The web order of docs/book-format.md: front cover crop, pages 1–22, back cover crop. */
-const webPages = (m: Manifest): PageId[] => [
-  "cover_front",
-  ...blockPages(m).filter((p) => p !== "page_0" && p !== `page_${m.pages.length - 1}`),
-  "cover_back",
-];
+/**
+ * pages.zip is the whole book in reading order: the front cover's crop, every block page (the
+ * dedication and the last page included, which the web viewer leaves out), the back cover's crop.
+ */
+const zipPages = (m: Manifest): PageId[] => ["cover_front", ...blockPages(m), "cover_back"];
+
+/** An entry's name: its place in reading order first, so any file list sorts as the book reads. */
+const zipEntryName = (index: number, page: PageId): string => `${String(index).padStart(2, "0")}_${page}.jpg`;
 
 /** Builds and checks block.pdf, cover.pdf and pages.zip; the caller uploads them and disposes. */
 export async function assemblePrint(input: AssemblePrintInput): Promise<AssembledPrint> {
@@ -116,7 +118,7 @@ export async function assemblePrint(input: AssemblePrintInput): Promise<Assemble
     await checkPdf(files["block.pdf"], { pages: manifest.pages.length, width: side, height: side });
     await checkPdf(files["cover.pdf"], { pages: 1, width: 2 * coverW, height: coverH });
 
-    await writeZip(files["pages.zip"], webPages(manifest), input.readWeb);
+    await writeZip(files["pages.zip"], zipPages(manifest), input.readWeb, storyText(title, manifest, input.variables));
     return { files, dispose };
   } catch (error) {
     await dispose();
@@ -170,14 +172,25 @@ async function toJpeg(image: Buffer): Promise<Buffer> {
   return sharp(image, { sequentialRead: true }).flatten({ background: "#ffffff" }).jpeg(PRINT_JPEG).toBuffer();
 }
 
-async function writeZip(file: string, pages: PageId[], read: (p: PageId) => Promise<Buffer>) {
+/** story.txt: the book's words page by page, each under the name of its picture in the zip. */
+function storyText(title: string, manifest: Manifest, variables: Variables): string {
+  const pages = zipPages(manifest).map((p, i) => ({
+    name: zipEntryName(i, p),
+    text: pageText(manifest, p, variables),
+  }));
+  const parts = pages.filter((p) => p.text).map((p) => `[${p.name}]\n${p.text}\n`);
+  return `${title}\n\n${parts.join("\n")}`;
+}
+
+async function writeZip(file: string, pages: PageId[], read: (p: PageId) => Promise<Buffer>, story: string) {
   const zip = new yazl.ZipFile();
   const done = pipeline(zip.outputStream, createWriteStream(file));
   const mtime = new Date(Date.UTC(2020, 0, 1));
   for (const [i, p] of pages.entries()) {
     // JPEG does not deflate: store as is.
-    zip.addBuffer(await read(p), `${String(i).padStart(2, "0")}_${p}.jpg`, { compress: false, mtime });
+    zip.addBuffer(await read(p), zipEntryName(i, p), { compress: false, mtime });
   }
+  zip.addBuffer(Buffer.from(story, "utf8"), "story.txt", { mtime });
   zip.end();
   await done;
 }

@@ -3,24 +3,18 @@
 
 import {
   type Cover,
-  isNameForm,
+  fillTemplate,
   type Manifest,
-  type NameForms,
-  PLACEHOLDER,
   type Page,
   type PageId,
   type TextLayer,
+  type TextVariables,
 } from "@faceapp/core";
 import { fontStack } from "./fonts.ts";
 import { type LayerBox, layerBox, pageSize, pxPerPt } from "./layout.ts";
 
 /** The values a template may use. Anything a parent typed is only ever inserted as text. */
-export interface Variables {
-  child_name: string;
-  /** The name's grammatical forms (`{child_name.gen}` …), resolved when the parent named the child. */
-  child_name_forms?: NameForms | undefined;
-  child_age?: number | string | undefined;
-}
+export type Variables = TextVariables;
 
 const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -32,17 +26,7 @@ const stripControls = (s: string) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007
 
 /** A layer's template with its variables filled in, as plain text. */
 export function substitute(layer: TextLayer, variables: Variables): string {
-  const text = layer.template.replace(PLACEHOLDER, (whole, name: string, form: string | undefined) => {
-    if (!layer.variables.includes(name as never)) return whole;
-    // A form the name was not given in (a language without it) is the name as written.
-    if (form)
-      return name === "child_name" && isNameForm(form)
-        ? (variables.child_name_forms?.[form] ?? variables.child_name)
-        : whole;
-    const value = variables[name as "child_name" | "child_age"];
-    return value === undefined ? "" : String(value);
-  });
-  return stripControls(text.normalize("NFC"));
+  return stripControls(fillTemplate(layer, variables).normalize("NFC"));
 }
 
 export interface LayerSpec {

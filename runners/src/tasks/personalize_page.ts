@@ -15,7 +15,7 @@ export default defineTask<"personalize_page", GpuDeps>({
       log.info("page no longer wanted");
       return;
     }
-    await publishProgress(bus, key, 0);
+    await publishProgress(bus, key, 0, "drawing");
     const subject = await loadSubject(db, key.personalizationId);
     const analysis = subject?.personalization.analysis as { faceCropKey?: string; prompt?: string } | null;
     if (!subject || !analysis?.faceCropKey) throw new Error("the personalisation has no analysed photo");
@@ -50,7 +50,7 @@ export default defineTask<"personalize_page", GpuDeps>({
         const now = Date.now();
         if (now - lastTick < 250 && percent < 100) return;
         lastTick = now;
-        publishProgress(bus, key, percent).catch(() => {});
+        publishProgress(bus, key, percent, "drawing").catch(() => {});
       },
     });
     signal.throwIfAborted();

@@ -22,7 +22,7 @@ export default defineTask<"render_page", RenderDeps>({
     }
     // Not awaited: a publish never throws, and the "done" publish goes out on the same connection
     // after it, so the order holds while the page goes on.
-    void publishProgress(bus, key, 0);
+    void publishProgress(bus, key, 0, "words");
     if (!subject) throw new Error("the personalisation is gone");
     const { personalization, book } = subject;
     const get = (k: string) => getObjectBytes(s3, s3Config.bucket, k);

@@ -12,7 +12,7 @@ import { useTestBucket } from "@faceapp/testkit";
 import pdfmake from "pdfmake";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { background, testManifest } from "./fixtures.ts";
+import { background, layer, testManifest } from "./fixtures.ts";
 import {
   type AssembledPrint,
   assemblePrint,
@@ -24,7 +24,13 @@ import {
 
 const run = promisify(execFile);
 const bucket = useTestBucket();
-const manifest = testManifest();
+// Words on the dedication, a story page, the last page and the back cover (the story file's pages).
+const manifest = testManifest({
+  page_0: [layer({ template: "This book belongs to\n{child_name}" })],
+  page_5: [layer({ template: "{child_name} finds a key." })],
+  page_23: [layer({ template: "The End." })],
+  cover_back: [layer({ template: "Starring {child_name}." })],
+});
 const prints = new Map<PageId, Buffer>();
 let assembled: AssembledPrint;
 
@@ -81,14 +87,42 @@ describe("assemblePrint", () => {
     expect(rows.every((r) => /\b2800\s+3000\b/.test(r))).toBe(true);
   });
 
-  it("writes pages.zip with the web pages in reading order", async () => {
+  it("writes pages.zip: the whole book, every page and both covers, named in reading order", async () => {
     const { stdout } = await run("zipinfo", ["-1", assembled.files["pages.zip"]]);
     const names = stdout.trim().split("\n");
-    expect(names).toHaveLength(24);
-    expect(names[0]).toBe("00_cover_front.jpg");
-    expect(names[1]).toBe("01_page_1.jpg");
-    expect(names[22]).toBe("22_page_22.jpg");
-    expect(names[23]).toBe("23_cover_back.jpg");
+    // 24 block pages (the dedication page_0 and the last page_23 included) and the two covers.
+    expect(names).toEqual([
+      "00_cover_front.jpg",
+      ...manifest.pages.map((p, i) => `${String(i + 1).padStart(2, "0")}_page_${p.page_num}.jpg`),
+      "25_cover_back.jpg",
+      "story.txt",
+    ]);
+    expect(names).toContain("01_page_0.jpg");
+    expect(names).toContain("24_page_23.jpg");
+    expect([...names].sort()).toEqual(names);
+  });
+
+  it("puts the story beside the pictures: each page's words, with the child's name, under its picture's name", async () => {
+    const { stdout } = await run("unzip", ["-p", assembled.files["pages.zip"], "story.txt"]);
+    expect(stdout).toBe(
+      [
+        "Test Book — Олеся",
+        "",
+        "[01_page_0.jpg]",
+        "This book belongs to",
+        "Олеся",
+        "",
+        "[06_page_5.jpg]",
+        "Олеся finds a key.",
+        "",
+        "[24_page_23.jpg]",
+        "The End.",
+        "",
+        "[25_cover_back.jpg]",
+        "Starring Олеся.",
+        "",
+      ].join("\n"),
+    );
   });
 
   it("refuses a PDF with the wrong page size or count", async () => {

@@ -60,7 +60,8 @@ it("renders the pages of a book and assembles its print files from the bucket in
     expect(await info("block")).toMatch(/Pages:\s+24[\s\S]*Page size:\s+612\.28 x 612\.28 pts/);
     expect(await info("cover")).toMatch(/Pages:\s+1[\s\S]*Page size:\s+1344 x 720 pts/);
     const zip = await promisify(execFile)("zipinfo", ["-1", path.join(dir, "zip")]);
-    expect(zip.stdout.trim().split("\n")).toHaveLength(24);
+    // The whole book: both covers and all 24 pages, and the story's words.
+    expect(zip.stdout.trim().split("\n")).toHaveLength(27);
     // The front cover's web image is its web crop, at 1200 px.
     const web = await sharp(await getObjectBytes(s3, bucket.bucket, webKeys.get("cover_front")!)).metadata();
     expect([web.width, web.height]).toEqual([1200, 1200]);

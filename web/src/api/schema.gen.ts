@@ -25,6 +25,19 @@ export interface Operations {
     body: undefined;
     response: null;
   };
+  "GET /v1/auth/session": {
+    status: 200;
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      user: {
+        id: string;
+        email: string;
+        createdAt: string;
+      } | null;
+    };
+  };
   "POST /v1/auth/signup": {
     status: 201;
     params: Record<string, never>;
@@ -145,6 +158,7 @@ export interface Operations {
       book: {
         slug: string;
         title: string;
+        language: string | null;
       };
       photoUploadId: string;
       childName: string | null;
@@ -161,15 +175,19 @@ export interface Operations {
       pages: Array<{
         page: string;
         stage: "preview" | "full";
+        generation: number;
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        text: string | null;
       }>;
       files: {
         name: string;
         url: string;
+        fileName: string;
       }[];
       thumbnailUrl: string | null;
+      photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
     };
@@ -189,6 +207,7 @@ export interface Operations {
         book: {
           slug: string;
           title: string;
+          language: string | null;
         };
         photoUploadId: string;
         childName: string | null;
@@ -205,15 +224,19 @@ export interface Operations {
         pages: Array<{
           page: string;
           stage: "preview" | "full";
+          generation: number;
           status: string;
           webUrl: string | null;
           failureReason: string | null;
+          text: string | null;
         }>;
         files: {
           name: string;
           url: string;
+          fileName: string;
         }[];
         thumbnailUrl: string | null;
+        photoUrl: string | null;
         createdAt: string;
         updatedAt: string;
       }>;
@@ -233,6 +256,7 @@ export interface Operations {
       book: {
         slug: string;
         title: string;
+        language: string | null;
       };
       photoUploadId: string;
       childName: string | null;
@@ -249,15 +273,19 @@ export interface Operations {
       pages: Array<{
         page: string;
         stage: "preview" | "full";
+        generation: number;
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        text: string | null;
       }>;
       files: {
         name: string;
         url: string;
+        fileName: string;
       }[];
       thumbnailUrl: string | null;
+      photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
     };
@@ -275,6 +303,7 @@ export interface Operations {
       book: {
         slug: string;
         title: string;
+        language: string | null;
       };
       photoUploadId: string;
       childName: string | null;
@@ -291,15 +320,19 @@ export interface Operations {
       pages: Array<{
         page: string;
         stage: "preview" | "full";
+        generation: number;
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        text: string | null;
       }>;
       files: {
         name: string;
         url: string;
+        fileName: string;
       }[];
       thumbnailUrl: string | null;
+      photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
     };
@@ -317,6 +350,7 @@ export interface Operations {
       book: {
         slug: string;
         title: string;
+        language: string | null;
       };
       photoUploadId: string;
       childName: string | null;
@@ -333,15 +367,19 @@ export interface Operations {
       pages: Array<{
         page: string;
         stage: "preview" | "full";
+        generation: number;
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        text: string | null;
       }>;
       files: {
         name: string;
         url: string;
+        fileName: string;
       }[];
       thumbnailUrl: string | null;
+      photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
     };
@@ -391,6 +429,7 @@ export interface Operations {
       book: {
         slug: string;
         title: string;
+        language: string | null;
       };
       photoUploadId: string;
       childName: string | null;
@@ -407,15 +446,19 @@ export interface Operations {
       pages: Array<{
         page: string;
         stage: "preview" | "full";
+        generation: number;
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        text: string | null;
       }>;
       files: {
         name: string;
         url: string;
+        fileName: string;
       }[];
       thumbnailUrl: string | null;
+      photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
     };
@@ -435,6 +478,7 @@ export interface Operations {
       book: {
         slug: string;
         title: string;
+        language: string | null;
       };
       photoUploadId: string;
       childName: string | null;
@@ -451,15 +495,19 @@ export interface Operations {
       pages: Array<{
         page: string;
         stage: "preview" | "full";
+        generation: number;
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        text: string | null;
       }>;
       files: {
         name: string;
         url: string;
+        fileName: string;
       }[];
       thumbnailUrl: string | null;
+      photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
     };
@@ -477,6 +525,7 @@ export interface Operations {
       book: {
         slug: string;
         title: string;
+        language: string | null;
       };
       photoUploadId: string;
       childName: string | null;
@@ -493,15 +542,19 @@ export interface Operations {
       pages: Array<{
         page: string;
         stage: "preview" | "full";
+        generation: number;
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        text: string | null;
       }>;
       files: {
         name: string;
         url: string;
+        fileName: string;
       }[];
       thumbnailUrl: string | null;
+      photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
     };

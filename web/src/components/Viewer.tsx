@@ -7,6 +7,8 @@ export interface ViewerProps {
   /** Page id → its web image (null while not drawn). */
   images: (page: string) => string | null;
   title: string;
+  /** Each page's printed words, read as its picture's description, and their language. */
+  story?: { text: (page: string) => string | null; lang: () => string | undefined };
   start?: number;
   onClose: () => void;
 }
@@ -67,6 +69,9 @@ export function Viewer(props: ViewerProps): JSX.Element {
         <p id="viewer-help" class="visually-hidden">
           {t("viewer.help")}
         </p>
+        <p class="visually-hidden" aria-live="polite" data-testid="viewer-position">
+          {t("viewer.position", { n: index() + 1, total: spreads.length })}
+        </p>
         <div class="tools">
           <button
             type="button"
@@ -90,8 +95,11 @@ export function Viewer(props: ViewerProps): JSX.Element {
           </button>
         </div>
       </header>
-      <div
+      <section
         class="stage"
+        // Zoomed in, the pages scroll: the area takes focus so keys can scroll it in every browser.
+        tabindex={zoom() > 1 ? 0 : undefined}
+        aria-label={props.title}
         onPointerDown={onPointerDown}
         onPointerUp={onPointerUp}
         style={{ "touch-action": zoom() > 1 ? "auto" : "pan-y" }}
@@ -112,12 +120,29 @@ export function Viewer(props: ViewerProps): JSX.Element {
                   </div>
                 }
               >
-                {(src) => <img class="page" src={src()} alt={pageLabel(t, page)} draggable={false} />}
+                {(src) => (
+                  <>
+                    <img
+                      class="page"
+                      src={src()}
+                      alt={pageLabel(t, page)}
+                      aria-describedby={props.story?.text(page) ? `words-${page}` : undefined}
+                      draggable={false}
+                    />
+                    <Show when={props.story?.text(page)}>
+                      {(words) => (
+                        <p id={`words-${page}`} class="visually-hidden" lang={props.story?.lang()}>
+                          {words()}
+                        </p>
+                      )}
+                    </Show>
+                  </>
+                )}
               </Show>
             )}
           </For>
         </div>
-      </div>
+      </section>
       <footer>
         <button type="button" onClick={() => go(step(index(), -1, spreads.length))} disabled={index() === 0}>
           ← {t("viewer.prev")}

@@ -1,12 +1,32 @@
 import { describe, expect, it } from "vitest";
 import type { Personalization } from "../api/client.ts";
-import { actions, applyEvent, fromView, type LiveState, sortedPages, type StreamEvent, withView } from "./live.ts";
+import {
+  actions,
+  applyEvent,
+  bookProgress,
+  fromView,
+  type LiveState,
+  sortedPages,
+  type StreamEvent,
+  withView,
+} from "./live.ts";
+
+type ViewPage = Personalization["pages"][number];
+const pendingPage = (page: string): ViewPage => ({
+  page,
+  stage: "preview",
+  generation: 1,
+  status: "pending",
+  webUrl: null,
+  failureReason: null,
+  text: null,
+});
 
 function view(overrides: Partial<Personalization> = {}): Personalization {
   return {
     id: "p1",
     status: "preview_generating",
-    book: { slug: "moon", title: "Moon" },
+    book: { slug: "moon", title: "Moon", language: "en" },
     photoUploadId: "u1",
     childName: "Ada",
     childAge: 5,
@@ -15,13 +35,10 @@ function view(overrides: Partial<Personalization> = {}): Personalization {
     analysis: { ok: true, description: { gender: "girl", line: "a girl with curly hair" } },
     failureReason: null,
     regenerationsLeft: 3,
-    pages: [
-      { page: "page_1", stage: "preview", status: "pending", webUrl: null, failureReason: null },
-      { page: "cover_front", stage: "preview", status: "pending", webUrl: null, failureReason: null },
-      { page: "page_2", stage: "preview", status: "pending", webUrl: null, failureReason: null },
-    ],
+    pages: ["page_1", "cover_front", "page_2"].map(pendingPage),
     files: [],
     thumbnailUrl: null,
+    photoUrl: null,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
     ...overrides,
@@ -31,7 +48,7 @@ function view(overrides: Partial<Personalization> = {}): Personalization {
 const fold = (state: LiveState, events: StreamEvent[]) => events.reduce(applyEvent, state);
 const page = (page: string, state: string, extra: Record<string, unknown> = {}): StreamEvent => ({
   type: "page",
-  data: { stage: "preview", page, state, ...extra },
+  data: { stage: "preview", page, generation: 1, state, ...extra },
 });
 
 describe("the live state of a personalisation", () => {
@@ -43,10 +60,12 @@ describe("the live state of a personalisation", () => {
 
   it("shows each page's own progress, then its image, as the events arrive", () => {
     let s = fromView(view());
-    s = fold(s, [page("page_1", "started")]);
-    expect(s.pages.page_1).toMatchObject({ state: "started", percent: 0 });
+    s = fold(s, [page("page_1", "started", { step: "drawing" })]);
+    expect(s.pages.page_1).toMatchObject({ state: "drawing", percent: 0 });
     s = fold(s, [page("page_1", "progress", { percent: 40 })]);
-    expect(s.pages.page_1).toMatchObject({ state: "progress", percent: 40 });
+    expect(s.pages.page_1).toMatchObject({ state: "drawing", percent: 40 });
+    s = fold(s, [page("page_1", "progress", { percent: 100 })]);
+    expect(s.pages.page_1).toMatchObject({ state: "words" });
     expect(s.pages.page_2?.state).toBe("pending");
     s = fold(s, [page("page_1", "done", { webUrl: "https://s3/p1.jpg" })]);
     expect(s.pages.page_1).toMatchObject({ state: "done", percent: 100, webUrl: "https://s3/p1.jpg" });
@@ -83,14 +102,100 @@ describe("the live state of a personalisation", () => {
     s = withView(s, view({ regenerationsLeft: 2 }));
     expect(s.regenerationsLeft).toBe(2);
     expect(s.pages.page_1).toMatchObject({ state: "done", webUrl: "https://s3/p1.jpg" });
-    expect(s.pages.page_2).toMatchObject({ state: "progress", percent: 60 });
+    expect(s.pages.page_2).toMatchObject({ state: "drawing", percent: 60 });
     // A page the view no longer has (a new photo) is dropped; one the events missed is added.
     s = withView(
       s,
-      view({ pages: [{ page: "page_3", stage: "preview", status: "done", webUrl: "u3", failureReason: null }] }),
+      view({
+        pages: [
+          {
+            page: "page_3",
+            stage: "preview",
+            generation: 1,
+            status: "done",
+            webUrl: "u3",
+            failureReason: null,
+            text: null,
+          },
+        ],
+      }),
     );
     expect(Object.keys(s.pages)).toEqual(["page_3"]);
     expect(s.pages.page_3).toMatchObject({ state: "done", webUrl: "u3" });
+  });
+
+  it("never moves a tile back: the words being set stay so after the render step starts, and after a reload", () => {
+    // Live: the face is drawn (100 %), then the render job says it started its step.
+    let s = fold(fromView(view()), [
+      page("page_1", "started", { step: "drawing" }),
+      page("page_1", "progress", { percent: 100 }),
+      page("page_1", "started", { step: "words" }),
+    ]);
+    expect(s.pages.page_1?.state).toBe("words");
+    // A late tick or a replayed start of the drawing changes nothing.
+    s = fold(s, [page("page_1", "progress", { percent: 30 }), page("page_1", "started", { step: "drawing" })]);
+    expect(s.pages.page_1?.state).toBe("words");
+    // A reload: the stored status says the same, and the replay of older events cannot lower it.
+    const pages = view().pages.map((p) => (p.page === "page_1" ? { ...p, status: "rendering" } : p));
+    const reloaded = fold(fromView(view({ pages })), [page("page_1", "started", { step: "drawing" })]);
+    expect(reloaded.pages.page_1?.state).toBe("words");
+    expect(fromView(view({ pages: [{ ...pages[0]!, status: "personalizing" }] })).pages.page_1?.state).toBe("drawing");
+  });
+
+  it("starts a page over for a new generation, and ignores a stale one's events", () => {
+    let s = fold(fromView(view()), [page("page_1", "done", { webUrl: "old.jpg" })]);
+    // A redraw: the view shows generation 2, pending.
+    const redraw = view().pages.map((p) => ({ ...p, generation: 2 }));
+    s = withView(s, view({ pages: redraw }));
+    expect(s.pages.page_1).toMatchObject({ generation: 2, state: "pending", webUrl: null });
+    // The replay of generation 1's done event does not bring the old image back.
+    s = fold(s, [page("page_1", "done", { webUrl: "old.jpg" })]);
+    expect(s.pages.page_1).toMatchObject({ generation: 2, state: "pending", webUrl: null });
+    s = fold(s, [page("page_1", "done", { generation: 2, webUrl: "new.jpg" })]);
+    expect(s.pages.page_1).toMatchObject({ state: "done", webUrl: "new.jpg" });
+  });
+
+  it("counts the whole book, both covers included, the same from the view as from the events", () => {
+    const preview = ["cover_front", "page_1", "page_2"];
+    const full = [
+      "cover_back",
+      ...Array.from({ length: 24 }, (_, i) => `page_${i}`).filter((p) => !preview.includes(p)),
+    ];
+    const pages = [
+      ...preview.map((p) => ({
+        page: p,
+        stage: "preview" as const,
+        generation: 1,
+        status: "done",
+        webUrl: "u",
+        failureReason: null,
+        text: null,
+      })),
+      ...full.map((p, i) => ({
+        page: p,
+        stage: "full" as const,
+        generation: 2,
+        status: i < 4 ? "done" : "pending",
+        webUrl: i < 4 ? "u" : null,
+        failureReason: null,
+        text: null,
+      })),
+    ];
+    const reloaded = fromView(view({ status: "full_generating", pages }));
+    expect(bookProgress(reloaded)).toEqual({ done: 7, total: 26, stage: "full" });
+    // Before the reload the same pages came as events onto the earlier view.
+    const before = view({
+      status: "full_generating",
+      pages: pages.map((p) => (p.stage === "full" ? { ...p, status: "pending", webUrl: null } : p)),
+    });
+    const live = fold(
+      fromView(before),
+      full
+        .slice(0, 4)
+        .map((p) => ({ type: "page", data: { stage: "full", page: p, generation: 2, state: "done", webUrl: "u" } })),
+    );
+    expect(bookProgress(live)).toEqual(bookProgress(reloaded));
+    expect(bookProgress(fromView(view()))).toEqual({ done: 0, total: 3, stage: "preview" });
   });
 
   it("offers what can be done in each status", () => {
@@ -106,7 +211,7 @@ describe("the live state of a personalisation", () => {
       cancel: true,
     });
     expect(at("analysis_failed").replacePhoto).toBe(true);
-    expect(at("completed", { files: [{ name: "block.pdf", url: "x" }] })).toMatchObject({
+    expect(at("completed", { files: [{ name: "block.pdf", url: "x", fileName: "Moon — Ada.pdf" }] })).toMatchObject({
       download: true,
       cancel: false,
     });

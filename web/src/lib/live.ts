@@ -2,11 +2,17 @@
 // component only renders it and the tests drive it with the api's own event shapes.
 import type { Personalization } from "../api/client.ts";
 
-export type PageState = "pending" | "started" | "progress" | "done" | "failed";
+/**
+ * What a page's tile says, in the order a page goes through them: waiting, the face being drawn (with
+ * its percent), its words being set, then done (or failed). A page never moves back within one
+ * generation; a new generation (a redraw, a new photo) starts it over.
+ */
+export type PageState = "pending" | "drawing" | "words" | "done" | "failed";
 
 export interface LivePage {
   page: string;
   stage: "preview" | "full";
+  generation: number;
   state: PageState;
   percent: number | null;
   webUrl: string | null;
@@ -42,10 +48,12 @@ export interface StreamEvent {
   data: Record<string, unknown>;
 }
 
+/** A page's stored status as a tile state: `rendering` is the words being set over the drawing. */
 function pageState(status: string): PageState {
   if (status === "done") return "done";
   if (status === "failed") return "failed";
-  if (status === "personalizing" || status === "rendering") return "started";
+  if (status === "personalizing") return "drawing";
+  if (status === "rendering") return "words";
   return "pending";
 }
 
@@ -55,6 +63,7 @@ export function fromView(view: Personalization): LiveState {
     pages[p.page] = {
       page: p.page,
       stage: p.stage,
+      generation: p.generation,
       state: pageState(p.status),
       percent: null,
       webUrl: p.webUrl,
@@ -76,26 +85,30 @@ export function fromView(view: Personalization): LiveState {
 
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 
-const RANK: Record<PageState, number> = { pending: 0, started: 1, progress: 2, done: 3, failed: 3 };
+const RANK: Record<PageState, number> = { pending: 0, drawing: 1, words: 2, done: 3, failed: 3 };
+
+/**
+ * Of two versions of one page, the one to show: the newer generation, else the further state (the
+ * higher percent within one), so neither a view fetched before an event nor a replay can undo it.
+ */
+function further(a: LivePage, b: LivePage): LivePage {
+  if (a.generation !== b.generation) return a.generation > b.generation ? a : b;
+  if (RANK[a.state] !== RANK[b.state]) return RANK[a.state] > RANK[b.state] ? a : b;
+  return (b.percent ?? -1) > (a.percent ?? -1) ? b : a;
+}
 
 /**
  * Merges a fresh GET view into the live state: the view decides which pages exist (a new photo
- * removes them) and the redraws left; of a page's two states the further one wins, so a view
- * fetched just before an event cannot undo it.
+ * removes them) and the redraws left; of a page's two versions the further one wins.
  */
 export function withView(state: LiveState, view: Personalization): LiveState {
   const fresh = fromView(view);
   const pages: Record<string, LivePage> = {};
   for (const [id, viewed] of Object.entries(fresh.pages)) {
     const live = state.pages[id];
-    pages[id] =
-      live && RANK[live.state] > RANK[viewed.state]
-        ? { ...live, webUrl: live.webUrl ?? viewed.webUrl }
-        : {
-            ...viewed,
-            percent: live?.state === viewed.state ? live.percent : viewed.percent,
-            webUrl: viewed.webUrl ?? live?.webUrl ?? null,
-          };
+    const shown = live ? further(viewed, live) : viewed;
+    // The view's image URL is the fresher one when both show the same generation.
+    pages[id] = { ...shown, webUrl: (shown.generation === viewed.generation && viewed.webUrl) || shown.webUrl };
   }
   return {
     ...state,
@@ -105,6 +118,22 @@ export function withView(state: LiveState, view: Personalization): LiveState {
     pages,
     files: fresh.files.length > 0 ? fresh.files : state.files,
   };
+}
+
+/** A page event as a tile state: a started step, a tick (100 % means the drawing is done), done or failed. */
+function eventState(d: Record<string, unknown>, percent: number | null): PageState | null {
+  switch (d.state) {
+    case "started":
+      return d.step === "words" ? "words" : "drawing";
+    case "progress":
+      return percent !== null && percent >= 100 ? "words" : "drawing";
+    case "done":
+      return "done";
+    case "failed":
+      return "failed";
+    default:
+      return null;
+  }
 }
 
 /** Folds one event into the state (returns a new state; the input is not changed). */
@@ -124,17 +153,21 @@ export function applyEvent(state: LiveState, event: StreamEvent): LiveState {
       const page = str(d.page);
       if (!page) return state;
       const before = state.pages[page];
-      const incoming = str(d.state) as PageState | null;
       const percent = typeof d.percent === "number" ? d.percent : null;
+      const incoming = eventState(d, percent);
+      if (!incoming) return state;
       const updated: LivePage = {
         page,
         stage: d.stage === "full" ? "full" : (before?.stage ?? "preview"),
-        state: incoming ?? before?.state ?? "pending",
-        percent: incoming === "done" ? 100 : incoming === "started" ? 0 : (percent ?? before?.percent ?? null),
-        webUrl: str(d.webUrl) ?? before?.webUrl ?? null,
+        generation: typeof d.generation === "number" ? d.generation : (before?.generation ?? 0),
+        state: incoming,
+        percent: incoming === "done" ? 100 : incoming === "drawing" ? (percent ?? 0) : null,
+        webUrl: str(d.webUrl),
         failureReason: incoming === "failed" ? (str(d.reason) ?? str(d.error) ?? "") : null,
       };
-      return { ...state, pages: { ...state.pages, [page]: updated } };
+      const shown = before ? further(updated, before) : updated;
+      if (shown === before) return state;
+      return { ...state, pages: { ...state.pages, [page]: shown } };
     }
     case "files": {
       const files = Array.isArray(d.files)
@@ -182,4 +215,15 @@ export function actions(state: LiveState) {
 /** Whether the stream still has something to tell (it stays open otherwise only for heartbeats). */
 export function isSettled(status: string): boolean {
   return ["completed", "canceled"].includes(status);
+}
+
+/**
+ * The one count a parent sees while pages are made: the pages of the whole book ready so far (both
+ * covers included, preview pages counted once), or of the preview while only it is drawn. Read from
+ * the same pages before and after a reload, so it reads the same.
+ */
+export function bookProgress(state: LiveState): { done: number; total: number; stage: "preview" | "full" } {
+  const pages = Object.values(state.pages);
+  const stage = pages.some((p) => p.stage === "full") ? "full" : "preview";
+  return { done: pages.filter((p) => p.state === "done").length, total: pages.length, stage };
 }

@@ -1,6 +1,6 @@
 import { A, useNavigate, useSearchParams } from "@solidjs/router";
 import { createSignal, type JSX, Show } from "solid-js";
-import { useApp } from "../context.tsx";
+import { useApp, useTitle } from "../context.tsx";
 
 /** Only paths inside this app are followed after signing in. */
 export function safeNext(next: unknown): string {
@@ -15,6 +15,7 @@ export function AuthPage(props: { mode: "signin" | "signup" }): JSX.Element {
   const [busy, setBusy] = createSignal(false);
   const signup = () => props.mode === "signup";
   let errorBox!: HTMLParagraphElement;
+  useTitle(() => (signup() ? t("auth.signUpTitle") : t("auth.signInTitle")));
 
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();

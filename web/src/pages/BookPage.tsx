@@ -1,6 +1,6 @@
 import { A, useParams } from "@solidjs/router";
 import { createResource, type JSX, Show } from "solid-js";
-import { useApp } from "../context.tsx";
+import { useApp, useTitle } from "../context.tsx";
 import { pageLabel } from "../components/labels.ts";
 
 export function BookPage(): JSX.Element {
@@ -10,6 +10,7 @@ export function BookPage(): JSX.Element {
     () => params.slug,
     (slug) => api.call("GET /v1/books/{slug}", { params: { slug } }),
   );
+  useTitle(() => (book.error ? null : book.latest?.title));
   return (
     <Show when={!book.error} fallback={<p role="alert">{errorText(book.error)}</p>}>
       <Show when={book()} fallback={<p aria-busy="true">{t("loading")}</p>}>

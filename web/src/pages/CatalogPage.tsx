@@ -1,11 +1,12 @@
 import { A } from "@solidjs/router";
 import { createResource, createSignal, For, type JSX, Show } from "solid-js";
 import type { Book } from "../api/client.ts";
-import { useApp } from "../context.tsx";
+import { useApp, useTitle } from "../context.tsx";
 import { type CatalogFilters, catalogQuery } from "../lib/catalog.ts";
 
 export function CatalogPage(): JSX.Element {
   const { api, t, errorText } = useApp();
+  useTitle(() => t("catalog.title"));
   const [filters, setFilters] = createSignal<CatalogFilters>({ q: "", category: "", age: "" });
   const [books] = createResource(filters, (f) => api.call("GET /v1/books", { query: catalogQuery(f) }));
   // The categories to choose from: those of the whole catalog.

@@ -1,11 +1,11 @@
-import { A, Navigate, useNavigate, useParams } from "@solidjs/router";
-import { createResource, createSignal, type JSX, Show } from "solid-js";
+import { A, useNavigate, useParams } from "@solidjs/router";
+import { createResource, createSignal, type JSX } from "solid-js";
 import { PhotoPicker } from "../components/PhotoPicker.tsx";
-import { useApp } from "../context.tsx";
+import { useApp, useTitle } from "../context.tsx";
 
 /** Step one: the photo. The personalisation is created once it is verified; analysis starts then. */
 export function NewPersonalizationPage(): JSX.Element {
-  const { api, t, user, errorText } = useApp();
+  const { api, t, errorText } = useApp();
   const params = useParams<{ slug: string }>();
   const navigate = useNavigate();
   const [error, setError] = createSignal<string | null>(null);
@@ -13,6 +13,7 @@ export function NewPersonalizationPage(): JSX.Element {
     () => params.slug,
     (slug) => api.call("GET /v1/books/{slug}", { params: { slug } }),
   );
+  useTitle(() => `${t("photo.title")} — ${(book.error ? undefined : book.latest)?.title ?? params.slug}`);
   // One key per page visit: a retried create is answered with the same personalisation.
   const idempotencyKey = crypto.randomUUID();
   const create = async (photoUploadId: string) => {
@@ -27,17 +28,15 @@ export function NewPersonalizationPage(): JSX.Element {
     }
   };
   return (
-    <Show when={user.loading || user()} fallback={<Navigate href={`/signin?next=/books/${params.slug}/personalise`} />}>
-      <section class="narrow" aria-labelledby="new-title">
-        <p>
-          <A href={`/books/${params.slug}`}>← {book()?.title ?? params.slug}</A>
-        </p>
-        <h1 id="new-title">{t("photo.title")}</h1>
-        <PhotoPicker onUploaded={create} />
-        <p class="error" role="alert">
-          {error()}
-        </p>
-      </section>
-    </Show>
+    <section class="narrow" aria-labelledby="new-title">
+      <p>
+        <A href={`/books/${params.slug}`}>← {book()?.title ?? params.slug}</A>
+      </p>
+      <h1 id="new-title">{t("photo.title")}</h1>
+      <PhotoPicker onUploaded={create} />
+      <p class="error" role="alert">
+        {error()}
+      </p>
+    </section>
   );
 }

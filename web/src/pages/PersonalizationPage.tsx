@@ -4,12 +4,21 @@ import type { Operations } from "../api/client.ts";
 import { pageLabel } from "../components/labels.ts";
 import { PhotoPicker } from "../components/PhotoPicker.tsx";
 import { Viewer } from "../components/Viewer.tsx";
-import { useApp } from "../context.tsx";
+import { useApp, useTitle } from "../context.tsx";
 import { corrections, type NamePreview, NameForms } from "../components/NameForms.tsx";
 import { nameAfterFor, needsGender, normalizeName, parseAge, validName } from "../lib/child.ts";
 import { createEventStream } from "../lib/event-stream.ts";
 import { isMessageKey } from "../lib/i18n.ts";
-import { actions, applyEvent, fromView, type LivePage, type LiveState, sortedPages, withView } from "../lib/live.ts";
+import {
+  actions,
+  applyEvent,
+  bookProgress,
+  fromView,
+  type LivePage,
+  type LiveState,
+  sortedPages,
+  withView,
+} from "../lib/live.ts";
 
 const FILES = [
   ["block.pdf", "files.block"],
@@ -55,12 +64,22 @@ export function PersonalizationPage(): JSX.Element {
   const [busy, setBusy] = createSignal(false);
   const [replacing, setReplacing] = createSignal(false);
   const [viewerAt, setViewerAt] = createSignal<number | null>(null);
+  let statusLine: HTMLParagraphElement | undefined;
+  // The button just used is often gone with the old state (the form after "Make my preview", the
+  // actions after "Make the full book"): focus goes to the status that changed, never to the body.
+  const refocus = () =>
+    queueMicrotask(() => {
+      const at = document.activeElement;
+      if (!at || at === document.body || !at.isConnected) statusLine?.focus();
+    });
+  createEffect(on(() => live()?.status, refocus, { defer: true }));
   const act = async (run: () => Promise<unknown>) => {
     setBusy(true);
     setError(null);
     try {
       await run();
       await refetch();
+      refocus();
     } catch (err) {
       setError(errorText(err));
     } finally {
@@ -72,6 +91,22 @@ export function PersonalizationPage(): JSX.Element {
     const key = `status.${status}`;
     return isMessageKey(key) ? t(key) : status;
   };
+  const current = () => (view.error ? undefined : view.latest);
+  useTitle(() => {
+    const v = current();
+    if (!v) return null;
+    // Whose book it is, in the same words as the heading ("… для Соломії").
+    return v.childName
+      ? `${v.book.title} ${t("myBooks.forChild", { name: nameAfterFor(lang(), v.childName, v.childNameForms) })}`
+      : v.book.title;
+  });
+  // Each page's printed words (the child's name in them) describe its picture, in the book's language.
+  const words = createMemo(() => new Map((current()?.pages ?? []).map((p) => [p.page, p.text])));
+  const story = {
+    text: (page: string) => words().get(page) ?? null,
+    lang: () => current()?.book.language ?? undefined,
+  };
+  const fileName = (name: string) => current()?.files.find((f) => f.name === name)?.fileName ?? name;
 
   return (
     <Show when={!view.error} fallback={<p role="alert">{errorText(view.error)}</p>}>
@@ -79,13 +114,6 @@ export function PersonalizationPage(): JSX.Element {
         {(s) => {
           const can = () => actions(s());
           const title = () => view()?.book.title ?? "";
-          // The tab says whose book it is, in the same words as the heading ("… — для Соломії").
-          createEffect(() => {
-            const name = s().childName;
-            document.title = name
-              ? `${title()} — ${t("myBooks.forChild", { name: nameAfterFor(lang(), name, s().childNameForms) })}`
-              : title();
-          });
           return (
             <section class="personalization" aria-labelledby="p-title" data-status={s().status}>
               <h1 id="p-title">
@@ -99,7 +127,7 @@ export function PersonalizationPage(): JSX.Element {
                   )}
                 </Show>
               </h1>
-              <p class="status" role="status" aria-live="polite" data-testid="status">
+              <p class="status" role="status" aria-live="polite" data-testid="status" tabindex="-1" ref={statusLine}>
                 {statusText(s().status)}
                 <Show when={stream() === "reconnecting"}>
                   <span class="stream"> · {t("preview.reconnecting")}</span>
@@ -145,7 +173,7 @@ export function PersonalizationPage(): JSX.Element {
               </Show>
 
               <Show when={Object.keys(s().pages).length > 0}>
-                <PagesPanel state={s()} onOpen={(i) => setViewerAt(i)} />
+                <PagesPanel state={s()} story={story} onOpen={(i) => setViewerAt(i)} />
               </Show>
 
               <div class="actions">
@@ -212,12 +240,13 @@ export function PersonalizationPage(): JSX.Element {
                       <For each={FILES.filter(([name]) => s().files.includes(name))}>
                         {([name, label]) => (
                           <li>
+                            {/* The store answers with Content-Disposition: attachment and the file's name. */}
                             <a
                               href={api.url("GET /v1/personalizations/{id}/files/{name}", { id: id(), name })}
-                              download={name}
+                              download=""
                               data-file={name}
                             >
-                              {t(label)} — {name}
+                              {t(label)}: <span class="file-name">{fileName(name)}</span>
                             </a>
                           </li>
                         )}
@@ -232,6 +261,7 @@ export function PersonalizationPage(): JSX.Element {
                   title={title()}
                   start={viewerAt() ?? 0}
                   images={(page) => s().pages[page]?.webUrl ?? null}
+                  story={story}
                   onClose={() => setViewerAt(null)}
                 />
               </Show>
@@ -367,50 +397,81 @@ function ChildForm(props: {
   );
 }
 
-function PagesPanel(props: { state: LiveState; onOpen: (spread: number) => void }): JSX.Element {
+export interface Story {
+  text: (page: string) => string | null;
+  lang: () => string | undefined;
+}
+
+function PagesPanel(props: { state: LiveState; story: Story; onOpen: (spread: number) => void }): JSX.Element {
   const { t } = useApp();
   const preview = () => sortedPages(props.state, "preview");
-  const full = () => sortedPages(props.state, "full");
-  const fullDone = () => full().filter((p) => p.state === "done").length;
+  const count = () => bookProgress(props.state);
+  const making = () => ["preview_generating", "full_generating"].includes(props.state.status);
+  // Screen readers hear the count every 5 pages (and when all are done), not every page.
+  const milestone = createMemo(() => {
+    const { done, total, stage } = count();
+    return { done: done === total ? done : done - (done % 5), total, stage };
+  });
   return (
     <section class="panel" aria-labelledby="preview-title">
       <h2 id="preview-title">{t("preview.title")}</h2>
-      <ul class="pages" data-testid="preview-pages">
-        <For each={preview()}>{(page) => <PageTile page={page} />}</For>
-      </ul>
-      <Show when={full().length > 0 && props.state.status === "full_generating"}>
-        <p>
-          <label for="full-progress">{t("status.full_generating")}</label>{" "}
-          <progress id="full-progress" max={full().length} value={fullDone()} /> {fullDone()}/{full().length}
+      <Show when={making()}>
+        <p class="book-progress" data-testid="book-progress">
+          <label for="book-progress" class="count">
+            {t(count().stage === "full" ? "progress.full" : "progress.preview", {
+              done: count().done,
+              total: count().total,
+            })}
+          </label>
+          <progress id="book-progress" max={count().total} value={count().done} />
+        </p>
+        <p class="visually-hidden" aria-live="polite" data-testid="progress-announce">
+          {milestone().done > 0
+            ? t(milestone().stage === "full" ? "progress.full" : "progress.preview", {
+                done: milestone().done,
+                total: milestone().total,
+              })
+            : ""}
         </p>
       </Show>
+      <ul class="pages" data-testid="preview-pages">
+        <For each={preview()}>{(page) => <PageTile page={page} story={props.story} />}</For>
+      </ul>
     </section>
   );
 }
 
-function PageTile(props: { page: LivePage }): JSX.Element {
+function PageTile(props: { page: LivePage; story: Story }): JSX.Element {
   const { t } = useApp();
   const label = () => pageLabel(t, props.page.page);
   const stateText = () => {
     const p = props.page;
-    if (p.state === "done") return "";
-    if (p.state === "failed") return t("preview.failed", { reason: p.failureReason ?? "" });
-    if (p.state === "progress" && p.percent !== null && p.percent >= 100) return t("preview.finishing");
-    if (p.state === "progress" && p.percent !== null) return t("preview.working", { percent: p.percent });
-    if (p.state === "started" || p.state === "progress") return t("preview.started");
-    return t("preview.waiting");
+    switch (p.state) {
+      case "done":
+        return "";
+      case "failed":
+        return t("preview.failed", { reason: p.failureReason ?? "" });
+      case "words":
+        return t("preview.finishing");
+      case "drawing":
+        return p.percent ? t("preview.working", { percent: p.percent }) : t("preview.started");
+      default:
+        return t("preview.waiting");
+    }
   };
   return (
     <li class="page-tile" data-page={props.page.page} data-state={props.page.state}>
       <figure>
         <Show when={props.page.webUrl} fallback={<div class="placeholder" aria-hidden="true" />}>
-          {(src) => <img src={src()} alt={label()} loading="lazy" />}
+          {(src) => (
+            <img src={src()} alt={props.story.text(props.page.page) ?? ""} lang={props.story.lang()} loading="lazy" />
+          )}
         </Show>
         <figcaption>
           <span>{label()}</span>
           <Show when={props.page.state !== "done"}>
             <Show
-              when={props.page.percent !== null}
+              when={props.page.state === "drawing"}
               fallback={<progress max="100" aria-label={`${label()}: ${stateText()}`} />}
             >
               <progress max="100" value={props.page.percent ?? 0} aria-label={`${label()}: ${stateText()}`} />
