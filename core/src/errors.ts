@@ -34,3 +34,20 @@ export class AppError extends Error {
     return errorStatus[this.code];
   }
 }
+
+/**
+ * A failure the same input meets again on every attempt (a payload that fails its schema, text that
+ * cannot fit its box): a job that throws one fails at once with its reason instead of being retried.
+ * Subclass it; the runners' task adapter and the typesetter's own retry loop both test `isFinal`.
+ */
+export class FinalError extends Error {
+  readonly retryable = false as const;
+}
+
+/** Whether retrying cannot help: a `FinalError`, or any error that says `retryable: false` (FaceEngineError). */
+export function isFinal(error: unknown): boolean {
+  return (
+    error instanceof FinalError ||
+    (typeof error === "object" && error !== null && (error as { retryable?: unknown }).retryable === false)
+  );
+}

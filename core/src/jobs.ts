@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import { FinalError } from "./errors.ts";
 import type { AnyKysely } from "./kysely.ts";
 import * as v from "valibot";
 
@@ -49,7 +50,8 @@ export function parsePayload<T extends TaskName>(task: T, payload: unknown): Job
   return result.output as JobPayload<T>;
 }
 
-export class InvalidPayloadError extends Error {
+/** Final: the same payload fails its schema on every attempt. */
+export class InvalidPayloadError extends FinalError {
   override name = "InvalidPayloadError";
 }
 

@@ -18,6 +18,8 @@ export interface TestBookOptions {
   text?: string;
   /** The book's language (`en` by default). */
   language?: string;
+  /** Width of page 1's text box as a share of the page (default 0.8). */
+  boxWidth?: number;
 }
 
 /** A small but complete book (24 pages, covers, masks, a real font) in the database and the bucket. */
@@ -45,11 +47,11 @@ export async function seedBook(db: Db, s3Config: S3Config, options: TestBookOpti
   );
   await put("fonts/rubik.woff2", fs.readFileSync(fontFile), "font/woff2");
 
-  const layer = (template: string) => ({
+  const layer = (template: string, boxWidth = 0.8) => ({
     template,
     variables: /\{child_name(\.\w+)?\}/.test(template) ? ["child_name"] : [],
     position: "bottom-center",
-    box_width: 0.8,
+    box_width: boxWidth,
   });
   const pages = [];
   for (let n = 0; n < 24; n++) {
@@ -61,7 +63,11 @@ export async function seedBook(db: Db, s3Config: S3Config, options: TestBookOpti
       base_uri: file,
       needs_face_swap: facePages.has(n),
       text_layers:
-        n === 1 ? [layer(options.text ?? "{child_name} and the moon")] : n % 2 ? [layer("Once upon a time")] : [],
+        n === 1
+          ? [layer(options.text ?? "{child_name} and the moon", options.boxWidth)]
+          : n % 2
+            ? [layer("Once upon a time")]
+            : [],
       availability: preview.has(n) ? "prepay" : "postpay",
     });
   }

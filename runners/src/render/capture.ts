@@ -1,6 +1,7 @@
 // One render on a page of the pool: load the document, fit every layer (shrinking, never cutting),
 // and screenshot only the text boxes, clipped to the safe area.
 
+import { FinalError } from "@faceapp/core";
 import type { Page } from "puppeteer-core";
 import type { PageDocument } from "./html.ts";
 import { intersect, mergeOverlapping, type Rect } from "./layout.ts";
@@ -12,7 +13,8 @@ export interface Typeset {
 }
 
 /** The text of a layer cannot fit its box even at a tiny size: the manifest is wrong; retrying will not help. */
-export class TextDoesNotFitError extends Error {
+/** Final: the same text, font and box never fit, whatever the attempt (retrying cannot help). */
+export class TextDoesNotFitError extends FinalError {
   override name = "TextDoesNotFitError";
 }
 

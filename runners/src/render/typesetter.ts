@@ -5,14 +5,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import {
-  type PlatformFont,
-  platformFonts,
-  type RenderStep,
-  render,
-  TextDoesNotFitError,
-  type Typeset,
-} from "./capture.ts";
+import { isFinal } from "@faceapp/core";
+import { type PlatformFont, platformFonts, type RenderStep, render, type Typeset } from "./capture.ts";
 import type { PageDocument } from "./html.ts";
 import type { Rect } from "./layout.ts";
 
@@ -140,7 +134,7 @@ export class Typesetter {
         return result;
       } catch (error) {
         lastError = error;
-        if (error instanceof TextDoesNotFitError || this.#closed || signal?.aborted) throw error;
+        if (isFinal(error) || this.#closed || signal?.aborted) throw error;
         this.stats.retries++;
         this.#logger?.warn({ err: error, attempt }, "render failed; retrying on a fresh page");
       } finally {

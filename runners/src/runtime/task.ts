@@ -2,6 +2,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { Task as WorkerTask } from "graphile-worker";
 import {
   InvalidPayloadError,
+  isFinal,
   type JobPayload,
   type Logger,
   type ProgressBus,
@@ -61,8 +62,8 @@ export function reasonOf(error: unknown): string {
 
 /**
  * Adapts a task to graphile-worker: validates the payload (an invalid one fails for good, with its
- * reason, instead of being retried), aborts on shutdown or cancel, records the final failure; an
- * error with `retryable: false` is final at once.
+ * reason, instead of being retried), aborts on shutdown or cancel, records the final failure; a final
+ * error (`isFinal`: a `FinalError`, or `retryable: false`) fails the job at once.
  */
 export function toWorkerTask<T extends TaskName, D extends RunnerDeps>(
   definition: TaskDefinition<T, D>,
@@ -108,7 +109,7 @@ export function toWorkerTask<T extends TaskName, D extends RunnerDeps>(
         log.info("released by the drain");
         throw error;
       }
-      const permanent = (error as { retryable?: unknown }).retryable === false;
+      const permanent = isFinal(error);
       const final = permanent || job.attempt >= job.maxAttempts;
       log.warn({ err: error, final }, final ? "task failed for good" : "task failed, will retry");
       if (permanent) await failForGood();
