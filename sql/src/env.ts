@@ -1,7 +1,7 @@
-import * as v from "valibot";
-import { BaseEnv, loadDotEnv, loadEnvOrExit, repoRoot } from "@faceapp/core";
+import { loadDotEnv, loadEnvOrExit, repoRoot } from "@faceapp/core";
+import { MigrateEnv } from "./config.ts";
 
 loadDotEnv(repoRoot);
 
 /** The migrate command's configuration. */
-export const env = loadEnvOrExit(v.object({ ...BaseEnv }), process.env);
+export const env = loadEnvOrExit(MigrateEnv, process.env);

@@ -13,6 +13,11 @@ import { deleteObject, headObject, presignGet, presignPost, putObject, readObjec
 export const MAX_UPLOAD_BYTES = 15 * 1024 * 1024;
 /** How long a presigned POST stays usable. */
 export const UPLOAD_URL_SECONDS = 10 * 60;
+/**
+ * After its ticket expires an upload may still be completed this long: room for an upload begun just
+ * before the end (the store checks the policy when the POST starts). Later, `complete` is refused.
+ */
+export const UPLOAD_COMPLETE_GRACE_SECONDS = 2 * 60;
 /** How long a preview GET stays usable. */
 export const PREVIEW_URL_SECONDS = 5 * 60;
 /**
@@ -153,6 +158,15 @@ export async function completeUpload(
 ): Promise<UploadView> {
   const row = await findOwnUpload(db, ownerId, uploadId);
   if (row.status !== "pending") return view(row);
+  // A ticket kept past its end must not place a file: a store that does not enforce the POST policy's
+  // expiration (s3rver) would take it, so the api refuses it here, and drops what was stored.
+  const closesAt = row.created_at.getTime() + (UPLOAD_URL_SECONDS + UPLOAD_COMPLETE_GRACE_SECONDS) * 1000;
+  if (Date.now() > closesAt) {
+    await deleteObject(bucket, row.object_key);
+    throw new AppError("invalid_state", "This upload's ticket has expired: start a new upload", {
+      expiredAt: new Date(row.created_at.getTime() + UPLOAD_URL_SECONDS * 1000).toISOString(),
+    });
+  }
   const head = await headObject(bucket, row.object_key);
   if (!head) throw new AppError("invalid_state", "Nothing has been uploaded for this id yet");
   if (head.bytes < 1) return view(await reject(db, bucket, row, "empty: the file is empty"));

@@ -8,6 +8,7 @@ export { localS3Credentials, startLocalS3 } from "./s3.ts";
 export { isListening, waitForPort } from "./net.ts";
 
 export interface ServiceEnv {
+  NODE_ENV?: string | undefined;
   DATABASE_URL?: string | undefined;
   AWS_ENDPOINT_URL?: string | undefined;
   AWS_ACCESS_KEY_ID?: string | undefined;
@@ -22,9 +23,16 @@ export interface ServiceEnv {
 
 type Log = (line: string) => void;
 
+/** The apps' schemas refuse this first (`requiredInProduction`); here it is a last wall. */
+function neverInProduction(env: ServiceEnv, variable: string): void {
+  if (env.NODE_ENV === "production")
+    throw new Error(`${variable} is unset: production never starts an embedded service`);
+}
+
 /** DATABASE_URL, or the embedded Postgres in the data folder (started, or joined when running). */
 export async function resolveDatabase(env: ServiceEnv, dataDir: string, log: Log = () => {}): Promise<LocalService> {
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, owned: false, stop: async () => {} };
+  neverInProduction(env, "DATABASE_URL");
   return startLocalPostgres({ dataDir: path.join(dataDir, "postgres"), port: env.LOCAL_POSTGRES_PORT, onLog: log });
 }
 
@@ -41,6 +49,7 @@ export async function resolveS3(
         : undefined;
     return { config: { ...base, endpoint: env.AWS_ENDPOINT_URL, credentials }, stop: async () => {} };
   }
+  neverInProduction(env, "AWS_ENDPOINT_URL");
   const local = await startLocalS3({
     dir: path.join(dataDir, "s3"),
     port: env.LOCAL_S3_PORT,
