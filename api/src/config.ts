@@ -41,11 +41,25 @@ export const ApiEnv = v.pipe(
     WEB_ORIGIN: v.optional(str(), "http://localhost:8000,http://localhost:5173"),
     /** The S3 endpoint browsers reach, when it differs from AWS_ENDPOINT_URL (MinIO inside compose). */
     S3_PUBLIC_ENDPOINT_URL: v.optional(url()),
-    /** Behind nginx or a load balancer: take the client IP from X-Forwarded-For. */
-    TRUST_PROXY: bool(false),
-    /** Signup/login attempts allowed per client IP, and per email, in one window. */
+    /**
+     * Proxies in front of the api that append to X-Forwarded-For (nginx: 1; a load balancer, then
+     * nginx: 2): the client IP is the entry this many from the right. `true` is 1, `false` 0.
+     */
+    TRUST_PROXY: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^(true|false|yes|no|\d{1,2})$/, "must be a number of proxies, or true (1) or false (0)"),
+        v.transform((s) => (s === "true" || s === "yes" ? 1 : s === "false" || s === "no" ? 0 : Number(s))),
+      ),
+      "0",
+    ),
+    /** Signup/login attempts per client IP in one window, whatever the accounts. */
     AUTH_RATE_LIMIT_PER_IP: int(30, 1),
+    /** Failed sign-ins to one account, from all addresses, in one window before every address that
+     * fails on it waits (60 s, doubling): a slow-down, never a lockout (api/src/services/login-guard.ts). */
     AUTH_RATE_LIMIT_PER_EMAIL: int(10, 1),
+    /** Failed sign-ins from one address to one account before that pair backs off (2 s, doubling). */
+    AUTH_RATE_LIMIT_PER_IP_EMAIL: int(5, 1),
     AUTH_RATE_LIMIT_WINDOW_SECONDS: int(900, 1),
     /** scrypt cost as log2(N); 15 (32 MiB, ~100 ms) is the production floor. */
     PASSWORD_SCRYPT_LOG_N: int(15, 10, 20),

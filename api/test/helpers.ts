@@ -39,6 +39,7 @@ export function testEnv(overrides: Record<string, string> = {}) {
     AUTH_RATE_LIMIT_PER_IP: "1000",
     AUTH_RATE_LIMIT_PER_EMAIL: "1000",
     UPLOAD_RATE_LIMIT_PER_USER: "1000",
+    AUTH_RATE_LIMIT_PER_IP_EMAIL: "1000",
     WEB_ORIGIN: "https://web.example",
     DATA_DIR: os.tmpdir(),
     ...overrides,

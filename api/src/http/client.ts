@@ -3,12 +3,22 @@ import { AppError } from "@faceapp/core";
 import type { Context } from "hono";
 import type { RateLimiter } from "../services/rate-limit.ts";
 
-/** The client's IP: X-Forwarded-For's first hop behind a trusted proxy, else the socket's address. */
-export function clientIp(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-    if (forwarded) return forwarded;
+/**
+ * The client's IP. Behind `trustedHops` proxies (TRUST_PROXY) each one appends the address it saw to
+ * X-Forwarded-For, so the entry `trustedHops` from the right is the one the outermost trusted proxy
+ * wrote; everything left of it the client may have written itself, and is never read. A request that
+ * brings fewer entries did not pass every trusted proxy: the socket's address is used. 0 trusts none.
+ */
+export function clientIp(c: Context, trustedHops: number): string {
+  if (trustedHops > 0) {
+    const entries = (c.req.header("x-forwarded-for") ?? "").split(",").map((e) => e.trim());
+    const entry = entries.length >= trustedHops ? entries[entries.length - trustedHops] : undefined;
+    if (entry) return entry;
   }
+  return socketIp(c);
+}
+
+function socketIp(c: Context): string {
   try {
     return getConnInfo(c).remote.address ?? "unknown";
   } catch {

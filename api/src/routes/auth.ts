@@ -1,14 +1,14 @@
-import { createHash } from "node:crypto";
 import { AppError } from "@faceapp/core";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { ApiContext } from "../context.ts";
 import { clearSessionCookie, setSessionCookie } from "../http/auth.ts";
-import { clientIp, enforceRateLimits } from "../http/client.ts";
+import { clientIp } from "../http/client.ts";
 import { doc } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
 import { emptyBody, json, NoQuery, query } from "../http/validate.ts";
 import { AuthResult, Credentials, Session } from "../schemas.ts";
 import { getUser, login, logout, normalizeEmail, type SessionGrant, signup } from "../services/accounts.ts";
+import { loginGuard } from "../services/login-guard.ts";
 import { signToken } from "../services/tokens.ts";
 
 /** /v1/auth: signup, login, logout. */
@@ -20,16 +20,26 @@ export function authRoutes(ctx: ApiContext) {
     userAgent,
   });
 
-  const limit = async (action: string, ip: string, email: string) => {
-    const emailKey = createHash("sha256").update(normalizeEmail(email)).digest("hex").slice(0, 32);
-    await enforceRateLimits(
-      ctx.limiter,
-      [
-        { key: `${action}:ip:${ip}`, limit: env.AUTH_RATE_LIMIT_PER_IP },
-        { key: `${action}:email:${emailKey}`, limit: env.AUTH_RATE_LIMIT_PER_EMAIL },
-      ],
-      env.AUTH_RATE_LIMIT_WINDOW_SECONDS,
-    );
+  const guard = loginGuard(ctx.limiter, {
+    perIp: env.AUTH_RATE_LIMIT_PER_IP,
+    perIpAndEmail: env.AUTH_RATE_LIMIT_PER_IP_EMAIL,
+    perEmail: env.AUTH_RATE_LIMIT_PER_EMAIL,
+    windowSeconds: env.AUTH_RATE_LIMIT_WINDOW_SECONDS,
+  });
+  /** Runs a signup or login under the guard: admitted first, its refusal or success counted after. */
+  const guarded = async <T>(action: "login" | "signup", c: Context, email: string, attempt: () => Promise<T>) => {
+    const ip = clientIp(c, env.TRUST_PROXY);
+    const account = normalizeEmail(email);
+    await guard.admit(action, ip, account);
+    try {
+      const result = await attempt();
+      await guard.succeeded(action, ip, account);
+      return result;
+    } catch (error) {
+      if (error instanceof AppError && (error.code === "invalid_credentials" || error.code === "email_taken"))
+        await guard.failed(action, ip, account);
+      throw error;
+    }
   };
 
   const grant = async (grant: SessionGrant) => ({
@@ -44,8 +54,9 @@ export function authRoutes(ctx: ApiContext) {
       json(Credentials),
       async (c) => {
         const input = c.req.valid("json");
-        await limit("signup", clientIp(c, env.TRUST_PROXY), input.email);
-        const session = await signup(ctx.db, input, options(c.req.header("user-agent")));
+        const session = await guarded("signup", c, input.email, () =>
+          signup(ctx.db, input, options(c.req.header("user-agent"))),
+        );
         const body = await grant(session);
         setSessionCookie(c, body.token, session.expiresAt);
         return c.json(body, 201);
@@ -57,8 +68,9 @@ export function authRoutes(ctx: ApiContext) {
       json(Credentials),
       async (c) => {
         const input = c.req.valid("json");
-        await limit("login", clientIp(c, env.TRUST_PROXY), input.email);
-        const session = await login(ctx.db, input, options(c.req.header("user-agent")));
+        const session = await guarded("login", c, input.email, () =>
+          login(ctx.db, input, options(c.req.header("user-agent"))),
+        );
         const body = await grant(session);
         setSessionCookie(c, body.token, session.expiresAt);
         return c.json(body, 200);
