@@ -18,6 +18,7 @@ import { personalizationRoutes } from "./routes/personalizations.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
 import { noCatalogCache, redisCatalogCache } from "./services/catalog-cache.ts";
 import { memoryRateLimiter, redisRateLimiter, withFallback } from "./services/rate-limit.ts";
+import { sessionWatch } from "./services/session-watch.ts";
 
 /** JSON bodies of this api are small; anything bigger is refused before it is read. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -45,6 +46,9 @@ export function createContext(deps: AppDeps): ApiContext {
           deps.logger.warn({ err }, "rate limiter: Redis failed, counting in memory"),
         )
       : memoryRateLimiter(),
+    sessions: sessionWatch(deps.db, deps.env.SSE_HEARTBEAT_SECONDS * 1000, (err) =>
+      deps.logger.warn({ err }, "event streams: the session check failed; trying again at the next heartbeat"),
+    ),
     cache: deps.redis ? redisCatalogCache(deps.redis, prefix, deps.env.CATALOG_CACHE_SECONDS) : noCatalogCache,
   };
 }

@@ -3,6 +3,7 @@ import type { AppDeps, Bucket } from "./deps.ts";
 import type { AppEnv } from "./http/types.ts";
 import type { CatalogCache } from "./services/catalog-cache.ts";
 import type { RateLimiter } from "./services/rate-limit.ts";
+import type { SessionWatch } from "./services/session-watch.ts";
 import type { TokenConfig } from "./services/tokens.ts";
 
 /** What every route module receives: the deps plus the shared helpers built once by createApp. */
@@ -16,6 +17,8 @@ export interface ApiContext extends AppDeps {
    */
   authFolded: MiddlewareHandler<AppEnv>;
   limiter: RateLimiter;
+  /** Ends event streams whose session is revoked or expires (checked every SSE_HEARTBEAT_SECONDS). */
+  sessions: SessionWatch;
   cache: CatalogCache;
   tokens: TokenConfig;
   allowedOrigins: string[];

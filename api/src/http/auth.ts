@@ -86,7 +86,7 @@ export function requireAuth(config: AuthConfig, options: { foldedSession?: boole
         throw error;
       }
     }
-    c.set("user", { id: claims.userId, sessionId: claims.sessionId, via });
+    c.set("user", { id: claims.userId, sessionId: claims.sessionId, via, expiresAtMs: claims.expiresAtMs });
     c.set("sessionChecked", !options.foldedSession);
     await next();
     if (!c.get("sessionChecked") && !(await live())) c.res = renderError(sessionEnded(), c);

@@ -33,17 +33,18 @@ function endOnClose(closing: AbortSignal, stream: AbortController): () => void {
 }
 
 /**
- * Answers with `text/event-stream` and runs `produce` until it returns, the client goes or `closing`
- * aborts (`signal` aborts). A write waits while the client is not reading (backpressure); an error
- * ends the stream.
+ * Answers with `text/event-stream` and runs `produce` until it returns, the client goes, `closing`
+ * aborts or `end` is aborted by the caller (`signal` aborts). A write waits while the client is not
+ * reading (backpressure); an error ends the stream.
  */
 export function sseResponse(
   c: Context,
   produce: (sink: SseSink, signal: AbortSignal) => Promise<void>,
   onError: (err: unknown) => void,
   closing?: AbortSignal,
+  end: AbortController = new AbortController(),
 ): Response {
-  const gone = new AbortController();
+  const gone = end;
   const forget = closing ? endOnClose(closing, gone) : () => {};
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let cancelled = false; // by the client: nothing to close

@@ -6,6 +6,8 @@ export interface AuthUser {
   sessionId: string;
   /** How the request authenticated: cookie requests that change state passed the CSRF check. */
   via: "bearer" | "cookie";
+  /** When the token expires (its `exp`, in ms): long-lived responses end then. */
+  expiresAtMs: number;
 }
 
 /** Hono's environment for every faceapp route. */

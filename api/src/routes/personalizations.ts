@@ -180,7 +180,7 @@ export function personalizationRoutes(ctx: ApiContext) {
       params(PersonalizationId),
       query(NoQuery),
       async (c) => {
-        const user = c.get("user").id;
+        const { id: user, sessionId, expiresAtMs } = c.get("user");
         const { id } = c.req.valid("param");
         await assertOwned(ctx.db, user, id);
         const open = streams.get(user) ?? 0;
@@ -190,6 +190,10 @@ export function personalizationRoutes(ctx: ApiContext) {
         }
         streams.set(user, open + 1);
         const lastEventId = c.req.header("last-event-id");
+        // Ended within a heartbeat of a logout, and at the token's expiry: the session is checked
+        // again while the stream is open, not only when it opened.
+        const end = new AbortController();
+        const forget = ctx.sessions.watch(sessionId, expiresAtMs, end);
         return sseResponse(
           c,
           async (sink, signal) => {
@@ -198,6 +202,7 @@ export function personalizationRoutes(ctx: ApiContext) {
                 heartbeatMs: ctx.env.SSE_HEARTBEAT_SECONDS * 1000,
               });
             } finally {
+              forget();
               const left = (streams.get(user) ?? 1) - 1;
               if (left > 0) streams.set(user, left);
               else streams.delete(user);
@@ -205,6 +210,7 @@ export function personalizationRoutes(ctx: ApiContext) {
           },
           (err) => ctx.logger.warn({ err }, "event stream ended with an error"),
           ctx.closing,
+          end,
         );
       },
     );

@@ -32,6 +32,11 @@ export interface TokenClaims {
   sessionId: string;
 }
 
+/** What a verified token says: its claims and when it expires (its `exp`, in ms). */
+export interface VerifiedToken extends TokenClaims {
+  expiresAtMs: number;
+}
+
 const hashOf = { HS256: "SHA-256", HS384: "SHA-384", HS512: "SHA-512" } as const;
 const keys = new Map<string, Promise<webcrypto.CryptoKey>>();
 
@@ -64,7 +69,7 @@ export async function signToken(config: TokenConfig, claims: TokenClaims, expire
 
 /** Tokens whose signature and claims were verified, by config and token: at most this many. */
 const VERIFIED_MAX = 10_000;
-const verified = new Map<string, { claims: TokenClaims; expiresAtMs: number }>();
+const verified = new Map<string, VerifiedToken>();
 
 /**
  * Verifies a canonical encoding (one spelling per token), the signature, the one configured algorithm
@@ -76,11 +81,11 @@ const verified = new Map<string, { claims: TokenClaims; expiresAtMs: number }>()
  * through jose was ≈ 9 % of the api's CPU on POST /v1/uploads (bench:api --cpu-prof). Only the
  * signature and claims are remembered; the session is still checked on every request.
  */
-export async function verifyToken(config: TokenConfig, token: string): Promise<TokenClaims> {
+export async function verifyToken(config: TokenConfig, token: string): Promise<VerifiedToken> {
   if (!canonicalCompact(token)) throw unauthorized();
   const id = `${config.algorithm}:${config.secret}:${token}`;
   const hit = verified.get(id);
-  if (hit && hit.expiresAtMs > Date.now()) return hit.claims;
+  if (hit && hit.expiresAtMs > Date.now()) return hit;
   try {
     const { payload } = await jwtVerify(token, await keyOf(config), {
       algorithms: [config.algorithm],
@@ -88,10 +93,10 @@ export async function verifyToken(config: TokenConfig, token: string): Promise<T
     });
     if (typeof payload.sub !== "string" || typeof payload.sid !== "string") throw new Error("bad claims");
     if (!uuid.test(payload.sub) || !uuid.test(payload.sid)) throw new Error("bad claims");
-    const claims = { userId: payload.sub, sessionId: payload.sid };
-    if (verified.size >= VERIFIED_MAX) verified.clear();
     // jose refuses a token once now >= exp (seconds); remembered until that same instant.
-    verified.set(id, { claims, expiresAtMs: (payload.exp as number) * 1000 });
+    const claims = { userId: payload.sub, sessionId: payload.sid, expiresAtMs: (payload.exp as number) * 1000 };
+    if (verified.size >= VERIFIED_MAX) verified.clear();
+    verified.set(id, claims);
     return claims;
   } catch {
     if (hit) verified.delete(id);
