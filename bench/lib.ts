@@ -238,6 +238,8 @@ export const wallMs = () => performance.timeOrigin + performance.now();
 
 /** The secret the api processes of the benchmarks sign with (tokens are also minted here). */
 export const BENCH_JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
+/** The api's METRICS_TOKEN in benchmarks, which read its V8 heap from /metrics. */
+export const BENCH_METRICS_TOKEN = "bench-metrics-token-0123456789";
 
 /**
  * The Redis of REDIS_URL, in a database of its own (15) so the catalog cache and rate-limit keys of a
@@ -276,6 +278,7 @@ export async function spawnApi(
     HOST: "127.0.0.1",
     MIGRATE_ON_START: "false",
     JWT_SECRET_KEY: BENCH_JWT_SECRET,
+    METRICS_TOKEN: BENCH_METRICS_TOKEN,
     WEB_DIST_DIR: "off",
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     ...extra,

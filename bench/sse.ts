@@ -18,6 +18,7 @@ import { createDb } from "@faceapp/sql";
 import { dataDir, env } from "../api/src/env.ts";
 import { upsertBook } from "../api/src/services/books.ts";
 import {
+  BENCH_METRICS_TOKEN,
   benchRedisUrl,
   collectGarbage,
   cpuProfile,
@@ -70,7 +71,9 @@ function ask<T>(client: ChildProcess, message: object, answer: string): Promise<
 
 /** The api's V8 heap in use, from its Prometheus metrics (MB). */
 async function heapMb(base: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await (
+    await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } })
+  ).text();
   return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
 }
 

@@ -22,7 +22,11 @@ ENV VITE_API_BASE_URL=${VITE_API_BASE_URL}
 RUN npx vite build web
 
 FROM nginx:1.28-alpine AS runtime
-COPY compose/nginx.conf /etc/nginx/conf.d/default.conf
+# A template: at start the image writes conf.d/default.conf with ${S3_PUBLIC_ENDPOINT_URL} (the store
+# browsers reach, for the Content-Security-Policy) substituted, and no other variable.
+ENV S3_PUBLIC_ENDPOINT_URL=http://localhost:9000 \
+    NGINX_ENVSUBST_FILTER=^S3_PUBLIC_ENDPOINT_URL$
+COPY compose/nginx.conf /etc/nginx/templates/default.conf.template
 COPY --from=build /app/web/dist /usr/share/nginx/html
 EXPOSE 80
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD wget -q -O /dev/null http://127.0.0.1/healthz || exit 1

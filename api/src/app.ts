@@ -8,7 +8,8 @@ import type { AppDeps } from "./deps.ts";
 import { CSRF_HEADER, parseOrigins, requireAuth } from "./http/auth.ts";
 import { renderError } from "./http/errors.ts";
 import { createMetrics, requestContext } from "./http/observe.ts";
-import { buildOpenApi, docsHtml } from "./http/openapi.ts";
+import { buildOpenApi, docsPage } from "./http/openapi.ts";
+import { originOf, securityHeaders } from "./http/security-headers.ts";
 import type { AppEnv } from "./http/types.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { bookRoutes } from "./routes/books.ts";
@@ -62,6 +63,12 @@ export function createApp(deps: AppDeps) {
   app.use(requestContext(deps.logger));
   app.use(metrics.middleware);
   app.use(
+    securityHeaders({
+      storeOrigins: originOf(deps.env.S3_PUBLIC_ENDPOINT_URL ?? deps.s3Config.endpoint),
+      trustedHops: deps.env.TRUST_PROXY,
+    }),
+  );
+  app.use(
     cors({
       origin: ctx.allowedOrigins,
       credentials: true,
@@ -103,8 +110,12 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/personalizations", personalizationRoutes(ctx));
 
   const openapi = buildOpenApi(app, { title: "faceapp API", version: "1.0.0" });
+  const docs = docsPage(openapi);
   app.get("/openapi.json", (c) => c.json(openapi));
-  app.get("/docs", (c) => c.html(docsHtml));
+  app.get("/docs", (c) => {
+    c.header("Content-Security-Policy", docs.csp);
+    return c.html(docs.html);
+  });
 
   // The built web app (embedded runs), mounted last: its files, then index.html for any other page
   // path, never for the api's own paths, which keep their JSON 404s.

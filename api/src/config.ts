@@ -75,6 +75,8 @@ export const ApiEnv = v.pipe(
     /** Slow clients (slow-loris): the most a request's headers, and the whole request, may take to arrive. */
     HTTP_HEADERS_TIMEOUT_SECONDS: int(10, 1, 300),
     HTTP_REQUEST_TIMEOUT_SECONDS: int(30, 1, 3600),
+    /** Bearer token a scraper sends to read /metrics; unset, /metrics answers 404 (off). */
+    METRICS_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
     /** The built web app to serve (default web/dist when it exists); "off" serves none. */
     WEB_DIST_DIR: v.optional(str()),
   }),

@@ -4,7 +4,7 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
 import { Credentials, CreateUpload } from "../src/schemas.ts";
-import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
+import { bearer, body, jsonInit, METRICS_TOKEN, signUp, useApi } from "./helpers.ts";
 
 const api = useApi();
 
@@ -32,7 +32,7 @@ describe("GET /metrics", () => {
     await api.app.request(`/v1/uploads/${crypto.randomUUID()}`, { headers: bearer(token) });
     await api.app.request("/v1/books/some-book");
     await api.app.request("/no/such/route/123");
-    const res = await api.app.request("/metrics");
+    const res = await api.app.request("/metrics", { headers: bearer(METRICS_TOKEN) });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/plain");
     const text = await res.text();
@@ -82,7 +82,11 @@ describe("OpenAPI", () => {
     const res = await api.app.request("/docs");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
-    expect(await res.text()).toContain("/openapi.json");
+    const html = await res.text();
+    expect(html).toContain('href="openapi.json"');
+    // Rendered here from the document (no script): every route is on the page.
+    expect(html).toContain("/v1/personalizations/{id}/events — Live events (SSE)");
+    expect(html).not.toContain("<script");
   });
 });
 

@@ -29,6 +29,8 @@ import { ApiEnv } from "../src/config.ts";
 import type { AppDeps, Bucket } from "../src/deps.ts";
 
 export const TEST_SECRET = "test-secret-that-is-long-enough-0123456789";
+/** What a Prometheus scraper of the test apps sends (METRICS_TOKEN). */
+export const METRICS_TOKEN = "test-metrics-token-0123456789";
 
 export function testEnv(overrides: Record<string, string> = {}) {
   return parseEnv(ApiEnv, {
@@ -40,6 +42,7 @@ export function testEnv(overrides: Record<string, string> = {}) {
     AUTH_RATE_LIMIT_PER_EMAIL: "1000",
     UPLOAD_RATE_LIMIT_PER_USER: "1000",
     AUTH_RATE_LIMIT_PER_IP_EMAIL: "1000",
+    METRICS_TOKEN,
     WEB_ORIGIN: "https://web.example",
     DATA_DIR: os.tmpdir(),
     ...overrides,

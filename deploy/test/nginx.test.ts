@@ -12,11 +12,12 @@ import { installed, read } from "./compose-helpers.ts";
 
 const nginxBinary = ["/usr/sbin/nginx", "nginx"].find((b) => (b.startsWith("/") ? fs.existsSync(b) : installed(b)));
 
+const STORE = "https://storage.example.com";
 let dir: string;
 let nginx: ChildProcess;
 let api: http.Server;
 let base: string;
-const seen: { url: string; forwardedFor?: string; host?: string }[] = [];
+const seen: { url: string; forwardedFor?: string; realIp?: string; proto?: string; host?: string }[] = [];
 
 async function listen(server: http.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -36,6 +37,8 @@ beforeAll(async () => {
     seen.push({
       url: req.url ?? "",
       forwardedFor: req.headers["x-forwarded-for"] as string,
+      realIp: req.headers["x-real-ip"] as string,
+      proto: req.headers["x-forwarded-proto"] as string,
       host: req.headers.host,
     });
     if (req.url === "/v1/stream") {
@@ -54,7 +57,9 @@ beforeAll(async () => {
   const site = read("compose/nginx.conf")
     .replace("server api:8000;", `server 127.0.0.1:${apiPort};`)
     .replace("listen 80;", `listen 127.0.0.1:${port};`)
-    .replace("root /usr/share/nginx/html;", `root ${dir}/html;`);
+    .replace("root /usr/share/nginx/html;", `root ${dir}/html;`)
+    // What the image's template step does at start (compose/web.Dockerfile).
+    .replaceAll("$" + "{S3_PUBLIC_ENDPOINT_URL}", STORE);
   expect(site).toContain(`127.0.0.1:${apiPort}`);
   const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
     .map((t) => `${t}_temp_path ${dir}/${t};`)
@@ -115,6 +120,40 @@ describe.skipIf(!nginxBinary)("compose/nginx.conf in nginx", () => {
     expect(await res.json()).toEqual({ url: "/v1/books?limit=2" });
     const last = seen.at(-1)!;
     expect(last.forwardedFor).toBe("127.0.0.1");
+  });
+
+  it("appends the address it saw to X-Forwarded-For, the same as X-Real-IP: one hop for TRUST_PROXY", async () => {
+    await fetch(`${base}/api/v1/books`, { headers: { "x-forwarded-for": "203.0.113.9, 198.51.100.1" } });
+    const last = seen.at(-1)!;
+    expect(last.forwardedFor).toBe("203.0.113.9, 198.51.100.1, 127.0.0.1");
+    expect(last.realIp).toBe("127.0.0.1");
+    expect(last.forwardedFor!.split(", ").at(-1)).toBe(last.realIp);
+    expect(last.proto).toBe("http");
+  });
+
+  it("puts the security headers on the app and its files: the policy allows the store, no inline script", async () => {
+    for (const route of ["/", "/books/land-of-wonders", "/assets/app-1234.js", "/assets/missing.js"]) {
+      const res = await fetch(`${base}${route}`);
+      const csp = res.headers.get("content-security-policy") ?? "";
+      expect(csp, route).toContain("script-src 'self';");
+      expect(csp, route).not.toContain("unsafe");
+      expect(csp, route).toContain(`connect-src 'self' ${STORE};`);
+      expect(csp, route).toContain(`img-src 'self' data: blob: ${STORE};`);
+      expect(csp, route).toContain("frame-ancestors 'none'");
+      expect(res.headers.get("x-content-type-options"), route).toBe("nosniff");
+      expect(res.headers.get("x-frame-options"), route).toBe("DENY");
+      expect(res.headers.get("referrer-policy"), route).toBe("no-referrer");
+      // Plain http here: no HSTS.
+      expect(res.headers.get("strict-transport-security"), route).toBeNull();
+    }
+    expect((await fetch(`${base}/`)).headers.get("cache-control")).toBe("no-cache");
+  });
+
+  it("sends HSTS when a proxy in front says the client came over https, and tells the api", async () => {
+    const res = await fetch(`${base}/`, { headers: { "x-forwarded-proto": "https" } });
+    expect(res.headers.get("strict-transport-security")).toMatch(/^max-age=\d+; includeSubDomains$/);
+    await fetch(`${base}/api/v1/books`, { headers: { "x-forwarded-proto": "https" } });
+    expect(seen.at(-1)!.proto).toBe("https");
   });
 
   it("passes an event stream through as it is written, not when it ends", async () => {

@@ -1,3 +1,5 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { AppError } from "@faceapp/core";
 import { Hono } from "hono";
 import { sql } from "kysely";
 import type { Registry } from "prom-client";
@@ -13,6 +15,19 @@ function withTimeout<T>(promise: Promise<T>): Promise<T> {
     timer = setTimeout(() => reject(new Error("timed out")), CHECK_TIMEOUT_MS);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const digest = (text: string) => createHash("sha256").update(text).digest();
+
+/**
+ * /metrics names every route with its counts: only a scraper holding METRICS_TOKEN reads it (compared
+ * in constant time); without the variable it is off (404), as if it did not exist.
+ */
+function requireMetricsToken(token: string | undefined, header: string | undefined): void {
+  if (token === undefined) throw new AppError("not_found", "Not found");
+  const sent = /^Bearer (\S+)$/.exec(header ?? "")?.[1];
+  if (!sent || !timingSafeEqual(digest(sent), digest(token)))
+    throw new AppError("unauthorized", "Metrics need Authorization: Bearer <METRICS_TOKEN>");
 }
 
 /** /healthz, /readyz, /metrics. */
@@ -53,6 +68,7 @@ export function healthRoutes(ctx: ApiContext, registry: Registry) {
       );
     })
     .get("/metrics", async (c) => {
+      requireMetricsToken(ctx.env.METRICS_TOKEN, c.req.header("authorization"));
       c.header("Content-Type", registry.contentType);
       return c.body(await registry.metrics());
     });
