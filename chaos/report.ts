@@ -12,10 +12,13 @@ export interface ScenarioFigures {
   [figure: string]: number | string | boolean;
 }
 
-/** Records one scenario's figures (counts, worst recovery times in ms) for the report. */
-export function record(scenario: string, figures: ScenarioFigures): void {
+/**
+ * Records one scenario's figures (counts, worst recovery times in ms) for the report, under "Scenario
+ * figures" or, with `section`, a section of its own (e.g. "Defences").
+ */
+export function record(scenario: string, figures: ScenarioFigures, section?: string): void {
   console.log(`[chaos] ${scenario} ${JSON.stringify(figures)}`);
   if (!reportFile) return;
   fs.mkdirSync(path.dirname(reportFile), { recursive: true });
-  fs.appendFileSync(reportFile, `${JSON.stringify({ scenario, ...figures })}\n`);
+  fs.appendFileSync(reportFile, `${JSON.stringify({ scenario, ...(section ? { section } : {}), ...figures })}\n`);
 }

@@ -56,6 +56,20 @@ const report = {
 };
 fs.writeFileSync(path.join(results, `${mode}.json`), `${JSON.stringify(report, null, 2)}\n`);
 
+/** "Scenario figures", then one section per `section` a scenario was recorded under (chaos/report.ts); empty ones left out. */
+function sections(all: Record<string, unknown>[]): string[] {
+  const names = [
+    "Scenario figures",
+    ...new Set(all.flatMap((f) => (typeof f.section === "string" ? [f.section] : []))),
+  ];
+  return names.flatMap((name) => {
+    const lines = all
+      .filter((f) => (f.section ?? "Scenario figures") === name)
+      .map(({ scenario, section: _, ...rest }) => `- **${scenario}**: ${JSON.stringify(rest)}`);
+    return lines.length ? [`## ${name}`, "", ...lines, ""] : [];
+  });
+}
+
 const md = [
   `# Reliability and security suite: ${mode} mode`,
   "",
@@ -65,10 +79,7 @@ const md = [
   "|---|---|---|",
   ...files.map((f) => `| ${f.file} | ${f.passed} | ${f.failed} |`),
   "",
-  "## Scenario figures",
-  "",
-  ...figures.map(({ scenario, ...rest }) => `- **${scenario}**: ${JSON.stringify(rest)}`),
-  "",
+  ...sections(figures),
 ].join("\n");
 fs.writeFileSync(path.join(results, `${mode}.md`), md);
 console.log(`\nreport: ${path.relative(process.cwd(), path.join(results, `${mode}.md`))}`);

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { record } from "../../chaos/report.ts";
 import { createApp } from "../src/app.ts";
 import { appCsp, NOTHING_CSP } from "../src/http/security-headers.ts";
 import { bearer, body, METRICS_TOKEN, signUp, useApi } from "./helpers.ts";
@@ -115,6 +116,7 @@ describe("/metrics", () => {
     // A user's session token is not the metrics token either.
     const { token } = await signUp(api.app);
     expect((await api.app.request("/metrics", { headers: bearer(token) })).status).toBe(401);
+    record("/metrics without its token", { attempts: 5, refused401: 5 }, "Defences");
   });
 
   it("answers the scraper that sends METRICS_TOKEN", async () => {

@@ -3,6 +3,7 @@
 // and in Redis (shared by api replicas).
 import { describeWithRedis } from "@faceapp/testkit";
 import { describe, expect, it } from "vitest";
+import { record } from "../../chaos/report.ts";
 import type { App } from "../src/app.ts";
 import { UNDER_ATTACK_FIRST_HOLD_SECONDS } from "../src/services/login-guard.ts";
 import { body, email, jsonInit, PASSWORD, signUp, useApi } from "./helpers.ts";
@@ -40,6 +41,11 @@ describe("the client address behind trusted proxies", () => {
       // Another client behind the same proxy is its own address.
       expect((await signup(app, `${spoofed()}, 203.0.113.6`)).status).toBe(201);
     }
+    record(
+      "X-Forwarded-For rotated by the client",
+      { perIpLimit: 3, signupsWithRotatedEntry: 4, allowed: 3 },
+      "Defences",
+    );
   });
 
   it("rotating it does not escape the per-address login limit either (a load balancer, then nginx)", async () => {
@@ -87,6 +93,15 @@ function suite(redis: boolean) {
       // …and the owner, from their own, signs in.
       const mine = await login(app, owner.user.email, PASSWORD, "198.51.100.20");
       expect(mine.status).toBe(200);
+      record(
+        `password guessing on one account (${redis ? "Redis" : "memory"})`,
+        {
+          attackerTries: 12,
+          passwordsChecked: codes.filter((c) => c === 401).length,
+          ownerFromOwnAddress: mine.status,
+        },
+        "Defences",
+      );
       expect((await body(mine)).user.id).toBe(owner.user.id);
     });
 

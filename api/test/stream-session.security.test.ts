@@ -3,6 +3,7 @@
 // other sessions go on.
 import { SignJWT } from "jose";
 import { expect, it } from "vitest";
+import { record } from "../../chaos/report.ts";
 import type { App } from "../src/app.ts";
 import { bearer, body, signUp, TEST_SECRET, useApi } from "./helpers.ts";
 import { book, createPersonalization, readEvents, readyPhoto } from "./personalizations.helpers.ts";
@@ -38,7 +39,13 @@ it("a logout ends the session's open streams (bearer and cookie) within a heartb
 
   const out = await app.request("/v1/auth/logout", { method: "POST", headers: bearer(leaving.token) });
   expect(out.status).toBe(204);
+  const loggedOutAt = Date.now();
   const [a, b] = await Promise.all([untilEnded(viaBearer), untilEnded(viaCookie)]);
+  record(
+    "event streams after logout",
+    { streams: 2, heartbeatS: 1, logoutToEndMs: Date.now() - loggedOutAt },
+    "Defences",
+  );
   expect(a.events[0]).toMatchObject({ event: "status" });
   expect(b.events[0]).toMatchObject({ event: "status" });
   // The other user's stream still delivers.

@@ -2,6 +2,7 @@
 // policy's expiration) accepts the bytes, so the api refuses to complete an upload whose ticket ended.
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { expect, it } from "vitest";
+import { record } from "../../chaos/report.ts";
 import { UPLOAD_COMPLETE_GRACE_SECONDS, UPLOAD_URL_SECONDS } from "../src/services/uploads.ts";
 import { body, image, signUp, useApi } from "./helpers.ts";
 import { complete, createTicket, postToBucket } from "./uploads.helpers.ts";
@@ -40,6 +41,7 @@ it("refuses to complete an upload after its ticket (and the grace) ended, in the
   const [after] = await api.db.sql<{ status: string }[]>`select status from app.uploads where id = ${ticket.id}`;
   expect(after!.status).toBe("pending");
   expect(await objectExists(row!.object_key)).toBe(false);
+  record("upload completed after its ticket", { status: 409, bytesKept: false }, "Defences");
 });
 
 it("still completes an upload that arrives within the grace after the ticket's end", async () => {

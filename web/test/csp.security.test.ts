@@ -6,6 +6,7 @@ import path from "node:path";
 import { fixturePath, seedBook } from "@faceapp/testkit";
 import type { Browser, Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { record } from "../../chaos/report.ts";
 import { useApi } from "../../api/test/helpers.ts";
 import { allowBrowserUploads, buildWeb, hasChromium, launchBrowser, serveApi } from "./e2e.helpers.ts";
 
@@ -93,5 +94,6 @@ describe.skipIf(!hasChromium)("the built app under its Content-Security-Policy",
     // The POST to the store went through: the app moved on to the personalisation.
     await page.waitForSelector("section.personalization", { timeout: LONG });
     expect(await violations()).toEqual([]);
+    record("built app under its CSP in Chromium", { pageLoads: 4, storeUploads: 1, violations: 0 }, "Defences");
   });
 });

@@ -3,6 +3,7 @@
 import { redisUrl, serviceEnv, skipAnalysis, spawnRunner, type Spawned } from "@faceapp/testkit";
 import { sql } from "kysely";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { record } from "../../chaos/report.ts";
 import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
 import { book, createPersonalization, readyPhoto, waitForStatus } from "./personalizations.helpers.ts";
 
@@ -28,6 +29,7 @@ it("fails a page whose text cannot fit after one attempt, with the reason", asyn
     jsonInit("POST", { childName: "Ada" }, bearer(user.token)),
   );
   expect(generate.status).toBe(202);
+  const started = Date.now();
   const failed = await waitForStatus(api.app, user.token, id, ["generation_failed", "preview_ready"]);
   expect(failed.status).toBe("generation_failed");
   expect(failed.failureReason).toBe("page page_1: text layer 0 does not fit its box");
@@ -36,4 +38,9 @@ it("fails a page whose text cannot fit after one attempt, with the reason", asyn
     where personalization_id = ${id} and page = 'page_1'`.execute(api.db.db);
   // One claim of the page: not the four attempts graphile-worker would give a retryable error.
   expect(rows).toEqual([{ status: "failed", attempt: 1, failure_reason: "text layer 0 does not fit its box" }]);
+  record(
+    "final error: text that cannot fit",
+    { attempts: rows[0]!.attempt, failedAfterMs: Date.now() - started },
+    "Defences",
+  );
 }, 180_000);
