@@ -118,7 +118,7 @@ describe("a production start of each app", () => {
   it.each(production.map((s) => [s.name, s] as const))(
     "%s: refused without the stores it needs, each named, never falling back to an embedded one",
     (_, { service, app }) => {
-      const environment = { ...imageEnv, ...environmentOf(service) };
+      const environment: Record<string, string> = { ...imageEnv, ...environmentOf(service) };
       const needs = app.name === "migrate" ? ["DATABASE_URL"] : ["DATABASE_URL", "AWS_ENDPOINT_URL"];
       for (const name of needs) {
         const { [name]: _, ...without } = environment;
