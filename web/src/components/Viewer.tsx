@@ -107,7 +107,9 @@ export function Viewer(props: ViewerProps): JSX.Element {
         <div
           class="spread"
           classList={{ single: spreads[index()]!.length === 1 }}
-          style={{ transform: `scale(${zoom()})`, "transform-origin": "top center" }}
+          // Only what changes is set here (through the CSSOM): a static style would be an inline
+          // style attribute in Solid's template, which the app's Content-Security-Policy refuses.
+          style={{ transform: `scale(${zoom()})` }}
           data-spread={index()}
         >
           <For each={spreads[index()]}>
