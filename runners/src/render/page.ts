@@ -43,6 +43,7 @@ export async function renderPage(typesetter: Typesetter, input: RenderPageInput)
   const { manifest, page } = input;
   const art = pageArt(manifest, page);
   const { width, height } = pageSize(manifest, page);
+  if (art.text_layers.length > 0) typesetter.warm();
   const background = await fitBackground(input.background, width, height);
 
   let textBoxes: Rect[] = [];

@@ -149,6 +149,20 @@ export class Typesetter {
     return [...this.#all].flatMap((g) => g.browser.process()?.pid ?? []);
   }
 
+  /**
+   * Starts the browsers now if they are not running (after an idle close), so their launch overlaps
+   * the caller's other work (renderPage decodes the background meanwhile).
+   */
+  warm(): void {
+    if (this.#closed) return;
+    clearTimeout(this.#idle);
+    // Re-armed once launched: should no render follow, the browsers still go when idle.
+    Promise.all(this.#lanes.map((lane) => this.#generation(lane))).then(
+      () => this.#armIdle(),
+      () => {},
+    );
+  }
+
   /** Typesets a page document: fits every layer, returns its pixels as clips to composite. */
   typeset(doc: PageDocument, safe: Rect, signal?: AbortSignal): Promise<Typeset> {
     return this.#onPage((page, at) => render(page, doc, safe, at), signal);
@@ -327,6 +341,12 @@ export class Typesetter {
     const next = this.#waiting.shift();
     if (next) return next(slot);
     this.#free.push(slot);
+    this.#armIdle();
+  }
+
+  /** With no render running, the browsers are closed after idleMs unless a render comes first. */
+  #armIdle() {
+    clearTimeout(this.#idle);
     if (this.#free.length === this.#opts.maxPages && this.#opts.idleMs > 0 && !this.#closed) {
       this.#idle = setTimeout(() => void this.#closeBrowsers(), this.#opts.idleMs).unref();
     }

@@ -108,6 +108,19 @@ describe("at rest", () => {
   });
 });
 
+describe("warm()", () => {
+  it("launches the browser ahead of a render, which then uses it; unused, it still goes when idle", async () => {
+    const t = typesetter({ idleMs: 300 });
+    t.warm();
+    await vi.waitFor(() => expect(t.browserPids()).toHaveLength(1), { timeout: 30_000, interval: 50 });
+    const pid = t.browserPid()!;
+    await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 30_000, interval: 100 });
+    t.warm();
+    expect((await t.typeset(await doc(), safe)).clips).toHaveLength(1);
+    expect(t.stats).toMatchObject({ launches: 2, renders: 1, retries: 0 });
+  });
+});
+
 describe("renders at once", () => {
   // Pages of one browser context are tabs of one window: Chromium may never draw the hidden one, and
   // its capture then waits for the render timeout. Each slot has a page of its own in a context of
