@@ -58,9 +58,6 @@ export async function loadFaceApi(nets: string[]): Promise<unknown> {
   return faceapi;
 }
 
-const load = async () =>
-  (await loadFaceApi(["tinyFaceDetector", "faceLandmark68Net", "ageGenderNet"])) as FaceApiModule;
-
 const mean = (points: Point[]): Point => ({
   x: points.reduce((s, p) => s + p.x, 0) / points.length,
   y: points.reduce((s, p) => s + p.y, 0) / points.length,
