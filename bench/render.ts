@@ -2,8 +2,8 @@
 //   1. Text pages at print size through renderPage, one at a time: the reused browser against a
 //      browser launched per page (the original design), pages/s and p95 of each, and their ratio.
 //   2. Assembling block.pdf, cover.pdf and pages.zip from the 26 rendered pages, in a child process
-//      of its own so its peak memory (the kernel's high-water mark of resident memory) is its alone:
-//      from print JPEGs made by renderPage, and from print PNGs converted during assembly.
+//      of its own so its peak memory (the kernel's high-water mark of resident memory) is its alone,
+//      from the print JPEGs made by renderPage.
 // Prints a table, then one line `RESULTS <json>` ({name, value, unit, target, met}[]) for `npm run bench`.
 
 import { execFile } from "node:child_process";
@@ -46,12 +46,10 @@ async function renderRun(manifest: Manifest, typesetter: Typesetter, pages: Page
       background,
       variables: { child_name: NAME },
       readBookFile,
-      printJpeg: true,
     });
     times.push(performance.now() - t0);
     if (out) {
-      await writeFile(path.join(out, `${p}.print.png`), r.print);
-      await writeFile(path.join(out, `${p}.print.jpg`), r.printJpeg!);
+      await writeFile(path.join(out, `${p}.print.jpg`), r.print);
       await writeFile(path.join(out, `${p}.web.jpg`), r.web);
     }
   }
@@ -60,7 +58,7 @@ async function renderRun(manifest: Manifest, typesetter: Typesetter, pages: Page
 }
 
 /** The child process: assembles from files in `dir`, prints its timings and peak memory as JSON. */
-async function assembleChild(dir: string, format: string) {
+async function assembleChild(dir: string) {
   const manifest = await readManifest(bookDir);
   const rss = async (field: string) =>
     Number((await readFile("/proc/self/status", "utf8")).match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"))![1]) / 1024;
@@ -69,7 +67,7 @@ async function assembleChild(dir: string, format: string) {
   const assembled = await assemblePrint({
     manifest,
     variables: { child_name: NAME },
-    readPrint: (p) => readFile(path.join(dir, `${p}.print.${format}`)),
+    readPrint: (p) => readFile(path.join(dir, `${p}.print.jpg`)),
     readWeb: (p) => readFile(path.join(dir, `${p}.web.jpg`)),
   });
   const seconds = (performance.now() - t0) / 1000;
@@ -132,15 +130,13 @@ async function main() {
     // Assembly in a fresh process, three times each; the median time and the largest peak. The child
     // runs as the render runner should (compose/ sets it): MALLOC_ARENA_MAX=2, else glibc gives each
     // libvips thread its own arena and resident memory doubles.
-    for (const [format, what] of [
-      ["jpg", "print JPEGs from renderPage"],
-      ["png", "print PNGs, converted here"],
-    ] as const) {
+    {
+      const what = "print JPEGs from renderPage";
       const runs = [];
       for (let i = 0; i < 3; i++) {
         const { stdout } = await promisify(execFile)(
           process.execPath,
-          [...process.execArgv, fileURLToPath(import.meta.url), "--assemble", out, format],
+          [...process.execArgv, fileURLToPath(import.meta.url), "--assemble", out],
           { env: { ...process.env, MALLOC_ARENA_MAX: "2", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" } },
         );
         runs.push(
@@ -182,5 +178,5 @@ async function main() {
   console.log(`RESULTS ${JSON.stringify(results)}`);
 }
 
-if (process.argv[2] === "--assemble") await assembleChild(process.argv[3]!, process.argv[4]!);
+if (process.argv[2] === "--assemble") await assembleChild(process.argv[3]!);
 else await main();

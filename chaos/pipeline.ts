@@ -104,8 +104,8 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
 }
 
 /** The files a finished page leaves in the bucket: face pages keep the face engine's background too. */
-export function pageFiles(needsFace: boolean): Array<"background.png" | "print.png" | "print.jpg" | "web.jpg"> {
-  return needsFace ? ["background.png", "print.png", "print.jpg", "web.jpg"] : ["print.png", "print.jpg", "web.jpg"];
+export function pageFiles(needsFace: boolean): Array<"background.png" | "print.jpg" | "web.jpg"> {
+  return needsFace ? ["background.png", "print.jpg", "web.jpg"] : ["print.jpg", "web.jpg"];
 }
 
 /** The median of some numbers (0 for none). */

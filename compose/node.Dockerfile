@@ -19,11 +19,12 @@ RUN npm ci --omit=dev && npm cache clean --force
 
 # --- runtime ---
 FROM node:22-bookworm-slim AS runtime
-# chromium: the render runner's typesetter; fonts-dejavu-core, fonts-noto-ui-core, fonts-noto-cjk: its
+# chromium-headless-shell: the render runner's typesetter (headless only: fewer processes, no stalled
+# captures); fonts-dejavu-core, fonts-noto-ui-core, fonts-noto-cjk: its
 # fallback fonts for any script a name is in (core/src/fallback-fonts.ts); tini: signals and zombie
 # reaping for Chromium's children; ca-certificates: TLS to managed S3/Postgres.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends chromium fonts-dejavu-core fonts-noto-ui-core fonts-noto-cjk \
+    && apt-get install -y --no-install-recommends chromium-headless-shell fonts-dejavu-core fonts-noto-ui-core fonts-noto-cjk \
        tini ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
@@ -33,7 +34,7 @@ WORKDIR /app
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
     NODE_OPTIONS=--max-semi-space-size=4 \
-    CHROMIUM_PATH=/usr/bin/chromium \
+    CHROMIUM_PATH=/usr/lib/chromium/chromium-headless-shell \
     DATA_DIR=/tmp/faceapp \
     MODELS_DIR=/models \
     HF_HOME=/models/huggingface

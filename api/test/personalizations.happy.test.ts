@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { getObjectBytes } from "@faceapp/core";
@@ -187,6 +188,16 @@ describe("a personalisation", () => {
       .where("personalization_id", "=", id)
       .execute();
     expect(events.filter((e) => e.type === "files")).toHaveLength(1);
+    // Only what is read is written: per page the print JPEG (the PDFs' master) and the web image,
+    // and for a face page the engine's background.
+    const listed = await api.bucket.client.send(
+      new ListObjectsV2Command({ Bucket: api.s3Config.bucket, Prefix: `personalizations/${id}/` }),
+    );
+    const pageFiles = (listed.Contents ?? [])
+      .map((o) => o.Key!.split("/"))
+      .filter((parts) => parts[2] === "preview" || parts[2] === "full")
+      .map((parts) => parts.at(-1));
+    expect([...new Set(pageFiles)].sort()).toEqual(["background.png", "print.jpg", "web.jpg"]);
   }, 240_000);
 
   it("downloads each file as an attachment named after the book and the child, from the store itself", async () => {

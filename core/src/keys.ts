@@ -19,7 +19,7 @@ export const keys = {
     stage: Stage,
     generation: number,
     page: PageId,
-    file: "background.png" | "print.png" | "print.jpg" | "web.jpg",
+    file: "background.png" | "print.jpg" | "web.jpg",
   ) => `personalizations/${personalizationId}/${stage}/g${generation}/${page}/${file}`,
   printFile: (personalizationId: string, file: PrintFile) => `personalizations/${personalizationId}/files/${file}`,
 };

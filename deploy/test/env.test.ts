@@ -49,7 +49,11 @@ const apps: { entry: string; name: string; schema: Schema }[] = [
 ];
 
 /** Set by the image (compose/node.Dockerfile ENV) rather than by compose. */
-const imageEnv = { NODE_ENV: "production", CHROMIUM_PATH: "/usr/bin/chromium", DATA_DIR: "/tmp/faceapp" };
+const imageEnv = {
+  NODE_ENV: "production",
+  CHROMIUM_PATH: "/usr/lib/chromium/chromium-headless-shell",
+  DATA_DIR: "/tmp/faceapp",
+};
 
 const appServices = composeFiles.flatMap((file) =>
   Object.entries(loadCompose(file).services).flatMap(([name, service]) => {

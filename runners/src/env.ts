@@ -46,9 +46,11 @@ export const RunnerEnv = v.pipe(
     HF_HOME: v.optional(str()),
 
     // render runner
-    CHROMIUM_PATH: v.optional(str(), "/usr/bin/chromium"),
+    CHROMIUM_PATH: v.optional(str(), "/usr/lib/chromium/chromium-headless-shell"),
     /** The browser is replaced after this many pages (bounded memory growth). */
     RENDER_BROWSER_MAX_PAGES: int(500, 1, 100_000),
+    /** The browser is closed after this long without a page (0: kept); the next page launches one. */
+    RENDER_BROWSER_IDLE_SECONDS: int(30, 0, 86_400),
     RENDER_TIMEOUT_SECONDS: int(20, 1, 600),
   }),
   requiredInProduction("DATABASE_URL"),

@@ -54,6 +54,7 @@ export async function main(kind: RunnerKindName): Promise<void> {
       typesetter: {
         executablePath: env.CHROMIUM_PATH,
         maxRendersPerBrowser: env.RENDER_BROWSER_MAX_PAGES,
+        idleMs: env.RENDER_BROWSER_IDLE_SECONDS * 1000,
         timeoutMs: env.RENDER_TIMEOUT_SECONDS * 1000,
         logger: log,
       },

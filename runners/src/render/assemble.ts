@@ -12,7 +12,6 @@ import { type Manifest, type PageId, type PrintFile, pageText } from "@faceapp/c
 import pdfmake from "pdfmake";
 import type { Content } from "pdfmake";
 type TDocumentDefinitions = Parameters<typeof pdfmake.createPdf>[0];
-import sharp from "sharp";
 import yazl from "yazl";
 import type { Variables } from "./html.ts";
 import { checkPdf } from "./pdf-check.ts";
@@ -24,16 +23,13 @@ export interface AssemblePrintInput {
   manifest: Manifest;
   /** For the document title ("<book title> — <child_name>"). */
   variables: Variables;
-  /**
-   * A page's print image, e.g. read from S3, called once per page: JPEG (renderPage's `printJpeg`) is
-   * embedded as is; PNG is converted first, which is most of the assembly's time and memory.
-   */
+  /** A page's print master (renderPage's JPEG), e.g. read from S3, called once per page; embedded as is. */
   readPrint(page: PageId): Promise<Buffer>;
   /** A page's web image (JPEG), for pages.zip. */
   readWeb(page: PageId): Promise<Buffer>;
   /** The folder to build in (a fresh temporary folder by default; removed by `dispose`). */
   workDir?: string;
-  /** Pages converted at once (default 2). */
+  /** Pages read at once (default 2). */
   concurrency?: number;
   signal?: AbortSignal;
 }
@@ -45,11 +41,11 @@ export interface AssembledPrint {
   dispose(): Promise<void>;
 }
 
-/** The print JPEG: 4:2:0 keeps text edges sharp enough at 300 dpi (luminance carries them) and is half the work of 4:4:4. */
-export const PRINT_JPEG = { quality: 90, chromaSubsampling: "4:2:0" } as const;
-
-// libvips' operation cache only holds memory in a runner whose every image is new.
-sharp.cache(false);
+/**
+ * The print master, the only print image kept: high quality and full-resolution chroma (4:4:4), so
+ * coloured text keeps its edges; it goes into the PDFs as is.
+ */
+export const PRINT_JPEG = { quality: 95, chromaSubsampling: "4:4:4" } as const;
 
 const allowedDirs = new Set<string>();
 pdfmake.setUrlAccessPolicy(() => false);
@@ -80,7 +76,9 @@ export async function assemblePrint(input: AssemblePrintInput): Promise<Assemble
     const jpeg = (p: PageId) => path.join(dir, `${p}.jpg`);
     await forEachLimit(pages, input.concurrency ?? 2, async (p) => {
       input.signal?.throwIfAborted();
-      await writeFile(jpeg(p), await toJpeg(await input.readPrint(p)));
+      const image = await input.readPrint(p);
+      if (!isJpeg(image)) throw new Error(`the print image of ${p} is not a JPEG`);
+      await writeFile(jpeg(p), image);
     });
 
     const title = `${manifest.title} — ${input.variables.child_name}`;
@@ -164,13 +162,8 @@ async function fileCrc32(file: string): Promise<string> {
   return out.toString("base64");
 }
 
+/** pdfmake embeds JPEG as is (PNG it would decode in JavaScript, slowly). */
 const isJpeg = (b: Buffer) => b[0] === 0xff && b[1] === 0xd8;
-
-/** pdfmake decodes PNG in JavaScript (slow, memory-hungry); JPEG it embeds as is. */
-async function toJpeg(image: Buffer): Promise<Buffer> {
-  if (isJpeg(image)) return image;
-  return sharp(image, { sequentialRead: true }).flatten({ background: "#ffffff" }).jpeg(PRINT_JPEG).toBuffer();
-}
 
 /** story.txt: the book's words page by page, each under the name of its picture in the zip. */
 function storyText(title: string, manifest: Manifest, variables: Variables): string {

@@ -11,7 +11,7 @@ import { Typesetter, type TypesetterOptions } from "./typesetter.ts";
 export interface RenderEnginesOptions {
   s3: S3Client;
   bucket: string;
-  /** From the runner's env: CHROMIUM_PATH, RENDER_BROWSER_MAX_PAGES, RENDER_TIMEOUT_SECONDS × 1000. */
+  /** From the runner's env: CHROMIUM_PATH, RENDER_BROWSER_MAX_PAGES, RENDER_BROWSER_IDLE_SECONDS and RENDER_TIMEOUT_SECONDS × 1000. */
   typesetter?: TypesetterOptions;
 }
 

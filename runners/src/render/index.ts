@@ -16,6 +16,7 @@ export { pageSize, type Rect, safeRect } from "./layout.ts";
 export { type RenderedPage, type RenderPageInput, renderPage, WEB_SIZE, webCrop } from "./page.ts";
 export { checkPdf, PrintCheckError, readPdfShape } from "./pdf-check.ts";
 export {
+  type Isolation,
   type PlatformFont,
   RenderTimeoutError,
   TextDoesNotFitError,

@@ -1,4 +1,4 @@
-// render_page's work: text layers typeset over the background, the print PNG and the web image.
+// render_page's work: text layers typeset over the background, the print JPEG and the web image.
 
 import { type Manifest, type PageId, pageArt } from "@faceapp/core";
 import sharp from "sharp";
@@ -7,6 +7,9 @@ import { fontFaceCss, type ReadBookFile } from "./fonts.ts";
 import { pageDocument, type Variables } from "./html.ts";
 import { isCover, pageSize, type Rect, safeRect } from "./layout.ts";
 import type { Typesetter } from "./typesetter.ts";
+
+// libvips' operation cache only holds memory in a runner whose every image is new.
+sharp.cache(false);
 
 /** The long side of a web image, in pixels. */
 export const WEB_SIZE = 1200;
@@ -19,16 +22,12 @@ export interface RenderPageInput {
   variables: Variables;
   /** Reads the book's files (only its fonts are read here). */
   readBookFile: ReadBookFile;
-  /** Also encode the print image as JPEG (for assemblePrint, which then has no PNG to decode). */
-  printJpeg?: boolean;
   signal?: AbortSignal;
 }
 
 export interface RenderedPage {
-  /** The print image: PNG at print size (2551×2551 block, 2800×3000 covers), 300 dpi. */
+  /** The print master: JPEG (PRINT_JPEG) at print size (2551×2551 block, 2800×3000 covers), 300 dpi, as it goes into the PDF. */
   print: Buffer;
-  /** The print image as JPEG (PRINT_JPEG), when asked for with `printJpeg`. */
-  printJpeg?: Buffer;
   /** The web image: JPEG, WEB_SIZE px square; for covers, of the web crop. */
   web: Buffer;
   width: number;
@@ -44,6 +43,7 @@ export async function renderPage(typesetter: Typesetter, input: RenderPageInput)
   const { manifest, page } = input;
   const art = pageArt(manifest, page);
   const { width, height } = pageSize(manifest, page);
+  if (art.text_layers.length > 0) typesetter.warm();
   const background = await fitBackground(input.background, width, height);
 
   let textBoxes: Rect[] = [];
@@ -63,12 +63,11 @@ export async function renderPage(typesetter: Typesetter, input: RenderPageInput)
   const raw = { raw: { width, height, channels: flat.info.channels } } as const;
   const webSource = isCover(page) ? sharp(flat.data, raw).extract(webCrop(manifest, page)) : sharp(flat.data, raw);
   const density = { density: manifest.output.dpi };
-  const [print, web, printJpeg] = await Promise.all([
-    sharp(flat.data, raw).withMetadata(density).png({ compressionLevel: 3 }).toBuffer(),
+  const [print, web] = await Promise.all([
+    sharp(flat.data, raw).withMetadata(density).jpeg(PRINT_JPEG).toBuffer(),
     webSource.resize(WEB_SIZE, WEB_SIZE, { fit: "cover" }).jpeg({ quality: 82, mozjpeg: false }).toBuffer(),
-    input.printJpeg ? sharp(flat.data, raw).withMetadata(density).jpeg(PRINT_JPEG).toBuffer() : undefined,
   ]);
-  return { print, web, width, height, textBoxes, scales, ...(printJpeg ? { printJpeg } : {}) };
+  return { print, web, width, height, textBoxes, scales };
 }
 
 /** The part of a cover shown on the web (docs/book-format.md: 2551×2551 at (25, 210) front, (210, 210) back). */

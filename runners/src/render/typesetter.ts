@@ -12,13 +12,25 @@ import type { Rect } from "./layout.ts";
 
 export { type PlatformFont, TextDoesNotFitError, type Typeset } from "./capture.ts";
 
+/**
+ * What the renders running at once share. Each render slot keeps one page of its own; "page": the
+ * slots' pages are tabs of one browser context; "context": each slot's page is in a browser context
+ * of its own (its own window, and puppeteer's one-capture-at-a-time lock is per context); "browser":
+ * each slot has a browser of its own.
+ */
+export type Isolation = "page" | "context" | "browser";
+
 export interface TypesetterOptions {
-  /** Debian's Chromium by default (`CHROMIUM_PATH`). */
+  /** Debian's `chromium-headless-shell` by default (`CHROMIUM_PATH`); a full `chromium` runs in its new headless mode. */
   executablePath?: string;
-  /** Pages rendered at once; more wait (default 2, one per core). */
+  /** Pages rendered at once, one slot each; more wait (default 2, one per core). */
   maxPages?: number;
-  /** The browser is replaced after this many renders (`RENDER_BROWSER_MAX_PAGES`, default 500); 1 launches one per page. */
+  /** See Isolation (default "context"). */
+  isolation?: Isolation;
+  /** A browser is replaced after this many renders (`RENDER_BROWSER_MAX_PAGES`, default 500); 1 launches one per page. */
   maxRendersPerBrowser?: number;
+  /** The browsers are closed after this long without a render (`RENDER_BROWSER_IDLE_SECONDS` × 1000, default 30 s; 0 keeps them). */
+  idleMs?: number;
   /** One attempt's limit (`RENDER_TIMEOUT_SECONDS` × 1000, default 20 s); a hung browser is killed. */
   timeoutMs?: number;
   /** Further attempts after a timeout or a crash (default 2). */
@@ -60,7 +72,6 @@ const ARGS = [
 ];
 
 class Generation {
-  idle: Page[] = [];
   inFlight = 0;
   renders = 0;
   dead = false;
@@ -68,38 +79,82 @@ class Generation {
     readonly browser: Browser,
     readonly userDataDir: string,
   ) {}
+  /** Kills the browser's whole process group (puppeteer starts it detached): a wrapper script's child too. */
   kill() {
     this.dead = true;
-    this.browser.process()?.kill("SIGKILL");
+    const pid = this.browser.process()?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      this.browser.process()?.kill("SIGKILL");
+    }
   }
+}
+
+/** A browser and its successors: one for all slots, or one per slot ("browser" isolation). */
+interface Lane {
+  gen: Generation | null;
+  launching: Promise<Generation> | null;
+}
+
+/** One render at a time, on a page of its own kept between renders of the same browser. */
+interface Slot {
+  lane: Lane;
+  gen?: Generation;
+  page?: Page;
 }
 
 export class Typesetter {
   readonly #opts: Required<Omit<TypesetterOptions, "logger">>;
   readonly #logger: TypesetterOptions["logger"];
-  #gen: Generation | null = null;
-  #launching: Promise<Generation> | null = null;
-  #active = 0;
-  #waiting: (() => void)[] = [];
+  readonly #lanes: Lane[];
+  readonly #free: Slot[];
+  readonly #waiting: ((slot: Slot) => void)[] = [];
   #closed = false;
+  #idle: NodeJS.Timeout | undefined;
   readonly #all = new Set<Generation>();
   /** Counters for logs, tests and the benchmark. */
-  readonly stats = { launches: 0, renders: 0, retries: 0, blockedRequests: 0, peakPages: 0 };
+  readonly stats = { launches: 0, renders: 0, retries: 0, blockedRequests: 0, peakPages: 0, pages: 0, contexts: 0 };
 
   constructor(options: TypesetterOptions = {}) {
     this.#opts = {
-      executablePath: options.executablePath ?? "/usr/bin/chromium",
+      executablePath: options.executablePath ?? "/usr/lib/chromium/chromium-headless-shell",
       maxPages: options.maxPages ?? 2,
+      isolation: options.isolation ?? "context",
       maxRendersPerBrowser: options.maxRendersPerBrowser ?? 500,
       timeoutMs: options.timeoutMs ?? 20_000,
       retries: options.retries ?? 2,
+      idleMs: options.idleMs ?? 30_000,
     };
     this.#logger = options.logger;
+    const lanes = this.#opts.isolation === "browser" ? this.#opts.maxPages : 1;
+    this.#lanes = Array.from({ length: lanes }, () => ({ gen: null, launching: null }));
+    this.#free = Array.from({ length: this.#opts.maxPages }, (_, i) => ({ lane: this.#lanes[i % lanes]! }));
   }
 
-  /** The current browser's process id (tests kill it); undefined before the first render. */
+  /** The first browser's process id (tests kill it); undefined before the first render. */
   browserPid(): number | undefined {
-    return this.#gen?.browser.process()?.pid;
+    return this.#lanes[0]!.gen?.browser.process()?.pid;
+  }
+
+  /** The process ids of the live browsers (the benchmark reads their memory). */
+  browserPids(): number[] {
+    return [...this.#all].flatMap((g) => g.browser.process()?.pid ?? []);
+  }
+
+  /**
+   * Starts the browsers now if they are not running (after an idle close), so their launch overlaps
+   * the caller's other work (renderPage decodes the background meanwhile).
+   */
+  warm(): void {
+    if (this.#closed) return;
+    clearTimeout(this.#idle);
+    // Re-armed once launched: should no render follow, the browsers still go when idle.
+    Promise.all(this.#lanes.map((lane) => this.#generation(lane))).then(
+      () => this.#armIdle(),
+      () => {},
+    );
   }
 
   /** Typesets a page document: fits every layer, returns its pixels as clips to composite. */
@@ -116,19 +171,22 @@ export class Typesetter {
     let lastError: unknown;
     for (let attempt = 0; attempt <= this.#opts.retries; attempt++) {
       signal?.throwIfAborted();
-      await this.#acquireSlot();
+      const slot = await this.#acquireSlot();
       let gen: Generation | undefined;
-      let page: Page | undefined;
       let ok = false;
       try {
-        gen = await this.#generation();
+        gen = await this.#generation(slot.lane);
         // Counted when taken, so a browser serves exactly maxRendersPerBrowser renders.
         gen.inFlight++;
-        if (++gen.renders >= this.#opts.maxRendersPerBrowser && this.#gen === gen) this.#gen = null;
-        this.stats.peakPages = Math.max(this.stats.peakPages, this.#active);
-        page = gen.idle.pop() ?? (await this.#newPage(gen));
-        const at = { step: "" };
-        const result = await this.#withTimeout(gen, work(page, at), signal, at);
+        if (++gen.renders >= this.#opts.maxRendersPerBrowser && slot.lane.gen === gen) slot.lane.gen = null;
+        this.stats.peakPages = Math.max(this.stats.peakPages, this.#opts.maxPages - this.#free.length);
+        const at = { step: "page" };
+        const result = await this.#withTimeout(
+          gen,
+          this.#pageOf(slot, gen).then((page) => work(page, at)),
+          signal,
+          at,
+        );
         ok = true;
         this.stats.renders++;
         return result;
@@ -138,8 +196,8 @@ export class Typesetter {
         this.stats.retries++;
         this.#logger?.warn({ err: error, attempt }, "render failed; retrying on a fresh page");
       } finally {
-        if (gen) this.#release(gen, page, ok);
-        this.#releaseSlot();
+        if (gen) this.#release(slot, gen, ok);
+        this.#releaseSlot(slot);
       }
     }
     throw lastError;
@@ -148,7 +206,13 @@ export class Typesetter {
   /** Closes every browser; renders in flight fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#gen = null;
+    await this.#closeBrowsers();
+  }
+
+  /** Idle: the browsers go (≈ 0.5 GB resident), the next render launches one. */
+  async #closeBrowsers() {
+    clearTimeout(this.#idle);
+    for (const lane of this.#lanes) lane.gen = null;
     await Promise.all([...this.#all].map((g) => this.#closeGeneration(g)));
   }
 
@@ -180,20 +244,21 @@ export class Typesetter {
     }
   }
 
-  async #generation(): Promise<Generation> {
+  async #generation(lane: Lane): Promise<Generation> {
     if (this.#closed) throw new Error("typesetter is closed");
-    if (this.#gen && !this.#gen.dead) return this.#gen;
-    this.#launching ??= this.#launch().finally(() => {
-      this.#launching = null;
+    if (lane.gen && !lane.gen.dead) return lane.gen;
+    lane.launching ??= this.#launch(lane).finally(() => {
+      lane.launching = null;
     });
-    return this.#launching;
+    return lane.launching;
   }
 
-  async #launch(): Promise<Generation> {
+  async #launch(lane: Lane): Promise<Generation> {
     const userDataDir = await mkdtemp(path.join(tmpdir(), "faceapp-chromium-"));
     const browser = await puppeteer.launch({
       executablePath: this.#opts.executablePath,
-      headless: true,
+      // chromium-headless-shell is the old headless mode alone: "shell" passes it `--headless`.
+      headless: path.basename(this.#opts.executablePath).includes("headless-shell") ? "shell" : true,
       pipe: true,
       args: ARGS,
       userDataDir,
@@ -203,7 +268,7 @@ export class Typesetter {
     const gen = new Generation(browser, userDataDir);
     browser.on("disconnected", () => {
       gen.dead = true;
-      if (this.#gen === gen) this.#gen = null;
+      if (lane.gen === gen) lane.gen = null;
       void this.#closeGeneration(gen);
     });
     this.stats.launches++;
@@ -212,12 +277,22 @@ export class Typesetter {
       await this.#closeGeneration(gen);
       throw new Error("typesetter is closed");
     }
-    this.#gen = gen;
+    lane.gen = gen;
     return gen;
   }
 
-  async #newPage(gen: Generation): Promise<Page> {
-    const page = await gen.browser.newPage();
+  /** The slot's page in this browser, made on first use (in a context of its own with "context"). */
+  async #pageOf(slot: Slot, gen: Generation): Promise<Page> {
+    if (slot.gen === gen && slot.page) return slot.page;
+    const context =
+      this.#opts.isolation === "context"
+        ? await gen.browser.createBrowserContext()
+        : gen.browser.defaultBrowserContext();
+    if (this.#opts.isolation === "context") this.stats.contexts++;
+    const page = await context.newPage();
+    this.stats.pages++;
+    slot.gen = gen;
+    slot.page = page;
     await page.setJavaScriptEnabled(false);
     await page.setRequestInterception(true);
     page.on("request", (request) => {
@@ -228,34 +303,46 @@ export class Typesetter {
     return page;
   }
 
-  #release(gen: Generation, page: Page | undefined, ok: boolean) {
+  #release(slot: Slot, gen: Generation, ok: boolean) {
     gen.inFlight--;
-    if (page) {
-      if (ok && !gen.dead && this.#gen === gen) gen.idle.push(page);
-      else page.close().catch(() => {});
+    // A failed, cancelled or retired render's page is not reused: it may be mid-render.
+    if (slot.page && slot.gen === gen && (!ok || gen.dead || slot.lane.gen !== gen)) {
+      const { page } = slot;
+      slot.page = undefined;
+      slot.gen = undefined;
+      const context = page.browserContext();
+      (this.#opts.isolation === "context" ? context.close() : page.close()).catch(() => {});
     }
-    if (this.#gen !== gen && gen.inFlight === 0) void this.#closeGeneration(gen);
+    if (slot.lane.gen !== gen && gen.inFlight === 0) void this.#closeGeneration(gen);
   }
 
   async #closeGeneration(gen: Generation) {
     if (!this.#all.delete(gen)) return;
     gen.dead = true;
     await Promise.race([gen.browser.close(), new Promise((r) => setTimeout(r, 5_000))]).catch(() => {});
-    gen.browser.process()?.kill("SIGKILL");
+    gen.kill();
     await rm(gen.userDataDir, { recursive: true, force: true }).catch(() => {});
   }
 
-  async #acquireSlot() {
-    if (this.#active < this.#opts.maxPages) {
-      this.#active++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  async #acquireSlot(): Promise<Slot> {
+    clearTimeout(this.#idle);
+    const slot = this.#free.pop();
+    if (slot) return slot;
+    return new Promise<Slot>((resolve) => this.#waiting.push(resolve));
   }
 
-  #releaseSlot() {
+  #releaseSlot(slot: Slot) {
     const next = this.#waiting.shift();
-    if (next) next();
-    else this.#active--;
+    if (next) return next(slot);
+    this.#free.push(slot);
+    this.#armIdle();
+  }
+
+  /** With no render running, the browsers are closed after idleMs unless a render comes first. */
+  #armIdle() {
+    clearTimeout(this.#idle);
+    if (this.#free.length === this.#opts.maxPages && this.#opts.idleMs > 0 && !this.#closed) {
+      this.#idle = setTimeout(() => void this.#closeBrowsers(), this.#opts.idleMs).unref();
+    }
   }
 }

@@ -24,11 +24,8 @@ export default defineTask<"assemble_print", RenderDeps>({
     const webKeys = new Map<PageId, string>();
     for (const p of pages) {
       if (p.status !== "done" || !p.print_key || !p.web_key) throw new Error(`${p.page} is not finished`);
-      // The PDFs are built from the print JPEG that render_page stored beside the PNG.
-      printKeys.set(
-        p.page as PageId,
-        keys.page(personalizationId, p.stage, p.generation, p.page as PageId, "print.jpg"),
-      );
+      // The PDFs are built from the print JPEG that render_page stored.
+      printKeys.set(p.page as PageId, p.print_key);
       webKeys.set(p.page as PageId, p.web_key);
     }
     const files = {

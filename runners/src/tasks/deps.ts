@@ -45,14 +45,12 @@ export interface RenderInput {
   variables: { child_name: string; child_name_forms?: NameForms; child_age: string };
   /** Reads a file of the book's folder (fonts, logos). */
   readBookFile(relative: string): Promise<Buffer>;
-  /** Also return the print image as JPEG, which the PDFs are built from (pdfmake decodes PNG slowly). */
-  printJpeg?: boolean;
   signal: AbortSignal;
 }
 
 export interface PageRenderer {
-  /** The print PNG at the page's print size, the web image (JPEG), and the print JPEG when asked. */
-  render(input: RenderInput): Promise<{ print: Buffer; web: Buffer; printJpeg?: Buffer | undefined }>;
+  /** The print master (JPEG at the page's print size, what the PDFs embed) and the web image (JPEG). */
+  render(input: RenderInput): Promise<{ print: Buffer; web: Buffer }>;
   close(): Promise<void>;
 }
 

@@ -4,7 +4,7 @@ import { claimPage, completePage, failPage, publishProgress } from "../pipeline/
 import { defineTask } from "../runtime/task.ts";
 import type { RenderDeps } from "./deps.ts";
 
-/** Typesets one page's text over its background and writes the print PNG and the web image. */
+/** Typesets one page's text over its background and writes the print JPEG and the web image. */
 export default defineTask<"render_page", RenderDeps>({
   name: "render_page",
   async run(key, { deps, signal, log }) {
@@ -28,7 +28,7 @@ export default defineTask<"render_page", RenderDeps>({
     const get = (k: string) => getObjectBytes(s3, s3Config.bucket, k);
     // Face pages have the engine's background; the others stay as drawn.
     const background = await get(pageRow.background_key ?? artKeys(subject, page).illustration);
-    const { print, web, printJpeg } = await deps.renderer.render({
+    const { print, web } = await deps.renderer.render({
       manifest: book.manifest,
       page,
       background,
@@ -38,19 +38,15 @@ export default defineTask<"render_page", RenderDeps>({
         child_age: personalization.child_age?.toString() ?? "",
       },
       readBookFile: (relative) => get(keys.bookFile(book.slug, relative)),
-      printJpeg: true,
       signal,
     });
     signal.throwIfAborted();
-    const printKey = keys.page(key.personalizationId, key.stage, key.generation, page, "print.png");
+    const printKey = keys.page(key.personalizationId, key.stage, key.generation, page, "print.jpg");
     const webKey = keys.page(key.personalizationId, key.stage, key.generation, page, "web.jpg");
-    if (!printJpeg) throw new Error("the renderer returned no print JPEG");
-    const printJpegKey = keys.page(key.personalizationId, key.stage, key.generation, page, "print.jpg");
-    // The three objects are independent (deterministic keys, a retry overwrites them): written at once.
+    // The two objects are independent (deterministic keys, a retry overwrites them): written at once.
     await Promise.all([
-      putObjectBytes(s3, s3Config.bucket, printKey, print, "image/png"),
+      putObjectBytes(s3, s3Config.bucket, printKey, print, "image/jpeg"),
       putObjectBytes(s3, s3Config.bucket, webKey, web, "image/jpeg"),
-      putObjectBytes(s3, s3Config.bucket, printJpegKey, printJpeg, "image/jpeg"),
     ]);
     await completePage(db, bus, key, { printKey, webKey });
   },

@@ -4,7 +4,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PHOTO_LIMITS, photoShapeProblem } from "@faceapp/core";
 import { fixturePath } from "@faceapp/testkit";
-import { type Analyzer, createAnalyzer } from "../../src/gpu/index.ts";
+import { type Analyzer, createAnalyzer, createFaceApiDetector } from "../../src/gpu/index.ts";
 
 const photo = (name: string) => readFile(fixturePath(name));
 
@@ -168,5 +168,29 @@ describe("photo analysis on face-api (no InsightFace models mounted)", () => {
     await expect(
       analyzer.analyze(await photo("face-astronaut.png"), { signal: AbortSignal.abort() }),
     ).rejects.toThrow();
+  });
+});
+
+describe("face-api's worker thread", () => {
+  it("ends when idle, freeing its WebAssembly heap, and the next detection starts another with the same answer", async () => {
+    const detector = await createFaceApiDetector({ idleMs: 300 });
+    try {
+      const { data, info } = await sharp(await photo("face-astronaut.png"))
+        .removeAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const image = () => ({ data: new Uint8Array(data), width: info.width, height: info.height });
+      const first = await detector.detect(image());
+      expect(first).toHaveLength(1);
+      expect(first[0]!.landmarks).toHaveLength(5);
+      expect(detector.threads()).toEqual({ started: 1, running: true });
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(detector.threads()).toEqual({ started: 1, running: false });
+      expect(await detector.detect(image())).toEqual(first);
+      expect(detector.threads()).toEqual({ started: 2, running: true });
+    } finally {
+      await detector.close();
+    }
+    expect(detector.threads().running).toBe(false);
   });
 });

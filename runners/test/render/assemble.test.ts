@@ -2,7 +2,7 @@
 // a wrong file refused, and the upload streamed to a real S3 (s3rver).
 
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -18,6 +18,7 @@ import {
   assemblePrint,
   checkPdf,
   type PageId,
+  PRINT_JPEG,
   PrintCheckError,
   uploadPrintFiles,
 } from "./imports.ts";
@@ -43,7 +44,11 @@ async function pdfinfo(file: string) {
 
 beforeAll(async () => {
   const pages: PageId[] = [...manifest.pages.map((p) => `page_${p.page_num}` as PageId), "cover_front", "cover_back"];
-  for (const p of pages) prints.set(p, await background(manifest, p));
+  const jpeg = async (p: PageId) =>
+    sharp(await background(manifest, p))
+      .jpeg(PRINT_JPEG)
+      .toBuffer();
+  for (const p of pages) prints.set(p, await jpeg(p));
   assembled = await assemblePrint({
     manifest,
     variables: { child_name: "Олеся" },
@@ -123,6 +128,20 @@ describe("assemblePrint", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("refuses a print image that is not the JPEG master, leaving no work folder behind", async () => {
+    const workDir = await mkdtemp(path.join(tmpdir(), "faceapp-png-"));
+    await expect(
+      assemblePrint({
+        manifest,
+        variables: { child_name: "A" },
+        workDir,
+        readPrint: async (p) => (p === "page_3" ? background(manifest, p) : prints.get(p)!),
+        readWeb: async () => Buffer.alloc(0),
+      }),
+    ).rejects.toThrow(/page_3 is not a JPEG/);
+    await expect(stat(workDir)).rejects.toThrow(/ENOENT/);
   });
 
   it("refuses a PDF with the wrong page size or count", async () => {

@@ -39,9 +39,9 @@ it("renders the pages of a book and assembles its print files from the bucket in
       readBookFile,
       signal,
     });
-    printKeys.set(page, keys.page("p1", "full", 0, page, "print.png"));
+    printKeys.set(page, keys.page("p1", "full", 0, page, "print.jpg"));
     webKeys.set(page, keys.page("p1", "full", 0, page, "web.jpg"));
-    await putObjectBytes(s3, bucket.bucket, printKeys.get(page)!, out.print, "image/png");
+    await putObjectBytes(s3, bucket.bucket, printKeys.get(page)!, out.print, "image/jpeg");
     await putObjectBytes(s3, bucket.bucket, webKeys.get(page)!, out.web, "image/jpeg");
   }
   const outputKeys = {

@@ -1,6 +1,7 @@
-// The browser is one per typesetter, reused; a crash or a hang costs a retry on a fresh browser, not the page.
+// The browser is one per typesetter (chromium-headless-shell), reused; a crash or a hang costs a retry
+// on a fresh browser, not the page.
 
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { layer, readBookFile, testManifest } from "./fixtures.ts";
 import { fontFaceCss, pageArt, pageDocument, RenderTimeoutError, safeRect, Typesetter } from "./imports.ts";
 
@@ -92,6 +93,52 @@ describe("the typesetter's browser", () => {
     expect(t.stats.peakPages).toBe(2);
     // Three launches and seven renders: on a loaded machine that alone took 12 s; a hang guard only.
   }, 120_000);
+});
+
+describe("at rest", () => {
+  it("the browser is closed after idleMs without a render, and the next render launches another", async () => {
+    const t = typesetter({ idleMs: 300 });
+    await Promise.all([t.typeset(await doc("A"), safe), t.typeset(await doc("B"), safe)]);
+    const pid = t.browserPid()!;
+    expect(alive(pid)).toBe(true);
+    await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 30_000, interval: 100 });
+    expect(t.browserPids()).toEqual([]);
+    expect((await t.typeset(await doc(), safe)).clips).toHaveLength(1);
+    expect(t.stats).toMatchObject({ launches: 2, renders: 3, retries: 0 });
+  });
+});
+
+describe("warm()", () => {
+  it("launches the browser ahead of a render, which then uses it; unused, it still goes when idle", async () => {
+    const t = typesetter({ idleMs: 300 });
+    t.warm();
+    await vi.waitFor(() => expect(t.browserPids()).toHaveLength(1), { timeout: 30_000, interval: 50 });
+    const pid = t.browserPid()!;
+    await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 30_000, interval: 100 });
+    t.warm();
+    expect((await t.typeset(await doc(), safe)).clips).toHaveLength(1);
+    expect(t.stats).toMatchObject({ launches: 2, renders: 1, retries: 0 });
+  });
+});
+
+describe("renders at once", () => {
+  // Pages of one browser context are tabs of one window: Chromium may never draw the hidden one, and
+  // its capture then waits for the render timeout. Each slot has a page of its own in a context of
+  // its own, kept for the browser's life.
+  it("each have a page in a browser context of their own, one per slot, reused", async () => {
+    const t = typesetter({ maxPages: 2 });
+    const docs = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => doc(`N${i}`)));
+    await Promise.all(docs.map((d) => t.typeset(d, safe)));
+    expect(t.stats).toMatchObject({ launches: 1, renders: 6, retries: 0, peakPages: 2, pages: 2, contexts: 2 });
+  });
+
+  it("each have a browser of their own with isolation 'browser'", async () => {
+    const t = typesetter({ maxPages: 2, isolation: "browser" });
+    const docs = await Promise.all([1, 2, 3, 4].map((i) => doc(`N${i}`)));
+    await Promise.all(docs.map((d) => t.typeset(d, safe)));
+    expect(t.stats).toMatchObject({ launches: 2, renders: 4, retries: 0, pages: 2, contexts: 0 });
+    expect(new Set(t.browserPids()).size).toBe(2);
+  });
 });
 
 describe("a cancelled render", () => {
