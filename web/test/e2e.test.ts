@@ -351,9 +351,18 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
       "cover.pdf",
       "pages.zip",
     ]);
-    expect(await page.$$eval("ul.files .file-name", (els) => els.map((e) => e.textContent))).toEqual(
-      Object.values(FILE_NAMES),
-    );
+    // The links name what they save as once the view that carries the names is read again (a status
+    // event asks for it, just after the files' own event shows the links).
+    const names = Object.values(FILE_NAMES);
+    await page
+      .waitForFunction(
+        (want) =>
+          JSON.stringify([...document.querySelectorAll("ul.files .file-name")].map((e) => e.textContent)) === want,
+        {},
+        JSON.stringify(names),
+      )
+      .catch(() => {});
+    expect(await page.$$eval("ul.files .file-name", (els) => els.map((e) => e.textContent))).toEqual(names);
     await shot(page, "completed-files");
 
     // A click saves each file (the store answers Content-Disposition: attachment), named after the book.
@@ -513,7 +522,10 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await page.waitForSelector("#replace-title");
     expect(page.url()).toBe(`${origin}/p/${refusedId}`);
 
-    // Another photo on the same personalisation: analysed again, accepted.
+    // Another photo on the same personalisation: analysed again, accepted. The page replays its
+    // events from the start and reads its view again after them, which mounts the panel anew: choose
+    // the photo once that has settled (only the event stream still open).
+    await page.waitForNetworkIdle({ concurrency: 1, idleTime: 500 });
     const again = await page.waitForSelector("input[type=file]");
     await again!.uploadFile(ASTRONAUT);
     await (await page.waitForSelector(".photo-picker button.primary"))!.click();
