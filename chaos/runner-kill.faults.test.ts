@@ -44,7 +44,7 @@ const runnerEnv = (kind: Kind): Record<string, string> => ({
 });
 
 let started = 0;
-/** Spawn → "runner ready" of every runner, in ms. */
+/** Spawn → taking jobs, of every runner, in ms. */
 const startupMs: number[] = [];
 /** A runner process, ready, with the graphile-worker ids it announced. */
 async function startLive(kind: Kind): Promise<Live> {
@@ -54,7 +54,13 @@ async function startLive(kind: Kind): Promise<Live> {
   all.push(proc);
   // A generous bound: starts share the machine with the runners at work and other test runs.
   const ready = (await proc
-    .waitForLog((l) => l.msg === "runner ready", 120_000)
+    // A gpu runner takes jobs only once its ComfyUI passes the workflow check: "runner ready" comes
+    // first, without workers, and "ready: taking jobs" names them.
+    .waitForLog(
+      (l) =>
+        (l.msg === "runner ready" || l.msg === "ready: taking jobs") && ((l.workers as unknown[]) ?? []).length > 0,
+      120_000,
+    )
     .catch(async (error) => {
       await proc.stop("SIGKILL");
       throw error;
