@@ -25,15 +25,15 @@ describe("the repository stands on its own", () => {
       findOutsideReferences(repoRoot, around, [{ path: file, text }, ...others.map((p) => ({ path: p, text: "" }))]);
 
     it("a relative path that climbs out of the repository", () => {
-      expect(check("testkit/src/x.ts", `read("${up}${up}${up}shared/fixtures/a.png")`)).toMatchObject([
+      expect(check("testkit/src/x.ts", `read("${up}${up}${up}shared/photos/a.png")`)).toMatchObject([
         { file: "testkit/src/x.ts", line: 1, why: "climbs out of the repository" },
       ]);
     });
 
     it("a path resolved from the root that leaves it, though it stays inside from the file", () => {
-      const found = check("testkit/src/x.ts", `path.resolve(repoRoot, "${up}shared/fixtures/photos")`);
+      const found = check("testkit/src/x.ts", `path.resolve(repoRoot, "${up}shared/photos")`);
       expect(found).toHaveLength(1);
-      expect(found[0]?.found).toBe(`${up}shared/fixtures/photos`);
+      expect(found[0]?.found).toBe(`${up}shared/photos`);
     });
 
     it("but not an import of a neighbour", () => {
