@@ -14,3 +14,4 @@ export * from "./random.ts";
 export * from "./fallback-fonts.ts";
 export * from "./names.ts";
 export * from "./layout.ts";
+export * from "./memo.ts";

@@ -3,26 +3,20 @@
 // fallback-coverage.json, checked against the installed files by glyphs.test.ts). The book's fonts
 // are read from the store once per book and font list, and their coverage kept.
 import { readFileSync } from "node:fs";
-import { AppError, keys, type Manifest } from "@faceapp/core";
+import { AppError, keys, type Manifest, memoAsync } from "@faceapp/core";
 import type { Bucket } from "../deps.ts";
 import { readObject } from "../services/storage.ts";
 import { fontCodePoints, inRanges, type Ranges, toRanges } from "./coverage.ts";
 
 const FALLBACK: Ranges = JSON.parse(readFileSync(new URL("./fallback-coverage.json", import.meta.url), "utf8"));
 const MAX_FONT_BYTES = 40 * 1024 * 1024;
-const CACHE_LIMIT = 32;
-const books = new Map<string, Promise<Ranges>>();
+const coverageOf = memoAsync<Ranges>(32);
 
+/** A book's coverage, read once per bucket, book and font list (a few dozen books kept). */
 function bookCoverage(bucket: Bucket, manifest: Manifest): Promise<Ranges> {
-  const id = `${bucket.config.bucket}\n${manifest.slug}\n${JSON.stringify(manifest.typography.fonts)}`;
-  let ranges = books.get(id);
-  if (!ranges) {
-    ranges = readCoverage(bucket, manifest);
-    ranges.catch(() => books.delete(id));
-    if (books.size >= CACHE_LIMIT) books.delete(books.keys().next().value!);
-    books.set(id, ranges);
-  }
-  return ranges;
+  return coverageOf(`${bucket.config.bucket}\n${manifest.slug}\n${JSON.stringify(manifest.typography.fonts)}`, () =>
+    readCoverage(bucket, manifest),
+  );
 }
 
 async function readCoverage(bucket: Bucket, manifest: Manifest): Promise<Ranges> {

@@ -1,6 +1,6 @@
 // A book's fonts as @font-face rules with data: URLs, so Chromium never needs to fetch anything.
 
-import { fallbackStack, type Manifest } from "@faceapp/core";
+import { fallbackStack, type Manifest, memoAsync } from "@faceapp/core";
 
 /** Reads a file of the book folder (e.g. `fonts/rubik-latin-400-normal.woff2`) from wherever books are kept. */
 export type ReadBookFile = (relative: string) => Promise<Buffer>;
@@ -32,20 +32,11 @@ export function fontStack(manifest: Manifest, key: string): string {
   return `${[key, ...siblings].map((k) => `"${cssFamily(k)}"`).join(", ")}, ${fallbackStack(manifest.language)}`;
 }
 
-const cache = new Map<string, Promise<string>>();
-const CACHE_LIMIT = 16;
+const cached = memoAsync<string>(16);
 
 /** The @font-face rules of a book's fonts, read once per book and font list and kept (a few books at most). */
 export function fontFaceCss(manifest: Manifest, read: ReadBookFile): Promise<string> {
-  const id = `${manifest.slug}\n${JSON.stringify(manifest.typography.fonts)}`;
-  let css = cache.get(id);
-  if (!css) {
-    css = buildCss(manifest, read);
-    css.catch(() => cache.delete(id));
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-    cache.set(id, css);
-  }
-  return css;
+  return cached(`${manifest.slug}\n${JSON.stringify(manifest.typography.fonts)}`, () => buildCss(manifest, read));
 }
 
 async function buildCss(manifest: Manifest, read: ReadBookFile): Promise<string> {
