@@ -81,12 +81,33 @@ export async function addJob<T extends TaskName>(db: AnyKysely, task: T, payload
 }
 
 /**
- * Removes the queued jobs of one personalisation and stops retries of its running ones
- * (graphile-worker's remove_job), e.g. on cancel or when its stage has failed.
+ * The job keys one personalisation can have queued: its photo analysis, its print files, and one per
+ * page row and page task at the row's generation. A stage's page jobs are added with its rows (same
+ * transaction), and a row moves to another generation only after `removeJobsOf`, so the rows name
+ * every key; each comes from `jobKey`, the one definition of the layout.
+ */
+async function jobKeysOf(db: AnyKysely, personalizationId: string): Promise<string[]> {
+  const { rows } = await sql<Pick<JobPayload<"render_page">, "stage" | "page" | "generation">>`
+    select stage, page, generation from app.personalization_pages where personalization_id = ${personalizationId}`.execute(
+    db,
+  );
+  return [
+    jobKey("analyze_photo", { personalizationId, photoUploadId: "" }),
+    jobKey("assemble_print", { personalizationId }),
+    ...rows.flatMap((row) =>
+      (["personalize_page", "render_page"] as const).map((task) => jobKey(task, { personalizationId, ...row })),
+    ),
+  ];
+}
+
+/**
+ * Removes the queued jobs of one personalisation and stops retries of its running ones, e.g. on
+ * cancel or when its stage has failed: graphile-worker's public `remove_job` for each of its keys
+ * (a queued job is deleted; a running one keeps running, its key cleared and its attempts spent).
  */
 export async function removeJobsOf(db: AnyKysely, personalizationId: string): Promise<number> {
-  const { rows } = await sql<{ key: string }>`
-    select graphile_worker.remove_job(key) as key from graphile_worker.jobs
-    where key is not null and split_part(key, ':', 2) = ${personalizationId}`.execute(db);
-  return rows.length;
+  const keys = await jobKeysOf(db, personalizationId);
+  const { rows } = await sql<{ id: string | null }>`
+    select (graphile_worker.remove_job(k)).id from unnest(${keys}::text[]) as k`.execute(db);
+  return rows.filter((r) => r.id !== null).length;
 }

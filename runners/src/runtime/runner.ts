@@ -5,6 +5,7 @@ import { Logger as WorkerLogger, type TaskList, type WorkerEvents, run } from "g
 import { type RunnerKindName, tasksOf } from "@faceapp/core";
 import { beat, forget, sweep } from "./heartbeat.ts";
 import { type Readiness, startHealthServer } from "./health.ts";
+import { handBack, type ReleasedJob } from "./queue.ts";
 import { type RunnerDeps, type TaskDefinition, toWorkerTask } from "./task.ts";
 
 export interface RunnerOptions<D extends RunnerDeps> {
@@ -45,7 +46,14 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
   const own = new Set(tasksOf(kind));
   const foreign = options.tasks.filter((t) => !own.has(t.name)).map((t) => t.name);
   if (foreign.length) throw new Error(`${kind} runner cannot run ${foreign.join(", ")}`);
-  const taskList: TaskList = Object.fromEntries(options.tasks.map((t) => [t.name, toWorkerTask(t, deps)]));
+  // Jobs a drain stopped: their attempts are handed back once their pool has ended (and so recorded them).
+  const released: ReleasedJob[] = [];
+  const release = (job: ReleasedJob) => released.push(job);
+  const handBackReleased = async () => {
+    const count = await handBack(deps.db, released.splice(0));
+    if (count) deps.logger.info({ jobs: count }, "handed back the attempts of jobs released by the drain");
+  };
+  const taskList: TaskList = Object.fromEntries(options.tasks.map((t) => [t.name, toWorkerTask(t, deps, release)]));
 
   // The ids this runner beats for: its workers', and its pool's, which is what graphile-worker locks
   // jobs with (a pool's jobs are only the sweeper's to unlock once the pool itself goes silent).
@@ -136,6 +144,7 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
       });
       giveUp = null;
       if (stopRequested) {
+        await handBackReleased().catch((err) => deps.logger.warn({ err }, "could not hand back released jobs"));
         if (failure) throw failure;
         return;
       }
@@ -155,6 +164,7 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
         try {
           await sql`select graphile_worker.force_unlock_workers(${lost}::text[])`.execute(deps.db.db);
           await forget(deps.db, lost);
+          await handBackReleased();
           runner = await start();
           if (stopRequested) await runner.stop("stopping").catch(() => {});
           deps.logger.info({ workers: [...workerIds] }, "job processing started again");

@@ -12,6 +12,7 @@ import {
 } from "@faceapp/core";
 import type { Db } from "@faceapp/sql";
 import { RUNNER_LOST } from "./heartbeat.ts";
+import { type ReleasedJob, spendAttempts } from "./queue.ts";
 
 /** What every task gets from its runner. */
 export interface RunnerDeps {
@@ -63,19 +64,22 @@ export function reasonOf(error: unknown): string {
 /**
  * Adapts a task to graphile-worker: validates the payload (an invalid one fails for good, with its
  * reason, instead of being retried), aborts on shutdown or cancel, records the final failure; a final
- * error (`isFinal`: a `FinalError`, or `retryable: false`) fails the job at once.
+ * error (`isFinal`: a `FinalError`, or `retryable: false`) fails the job at once. A job a drain stops
+ * is passed to `released`, for its attempt to be handed back once its pool has recorded it.
  */
 export function toWorkerTask<T extends TaskName, D extends RunnerDeps>(
   definition: TaskDefinition<T, D>,
   deps: D,
+  released: (job: ReleasedJob) => void = () => {},
 ): WorkerTask {
   return async (rawPayload, helpers) => {
     const job = { id: String(helpers.job.id), attempt: helpers.job.attempts, maxAttempts: helpers.job.max_attempts };
     const log = deps.logger.child({ task: definition.name, jobId: job.id, attempt: job.attempt });
     // Retrying cannot help an invalid payload or an error that says so (a workflow ComfyUI rejects):
     // its remaining attempts are spent, so the job stays failed with its reason.
-    const failForGood = () =>
-      helpers.query("update graphile_worker._private_jobs set max_attempts = attempts where id = $1", [helpers.job.id]);
+    const failForGood = async () => {
+      if (!(await spendAttempts(helpers.query, helpers.job.key))) log.warn("a job without a key: retried as its attempts allow");
+    };
     let payload: JobPayload<T>;
     try {
       payload = parsePayload(definition.name, rawPayload);
@@ -101,11 +105,9 @@ export function toWorkerTask<T extends TaskName, D extends RunnerDeps>(
       await definition.run(payload, ctx);
     } catch (error) {
       if (helpers.abortSignal.aborted && !canceled.signal.aborted) {
-        // Stopped by a drain, not by its own failure: the attempt is handed back for the next runner.
-        await helpers.query(
-          "update graphile_worker._private_jobs set attempts = greatest(attempts - 1, 0) where id = $1",
-          [helpers.job.id],
-        );
+        // Stopped by a drain, not by its own failure: the attempt is handed back for the next runner
+        // once graphile-worker has recorded this failure (a locked job cannot be rescheduled).
+        released({ id: job.id, attempt: job.attempt });
         log.info("released by the drain");
         throw error;
       }
