@@ -1,8 +1,8 @@
 import { sql } from "kysely";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createS3Client, keys, putObjectBytes } from "@faceapp/core";
-import { redisUrl, serviceEnv, type Spawned, spawnEntry } from "@faceapp/testkit";
+import { createS3Client, jobKey, keys, putObjectBytes } from "@faceapp/core";
+import { redisUrl, removeJob, serviceEnv, type Spawned, spawnEntry } from "@faceapp/testkit";
 import { type ComfyDouble, startComfyDouble } from "../testkit/src/doubles/comfyui.ts";
 import { bearer, body, jsonInit, signUp, useApi } from "../api/test/helpers.ts";
 import { book, createPersonalization, readyPhoto } from "../api/test/personalizations.helpers.ts";
@@ -108,7 +108,7 @@ async function analysedPersonalizations(): Promise<{ token: string; ids: string[
     const faceCropKey = keys.faceCrop(id, photo);
     await putObjectBytes(s3, api.s3Config.bucket, faceCropKey, face, "image/png");
     const analysis = { faceCropKey, prompt: "a smiling child", crop: { size: 96, landmarks } };
-    await sql`delete from graphile_worker._private_jobs where key = ${`analyze_photo:${id}`}`.execute(api.db.db);
+    await removeJob(api.db, jobKey("analyze_photo", { personalizationId: id, photoUploadId: photo }));
     await api.db.db
       .updateTable("app.personalizations")
       .set({ status: "analyzed", analysis })

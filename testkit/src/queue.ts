@@ -31,7 +31,9 @@ export async function refuseFirstFailureRecord(db: Db, prefix: string): Promise<
   await db.sql`create function refuse_once() returns trigger language plpgsql as $$
     begin if nextval('refusals') = 1 then raise exception 'outcome refused'; end if; return new; end $$`;
   // A trigger's condition takes no parameter: the prefix is a literal, quoted by PostgreSQL.
-  const [{ pattern } = { pattern: "" }] = await db.sql<{ pattern: string }[]>`select quote_literal(${`${prefix}%`}) as pattern`;
+  const [{ pattern } = { pattern: "" }] = await db.sql<
+    { pattern: string }[]
+  >`select quote_literal(${`${prefix}%`}) as pattern`;
   await db.sql.unsafe(`create trigger refuse_once before update on graphile_worker._private_jobs for each row
     when (new.last_error like ${pattern}) execute function refuse_once()`);
   return async () => {

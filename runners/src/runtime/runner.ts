@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { HeadBucketCommand } from "@aws-sdk/client-s3";
 import { sql } from "kysely";
 import { Logger as WorkerLogger, type TaskList, type WorkerEvents, run } from "graphile-worker";
-import { type RunnerKindName, tasksOf } from "@faceapp/core";
+import { type JobCatalog, jobs, queueNamesOf, type RunnerKindName, tasksOf } from "@faceapp/core";
 import { beat, forget, sweep } from "./heartbeat.ts";
 import { type Readiness, startHealthServer } from "./health.ts";
 import { handBack, type ReleasedJob } from "./queue.ts";
@@ -28,6 +28,8 @@ export interface RunnerOptions<D extends RunnerDeps> {
   waitUntilReady?: boolean;
   readyPollMs?: number;
   pollIntervalMs?: number;
+  /** The job catalog whose queue names and payload versions it takes: `jobs` unless a test passes another. */
+  catalog?: JobCatalog;
 }
 
 export interface RunningRunner {
@@ -53,7 +55,16 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
     const count = await handBack(deps.db, released.splice(0));
     if (count) deps.logger.info({ jobs: count }, "handed back the attempts of jobs released by the drain");
   };
-  const taskList: TaskList = Object.fromEntries(options.tasks.map((t) => [t.name, toWorkerTask(t, deps, release)]));
+  // Each task takes the jobs of its current payload version and, while kept, of its previous one.
+  const catalog = options.catalog ?? jobs;
+  const taskList: TaskList = Object.fromEntries(
+    options.tasks.flatMap((t) =>
+      queueNamesOf(t.name, catalog).map((queue) => [
+        queue,
+        toWorkerTask(t, deps, { queue, catalog, released: release }),
+      ]),
+    ),
+  );
 
   // The ids this runner beats for: its workers', and its pool's, which is what graphile-worker locks
   // jobs with (a pool's jobs are only the sweeper's to unlock once the pool itself goes silent).

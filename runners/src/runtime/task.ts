@@ -3,12 +3,14 @@ import type { Task as WorkerTask } from "graphile-worker";
 import {
   InvalidPayloadError,
   isFinal,
+  type JobCatalog,
   type JobPayload,
+  jobs,
   type Logger,
   type ProgressBus,
   type S3Config,
   type TaskName,
-  parsePayload,
+  parseQueuedPayload,
 } from "@faceapp/core";
 import type { Db } from "@faceapp/sql";
 import { RUNNER_LOST } from "./heartbeat.ts";
@@ -64,25 +66,32 @@ export function reasonOf(error: unknown): string {
 /**
  * Adapts a task to graphile-worker: validates the payload (an invalid one fails for good, with its
  * reason, instead of being retried), aborts on shutdown or cancel, records the final failure; a final
- * error (`isFinal`: a `FinalError`, or `retryable: false`) fails the job at once. A job a drain stops
- * is passed to `released`, for its attempt to be handed back once its pool has recorded it.
+ * error (`isFinal`: a `FinalError`, or `retryable: false`) fails the job at once.
  */
 export function toWorkerTask<T extends TaskName, D extends RunnerDeps>(
   definition: TaskDefinition<T, D>,
   deps: D,
-  released: (job: ReleasedJob) => void = () => {},
+  options: {
+    /** The queue name it takes jobs from: its current version's (the default) or its previous one's. */
+    queue?: string;
+    catalog?: JobCatalog;
+    /** Given each job a drain stops, for its attempt to be handed back once its pool has recorded it. */
+    released?: (job: ReleasedJob) => void;
+  } = {},
 ): WorkerTask {
+  const { queue = definition.name, catalog = jobs, released = () => {} } = options;
   return async (rawPayload, helpers) => {
     const job = { id: String(helpers.job.id), attempt: helpers.job.attempts, maxAttempts: helpers.job.max_attempts };
-    const log = deps.logger.child({ task: definition.name, jobId: job.id, attempt: job.attempt });
+    const log = deps.logger.child({ task: queue, jobId: job.id, attempt: job.attempt });
     // Retrying cannot help an invalid payload or an error that says so (a workflow ComfyUI rejects):
     // its remaining attempts are spent, so the job stays failed with its reason.
     const failForGood = async () => {
-      if (!(await spendAttempts(helpers.query, helpers.job.key))) log.warn("a job without a key: retried as its attempts allow");
+      if (!(await spendAttempts(helpers.query, helpers.job.key)))
+        log.warn("a job without a key: retried as its attempts allow");
     };
     let payload: JobPayload<T>;
     try {
-      payload = parsePayload(definition.name, rawPayload);
+      payload = parseQueuedPayload(definition.name, queue, rawPayload, catalog);
     } catch (error) {
       if (!(error instanceof InvalidPayloadError)) throw error;
       await failForGood();
