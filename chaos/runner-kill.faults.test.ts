@@ -2,14 +2,24 @@ import { sql } from "kysely";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createS3Client, jobKey, keys, putObjectBytes } from "@faceapp/core";
-import { redisUrl, removeJob, serviceEnv, type Spawned, spawnEntry } from "@faceapp/testkit";
+import { redisUrl, removeJob, serviceEnv, type Spawned, spawnEntry, long, record } from "@faceapp/testkit";
 import { type ComfyDouble, startComfyDouble } from "../testkit/src/doubles/comfyui.ts";
-import { bearer, body, jsonInit, signUp, useApi } from "../api/test/helpers.ts";
-import { book, createPersonalization, readyPhoto } from "../api/test/personalizations.helpers.ts";
+import {
+  bearer,
+  body,
+  jsonInit,
+  signUp,
+  useApi,
+  book,
+  createPersonalization,
+  readyPhoto,
+  listKeys,
+  median,
+  pageEvents,
+  pageFiles,
+} from "@faceapp/testkit/api";
 import { waitUntil } from "./lib.ts";
-import { listKeys, median, pageEvents, pageFiles } from "./pipeline.ts";
 import { KillWatch } from "./kill-watch.ts";
-import { long, record } from "./report.ts";
 
 // Issue #9, "runner killed": two render runners and one gpu runner (against the ComfyUI double) work
 // through 200 preview pages (1,000 in long mode) while a chaos loop SIGKILLs a random runner 2–5 s

@@ -90,6 +90,8 @@ export {
   setAttempts,
   takeNewestJobAs,
 } from "./queue.ts";
+export { long, record, type ScenarioFigures } from "./report.ts";
+export { sleep, waitUntil } from "./wait.ts";
 export { seedBook, type TestBookOptions } from "./book.ts";
 export { freePort, type Spawned, serviceEnv, spawnEntry, spawnRunner } from "./processes.ts";
 export { readSse, type SseHandlers, type SseMessage, sseParser } from "./sse.ts";
