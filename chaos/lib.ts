@@ -7,7 +7,10 @@ import os from "node:os";
 import path from "node:path";
 import { isListening, startLocalPostgres, waitForPort } from "@faceapp/core/local";
 import { migrate } from "@faceapp/sql";
-import { fixturePath, freePort, readSse, type Spawned, sleep, spawnEntry } from "@faceapp/testkit";
+import { fixturePath, freePort, readSse, type Spawned, sleep, spawnEntry, waitUntil } from "@faceapp/testkit";
+
+// The scenarios wait with testkit's pollers.
+export { sleep, waitUntil };
 
 /** The secret every api process of a scenario signs with, so tokens survive a restart. */
 export const JWT_SECRET = "chaos-secret-that-is-long-enough-0123456789";

@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createS3Client, jobKey, keys, putObjectBytes } from "@faceapp/core";
-import { redisUrl, removeJob, serviceEnv, type Spawned, spawnEntry, long, record } from "@faceapp/testkit";
+import { long, record, redisUrl, removeJob, serviceEnv, type Spawned, spawnEntry, waitUntil } from "@faceapp/testkit";
 import { type ComfyDouble, startComfyDouble } from "../testkit/src/doubles/comfyui.ts";
 import {
   bearer,
@@ -18,7 +18,6 @@ import {
   pageEvents,
   pageFiles,
 } from "@faceapp/testkit/api";
-import { waitUntil } from "./lib.ts";
 import { KillWatch } from "./kill-watch.ts";
 
 // Issue #9, "runner killed": two render runners and one gpu runner (against the ComfyUI double) work

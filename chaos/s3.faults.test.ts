@@ -2,7 +2,7 @@
 // proxy (the rig's s3rver is shared by every test file: only the proxy is stopped or slowed).
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { createS3Client } from "@faceapp/core";
-import { redisUrl, serviceEnv, type Spawned, spawnRunner, long, record } from "@faceapp/testkit";
+import { long, record, redisUrl, serviceEnv, type Spawned, spawnRunner, waitUntil } from "@faceapp/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   body,
@@ -14,7 +14,6 @@ import {
   jobsFailed,
   pagesOf,
 } from "@faceapp/testkit/api";
-import { waitUntil } from "./lib.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
 let proxy: TcpProxy;

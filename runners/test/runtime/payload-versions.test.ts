@@ -1,21 +1,10 @@
 import { sql } from "kysely";
-import pino from "pino";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import {
-  addJob,
-  createPostgresBus,
-  createS3Client,
-  type JobCatalog,
-  jobKey,
-  jobs,
-  previousVersion,
-  queueNamesOf,
-} from "@faceapp/core";
+import { addJob, type JobCatalog, jobKey, jobs, previousVersion, queueNamesOf } from "@faceapp/core";
 import { clearQueue, useTestBucket, useTestDatabase } from "@faceapp/testkit";
-import { startRunner } from "../../src/runtime/runner.ts";
 import { defineTask } from "../../src/runtime/task.ts";
-import type { RenderDeps } from "../../src/tasks/deps.ts";
+import { renderRunner, waitFor } from "./rig.ts";
 
 // A payload change across a deploy (docs/queue.md): the catalog below is the real one after a change
 // of assemble_print's payload, `personalization` renamed `personalizationId` (version 2), with the
@@ -36,31 +25,6 @@ const changed: JobCatalog = {
   },
 };
 
-function deps(): RenderDeps {
-  const unused = async () => {
-    throw new Error("not used by this test");
-  };
-  return {
-    db: t,
-    s3: createS3Client(bucket),
-    s3Config: bucket,
-    bus: createPostgresBus(t.sql),
-    logger: pino({ level: "silent" }),
-    renderer: { render: unused, close: async () => {} },
-    assembler: { assemble: unused },
-  };
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** A render runner of the release `catalog` belongs to, whose assemble_print records what it ran. */
 async function runner(catalog: JobCatalog, ran: string[]) {
   const task = defineTask({
@@ -69,19 +33,7 @@ async function runner(catalog: JobCatalog, ran: string[]) {
       ran.push(payload.personalizationId);
     },
   });
-  return startRunner({
-    kind: "render",
-    databaseUrl: t.url,
-    deps: deps(),
-    tasks: [task],
-    catalog,
-    concurrency: 1,
-    heartbeatSeconds: 1,
-    staleAfterSeconds: 60,
-    drainSeconds: 5,
-    healthPort: 0,
-    pollIntervalMs: 100,
-  });
+  return renderRunner(t, bucket, { tasks: [task], catalog, pollIntervalMs: 100 });
 }
 
 const jobsLeft = async () =>

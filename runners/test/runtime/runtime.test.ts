@@ -1,7 +1,6 @@
 import { sql } from "kysely";
-import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { addJob, createPostgresBus, createS3Client } from "@faceapp/core";
+import { addJob } from "@faceapp/core";
 import {
   clearQueue,
   refuseFirstFailureRecord,
@@ -10,61 +9,17 @@ import {
   useTestBucket,
   useTestDatabase,
 } from "@faceapp/testkit";
-import { type RunnerOptions, startRunner } from "../../src/runtime/runner.ts";
+import type { RunnerOptions } from "../../src/runtime/runner.ts";
 import { defineTask } from "../../src/runtime/task.ts";
 import { beat, RUNNER_LOST, sweep } from "../../src/runtime/heartbeat.ts";
 import { gpuTasks, renderTasks } from "../../src/tasks/index.ts";
 import type { RenderDeps } from "../../src/tasks/deps.ts";
+import { renderDeps, renderRunner as renderRunnerOn, waitFor } from "./rig.ts";
 
 const t = useTestDatabase();
 const bucket = useTestBucket();
-const logger = pino({ level: "silent" });
-
-function deps(): RenderDeps {
-  const unused = async () => {
-    throw new Error("not used by this test");
-  };
-  return {
-    db: t,
-    s3: createS3Client(bucket),
-    s3Config: bucket,
-    bus: createPostgresBus(t.sql),
-    logger,
-    renderer: { render: unused, close: async () => {} },
-    assembler: { assemble: unused },
-  };
-}
-
-const options = {
-  concurrency: 1,
-  heartbeatSeconds: 1,
-  staleAfterSeconds: 60,
-  drainSeconds: 5,
-  healthPort: 0,
-  pollIntervalMs: 200,
-};
-
-/** A render runner on this file's database and bucket, `over` replacing the options above. */
-function renderRunner(over: Partial<RunnerOptions<RenderDeps>> = {}) {
-  return startRunner({
-    ...options,
-    kind: "render",
-    databaseUrl: t.url,
-    tasks: renderTasks,
-    ...over,
-    deps: over.deps ?? deps(),
-  });
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const deps = () => renderDeps(t, bucket);
+const renderRunner = (over: Partial<RunnerOptions<RenderDeps>> = {}) => renderRunnerOn(t, bucket, over);
 
 describe("a runner", () => {
   it("refuses to register another kind's tasks", async () => {
