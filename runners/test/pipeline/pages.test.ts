@@ -43,5 +43,5 @@ describe("a page that fails for good", () => {
     expect(row).toEqual({ status: "generation_failed", failure_reason: "page page_1: no" });
     expect(await waitingJobs(api.db, failing.id)).toEqual([]);
     expect(await waitingJobs(api.db, other.id)).toEqual(othersBefore);
-  });
+  }, 120_000);
 });
