@@ -1,7 +1,7 @@
 import { SignJWT, UnsecuredJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { describeWithRedis } from "@faceapp/testkit";
-import { bearer, body, email, jsonInit, PASSWORD, signUp, TEST_SECRET, useApi } from "./helpers.ts";
+import { bearer, body, email, jsonInit, PASSWORD, signUp, TEST_SECRET, useApi } from "@faceapp/testkit/api";
 
 const api = useApi();
 const key = new TextEncoder().encode(TEST_SECRET);
