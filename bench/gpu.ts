@@ -6,9 +6,10 @@
 //   2. ComfyUI kept busy: a double taking N ms per prompt (default 2000; `--quick`: 200), 24 pages
 //      through a runner of concurrency 2; the idle gaps between one prompt ending and the next
 //      starting inside the double, and the GPU's idle share of the stage.
-//   0. The CPU composite face engine (no ComfyUI): one face page of the demo books at print size
-//      (2551×2551), the astronaut fixture's analysis, a new seed each page; wall time and the
-//      process's CPU time per page (all threads), with libvips on one thread.
+//   0. The CPU composite face engine (no ComfyUI): every face page of the demo books at print size
+//      (2551×2551, drawn and masked as books/generate.ts does), the astronaut fixture's analysis, a
+//      new seed each page, each page twice after a warm-up; the process's CPU time per page (all
+//      threads) with libvips on one thread, judged by the slowest page; wall time beside it.
 // Prints a table, then one line `RESULTS <json>` ({name, value, unit, target, met}[]) for `npm run bench`.
 
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -18,7 +19,8 @@ import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import { createS3Client, getObjectBytes, putObjectBytes } from "@faceapp/core";
 import { localS3Credentials, startLocalS3 } from "@faceapp/core/local";
-import { maskSvg, scene } from "../books/scenes.ts";
+import { ART_PNG, maskPng } from "../books/generate.ts";
+import { scene } from "../books/scenes.ts";
 import { PAGE_SCENES } from "../books/stories.ts";
 import { createAnalyzer, createComfyEngine, createCompositeEngine } from "../runners/src/gpu/index.ts";
 import { startComfyDouble } from "../testkit/src/doubles/comfyui.ts";
@@ -78,28 +80,23 @@ async function compositePages(): Promise<Result[]> {
   const outcome = await analyzer.analyze(await readFile(fixturePath("face-astronaut.png")));
   if (!outcome.accepted) throw new Error(`the astronaut was refused: ${outcome.reason}`);
   const size = 2551;
-  const png = { compressionLevel: 6, adaptiveFiltering: false } as const;
   const pages = await Promise.all(
-    PAGE_SCENES.filter((spec) => spec.child)
-      .slice(0, 4)
-      .map(async (spec) => {
-        const { svg, face } = scene(size, size, spec);
-        return {
-          illustration: await sharp(Buffer.from(svg)).png(png).toBuffer(),
-          mask: await sharp(Buffer.from(maskSvg(size, size, face!)))
-            .greyscale()
-            .toColourspace("b-w")
-            .png(png)
-            .toBuffer(),
-        };
-      }),
+    PAGE_SCENES.filter((spec) => spec.child).map(async (spec) => {
+      const { svg, face } = scene(size, size, spec);
+      return {
+        illustration: await sharp(Buffer.from(svg)).png(ART_PNG).toBuffer(),
+        mask: await maskPng(size, size, face!),
+      };
+    }),
   );
   const threads = sharp.concurrency();
   sharp.concurrency(1);
   const engine = createCompositeEngine();
   const wall: number[] = [];
   const cpu: number[] = [];
-  for (let n = 0; n < 24; n++) {
+  // The first pages warm up the JIT and libvips; then every face page twice.
+  const warmUp = 4;
+  for (let n = 0; n < warmUp + 2 * pages.length; n++) {
     const page = pages[n % pages.length]!;
     const t0 = performance.now();
     const c0 = process.cpuUsage();
@@ -112,31 +109,32 @@ async function compositePages(): Promise<Result[]> {
       seed: 7000 + n,
     });
     const c = process.cpuUsage(c0);
-    // The first pages warm up the JIT and libvips' caches.
-    if (n < 4) continue;
+    if (n < warmUp) continue;
     wall.push(performance.now() - t0);
     cpu.push((c.user + c.system) / 1000);
   }
   sharp.concurrency(threads);
   await analyzer.close();
   const round = (x: number) => Math.round(x * 10) / 10;
+  const slowest = Math.max(...cpu);
   return [
     {
-      name: "composite engine, face page at print size (2551²), CPU time of all threads, median",
-      value: round(median(cpu)),
+      name: `composite engine, face page at print size (2551²), CPU time of all threads, slowest of ${cpu.length}`,
+      value: round(slowest),
       unit: "ms",
       target: "≤ 300 ms",
-      met: median(cpu) <= 300,
+      met: slowest <= 300,
     },
     { name: "  CPU time, p95", value: round(p95(cpu)), unit: "ms", target: "—", met: null },
+    { name: "  CPU time, median", value: round(median(cpu)), unit: "ms", target: "—", met: null },
     {
-      name: "  wall time (libvips on one thread), median",
-      value: round(median(wall)),
+      name: "  wall time (libvips on one thread), slowest",
+      value: round(Math.max(...wall)),
       unit: "ms",
       target: "—",
       met: null,
     },
-    { name: "  wall time, p95", value: round(p95(wall)), unit: "ms", target: "—", met: null },
+    { name: "  wall time, median", value: round(median(wall)), unit: "ms", target: "—", met: null },
   ];
 }
 

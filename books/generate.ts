@@ -20,7 +20,7 @@ import {
 } from "@faceapp/core";
 import sharp from "sharp";
 import * as v from "valibot";
-import { type Face, type KeepOut, maskSvg, type SceneSpec, scene } from "./scenes.ts";
+import { FACE_COLOURS, type Face, type KeepOut, maskSvg, type SceneSpec, scene } from "./scenes.ts";
 import { BACK_SCENE, EN, type Edition, PAGE_SCENES, UK } from "./stories.ts";
 
 const require = createRequire(import.meta.url);
@@ -61,6 +61,22 @@ export interface Drawn {
   keepOut: KeepOut[];
 }
 
+/** How the demo art is written: zlib level 6, no filtering (flat colours compress best unfiltered). */
+export const ART_PNG = { compressionLevel: 6, adaptiveFiltering: false } as const;
+
+/**
+ * The face mask of a scene as a one-channel grey PNG: the SVG's alpha is flattened away (a mask has
+ * no use for it), and a grey PNG decodes in half the time of a grey-and-alpha one at print size.
+ */
+export function maskPng(width: number, height: number, face: Face): Promise<Buffer> {
+  return sharp(Buffer.from(maskSvg(width, height, face)))
+    .flatten({ background: "#000000" })
+    .greyscale()
+    .toColourspace("b-w")
+    .png(ART_PNG)
+    .toBuffer();
+}
+
 /** Renders scenes (and the masks of scenes with a child) into `dir`; returns what each drew. */
 async function renderArt(dir: string, art: ArtFile[]): Promise<Map<string, Drawn>> {
   await mkdir(dir, { recursive: true });
@@ -77,17 +93,10 @@ async function renderArt(dir: string, art: ArtFile[]): Promise<Map<string, Drawn
       height: round(Math.min(1, k.height / a.height)),
     });
     drawn.set(a.name, { face, keepOut: keepOut.map(share) });
-    const png = { compressionLevel: 6, adaptiveFiltering: false } as const;
     await sharp(Buffer.from(svg))
-      .png(png)
+      .png(ART_PNG)
       .toFile(path.join(dir, `${a.name}.png`));
-    if (face) {
-      await sharp(Buffer.from(maskSvg(a.width, a.height, face)))
-        .greyscale()
-        .toColourspace("b-w")
-        .png(png)
-        .toFile(path.join(dir, `${a.name}_mask.png`));
-    }
+    if (face) await writeFile(path.join(dir, `${a.name}_mask.png`), await maskPng(a.width, a.height, face));
   };
   await Promise.all(
     [0, 1].map(async () => {
@@ -172,7 +181,11 @@ export function manifestOf(edition: Edition, drawn: Map<string, Drawn>, fonts: M
     needs_face_swap: drawn.get(name)?.face != null,
     keep_out: drawn.get(name)?.keepOut ?? [],
     ...(drawn.get(name)?.face
-      ? { prompt: prompt(spec), negative_prompt: "photo, realistic, text, watermark, extra fingers" }
+      ? {
+          prompt: prompt(spec),
+          negative_prompt: "photo, realistic, text, watermark, extra fingers",
+          face_colours: { ...FACE_COLOURS },
+        }
       : {}),
   });
   const manifest = {

@@ -63,6 +63,9 @@ const SKIES: Record<Time, [string, string]> = {
 
 const random = seededRandom;
 
+/** The child's skin and the line its features are drawn in: the colours a face page names for its face. */
+export const FACE_COLOURS = { skin: "#f2c9a0", line: "#222222" } as const;
+
 const n = (x: number) => x.toFixed(1);
 
 /** The SVG of a scene at w×h, the face slot when it has a child, and the art no text may cover. */
@@ -312,10 +315,10 @@ function child(w: number, h: number, horizon: number, c: NonNullable<SceneSpec["
 <rect x="${n(x - size * 0.09)}" y="${n(feet - size * 0.32)}" width="${n(size * 0.07)}" height="${n(size * 0.32)}" fill="#264653"/>
 <rect x="${n(x + size * 0.02)}" y="${n(feet - size * 0.32)}" width="${n(size * 0.07)}" height="${n(size * 0.32)}" fill="#264653"/>
 <path d="M ${n(x - size * 0.17)} ${n(feet - size * 0.3)} L ${n(x - size * 0.11)} ${n(headY + r * 1.1)} L ${n(x + size * 0.11)} ${n(headY + r * 1.1)} L ${n(x + size * 0.17)} ${n(feet - size * 0.3)} Z" fill="${shirt}"/>
-<path d="M ${n(x - size * 0.11)} ${n(headY + r * 1.4)} l ${n(-size * 0.14)} ${n(size * 0.18)} M ${n(x + size * 0.11)} ${n(headY + r * 1.4)} l ${n(size * 0.14)} ${n(-size * 0.12)}" stroke="#f2c9a0" stroke-width="${n(size * 0.045)}" stroke-linecap="round"/>
+<path d="M ${n(x - size * 0.11)} ${n(headY + r * 1.4)} l ${n(-size * 0.14)} ${n(size * 0.18)} M ${n(x + size * 0.11)} ${n(headY + r * 1.4)} l ${n(size * 0.14)} ${n(-size * 0.12)}" stroke="${FACE_COLOURS.skin}" stroke-width="${n(size * 0.045)}" stroke-linecap="round"/>
 <path d="M ${n(x - r * 1.05)} ${n(headY)} A ${n(r * 1.05)} ${n(r * 1.1)} 0 0 1 ${n(x + r * 1.05)} ${n(headY)} Z" fill="#6f4e37"/>
-<circle cx="${n(x)}" cy="${n(headY + r * 0.08)}" r="${n(r)}" fill="#f2c9a0"/>
-<circle cx="${n(x - r * 0.35)}" cy="${n(headY)}" r="${n(r * 0.09)}" fill="#222"/><circle cx="${n(x + r * 0.35)}" cy="${n(headY)}" r="${n(r * 0.09)}" fill="#222"/>
+<circle cx="${n(x)}" cy="${n(headY + r * 0.08)}" r="${n(r)}" fill="${FACE_COLOURS.skin}"/>
+<circle cx="${n(x - r * 0.35)}" cy="${n(headY)}" r="${n(r * 0.09)}" fill="${FACE_COLOURS.line}"/><circle cx="${n(x + r * 0.35)}" cy="${n(headY)}" r="${n(r * 0.09)}" fill="${FACE_COLOURS.line}"/>
 <path d="M ${n(x - r * 0.35)} ${n(headY + r * 0.4)} q ${n(r * 0.35)} ${n(r * 0.3)} ${n(r * 0.7)} 0" stroke="#9d4b3a" stroke-width="${n(r * 0.08)}" fill="none" stroke-linecap="round"/>
 <path d="M ${n(x - r)} ${n(headY - r * 0.1)} Q ${n(x)} ${n(headY - r * 1.3)} ${n(x + r)} ${n(headY - r * 0.1)} Q ${n(x)} ${n(headY - r * 0.6)} ${n(x - r)} ${n(headY - r * 0.1)} Z" fill="#6f4e37"/>
 </g>`;

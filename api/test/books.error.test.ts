@@ -46,6 +46,16 @@ describe("importing a malformed book is refused with readable errors, and nothin
     await nothingStored("ages-book");
   });
 
+  it("a face colour that is not an opaque #rrggbb, named by its path", async () => {
+    const dir = await bookFolder("pale-book", (m) => {
+      (m.pages as Record<string, unknown>[])[5]!.face_colours = { skin: "peach", shadow: "#a0704f80" };
+    });
+    const error = await importError(dir);
+    expect(error.message).toContain("pages.5.face_colours.skin: must be an opaque #rrggbb colour");
+    expect(error.message).toContain("pages.5.face_colours.shadow: must be an opaque #rrggbb colour");
+    await nothingStored("pale-book");
+  });
+
   it("a referenced file that is missing (a face page's default mask) is listed", async () => {
     const dir = await bookFolder("missing-art");
     fs.rmSync(path.join(dir, "pages/page_5_mask.png"));

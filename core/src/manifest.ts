@@ -14,6 +14,19 @@ const RelativePath = v.pipe(
   v.maxLength(200),
 );
 const Colour = v.pipe(v.string(), v.regex(/^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$/, "must be a #rrggbb colour"));
+/** An opaque colour the face is drawn in: no alpha. */
+const Opaque = v.pipe(v.string(), v.regex(/^#[0-9a-fA-F]{6}$/, "must be an opaque #rrggbb colour"));
+
+/**
+ * The colours the face of a page is drawn in by the composite engine (its palette's middle tone, its
+ * shadow tone, its ink line); each read from the illustration under the mask when not named.
+ */
+export const FaceColours = v.strictObject({
+  skin: Opaque,
+  shadow: v.optional(Opaque),
+  line: v.optional(Opaque),
+});
+export type FaceColours = v.InferOutput<typeof FaceColours>;
 
 export const TextPosition = v.picklist([
   "top-left",
@@ -84,6 +97,7 @@ const Art = {
   text_layers: v.optional(v.array(TextLayer), []),
   keep_out: v.optional(v.array(KeepOut), []),
   prompt: v.optional(v.pipe(v.string(), v.maxLength(2000))),
+  face_colours: v.optional(FaceColours),
   negative_prompt: v.optional(v.pipe(v.string(), v.maxLength(2000))),
 };
 

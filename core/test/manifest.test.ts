@@ -75,3 +75,17 @@ describe("templates", () => {
     ).toHaveLength(1);
   });
 });
+
+describe("face colours", () => {
+  it("may name the skin, shadow and line a face page is drawn in, each an opaque #rrggbb", () => {
+    expect(problems(book({ face_colours: { skin: "#f2c9a0" } }))).toEqual([]);
+    expect(problems(book({ face_colours: { skin: "#f2c9a0", shadow: "#c98f6b", line: "#222222" } }))).toEqual([]);
+    expect(problems(book({ face_colours: { skin: "#f2c9a080" } }))).toEqual(["must be an opaque #rrggbb colour"]);
+    expect(problems(book({ face_colours: { skin: "rgb(242,201,160)", line: "#22" } }))).toEqual([
+      "must be an opaque #rrggbb colour",
+      "must be an opaque #rrggbb colour",
+    ]);
+    // The skin is the palette's middle tone: a shadow alone says nothing to draw with.
+    expect(problems(book({ face_colours: { shadow: "#c98f6b" } }))).toHaveLength(1);
+  });
+});

@@ -54,25 +54,27 @@ export function invertAffine(m: Affine): Affine {
 
 /** Warps an RGB image by `m` (source → destination) into a `width`×`height` image, bilinear, black outside. */
 export function warpAffine(image: RgbImage, m: Affine, width: number, height: number): RgbImage {
-  const inv = invertAffine(m);
+  const [a, b, c, d, e, f] = invertAffine(m);
   const out = new Uint8Array(width * height * 3);
   const { data, width: w, height: h } = image;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const sx = inv[0] * x + inv[1] * y + inv[2];
-      const sy = inv[3] * x + inv[4] * y + inv[5];
+      const sx = a * x + b * y + c;
+      const sy = d * x + e * y + f;
       const x0 = Math.floor(sx);
       const y0 = Math.floor(sy);
       if (x0 < 0 || y0 < 0 || x0 >= w || y0 >= h) continue;
-      const x1 = Math.min(x0 + 1, w - 1);
-      const y1 = Math.min(y0 + 1, h - 1);
       const fx = sx - x0;
       const fy = sy - y0;
+      // The four neighbours' offsets (the last row and column repeat at the edge).
+      const p00 = (y0 * w + x0) * 3;
+      const p01 = x0 + 1 < w ? p00 + 3 : p00;
+      const down = y0 + 1 < h ? w * 3 : 0;
       const o = (y * width + x) * 3;
-      for (let c = 0; c < 3; c++) {
-        const top = data[(y0 * w + x0) * 3 + c]! * (1 - fx) + data[(y0 * w + x1) * 3 + c]! * fx;
-        const bottom = data[(y1 * w + x0) * 3 + c]! * (1 - fx) + data[(y1 * w + x1) * 3 + c]! * fx;
-        out[o + c] = Math.round(top * (1 - fy) + bottom * fy);
+      for (let k = 0; k < 3; k++) {
+        const top = data[p00 + k]! + (data[p01 + k]! - data[p00 + k]!) * fx;
+        const bottom = data[p00 + down + k]! + (data[p01 + down + k]! - data[p00 + down + k]!) * fx;
+        out[o + k] = Math.round(top + (bottom - top) * fy);
       }
     }
   }

@@ -45,6 +45,7 @@ export async function createGpuCapabilities(
           ...(landmarks68 ? { landmarks68 } : {}),
           illustration: input.illustration,
           mask: input.mask,
+          ...(input.faceColours ? { colours: input.faceColours } : {}),
           prompt: input.prompt,
           ...(input.negativePrompt ? { negativePrompt: input.negativePrompt } : {}),
           seed: input.seed,

@@ -1,4 +1,4 @@
-import type { Manifest, NameForms, PageId } from "@faceapp/core";
+import type { FaceColours, Manifest, NameForms, PageId } from "@faceapp/core";
 import type { Readiness } from "../runtime/health.ts";
 import type { RunnerDeps } from "../runtime/task.ts";
 
@@ -25,6 +25,8 @@ export interface FaceInput {
   analysis: Record<string, unknown>;
   illustration: Buffer;
   mask: Buffer;
+  /** The colours the manifest names for the page's face, if any. */
+  faceColours?: FaceColours | undefined;
   prompt: string;
   negativePrompt: string;
   seed: number;

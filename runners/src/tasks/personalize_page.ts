@@ -41,6 +41,7 @@ export default defineTask<"personalize_page", GpuDeps>({
       analysis: subject.personalization.analysis as Record<string, unknown>,
       illustration: illustrationBytes,
       mask: maskBytes,
+      faceColours: art.face_colours,
       prompt: [analysis.prompt, art.prompt].filter(Boolean).join(", "),
       negativePrompt: art.negative_prompt ?? "",
       seed: Number(pageRow.seed),

@@ -245,6 +245,47 @@ describe("composite face engine", () => {
     }
   });
 
+  it("draws in the colours the book names, and still only over the page's skin", async () => {
+    const engine = createCompositeEngine();
+    const named = { skin: "#a0704f", shadow: "#5a3424", line: "#1030c0" };
+    const hair = hex(HAIR);
+    for (const seed of [21, 22]) {
+      const plain = await raw(await engine.personalize(request(astronaut, seed)));
+      const after = await raw(await engine.personalize(request(astronaut, seed, { colours: named })));
+      const diff = changed(after);
+      const plainDiff = changed(plain);
+      // The drawing's middle tone is the named skin: the median drawn colour lies near it, far from
+      // the page's own (which the same seed draws in without the name).
+      const medianColour = (img: Buffer, drawn: Uint8Array) =>
+        [0, 1, 2].map((c) => {
+          const values: number[] = [];
+          for (let i = 0; i < drawn.length; i++) if (drawn[i]) values.push(img[i * 3 + c]!);
+          values.sort((a, b) => a - b);
+          return values[values.length >> 1]!;
+        });
+      const gap = (a: number[], b: number[]) => Math.max(...a.map((v, k) => Math.abs(v - b[k]!)));
+      expect(gap(medianColour(after, diff), hex(named.skin))).toBeLessThan(24);
+      expect(gap(medianColour(plain, plainDiff), hex(SKIN))).toBeLessThan(24);
+      // Its ink is the named line (blue), which the page's own tones never are; its darkest tones the
+      // named shadow's (darker than anything the page's skin makes).
+      let blue = 0;
+      let plainBlue = 0;
+      let shadowed = 0;
+      let hairTouched = 0;
+      for (let i = 0; i < diff.length; i++) {
+        if (after[i * 3 + 2]! > after[i * 3]! + 40 && diff[i]) blue++;
+        if (plainDiff[i] && plain[i * 3 + 2]! > plain[i * 3]! + 40) plainBlue++;
+        if (diff[i] && gap([after[i * 3]!, after[i * 3 + 1]!, after[i * 3 + 2]!], hex(named.shadow)) < 16) shadowed++;
+        if (diff[i] && before[i * 3] === hair[0] && before[i * 3 + 1] === hair[1] && before[i * 3 + 2] === hair[2])
+          hairTouched++;
+      }
+      expect(blue).toBeGreaterThan(50);
+      expect(plainBlue).toBe(0);
+      expect(shadowed).toBeGreaterThan(50);
+      expect(hairTouched).toBe(0);
+    }
+  });
+
   it("refuses an empty mask with a reason", async () => {
     const empty = await sharp({ create: { width: W, height: H, channels: 3, background: "#000" } })
       .png()

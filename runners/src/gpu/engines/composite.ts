@@ -2,7 +2,7 @@ import sharp from "sharp";
 import type { Box, Point } from "../analysis/types.ts";
 import { type Affine, applyAffine, arcfaceTemplate, warpAffine } from "../geometry.ts";
 import { faceOutline, fillPolygon } from "./drawn/outline.ts";
-import { pageTones, readMask, skinArea } from "./drawn/page.ts";
+import { namedTones, pageTones, readMask, skinArea } from "./drawn/page.ts";
 import { drawFace } from "./drawn/style.ts";
 import { type Variant, variantFor } from "./drawn/variant.ts";
 import { FaceEngineError } from "./errors.ts";
@@ -92,8 +92,11 @@ export function createCompositeEngine(config: CompositeEngineConfig = {}): FaceE
     const face = { data: crop.data, width: crop.info.width, height: crop.info.height };
     const warped = warpAffine(face, local, box.width, box.height);
     const ipd = Math.hypot(place.eyes[1].x - place.eyes[0].x, place.eyes[1].y - place.eyes[0].y);
-    const tones = pageTones(art, region);
-    const skin = skinArea(art, region, tones.skin);
+    // Where the page draws skin is read from its pixels; the colours the face is drawn in are the
+    // book's, where its manifest names them.
+    const read = pageTones(art, region);
+    const skin = skinArea(art, region, read.skin);
+    const tones = namedTones(read, request.colours);
     const polygon = fillPolygon(place.outline.map(toBox), box.width, box.height);
     const open = new Uint8Array(polygon.length);
     for (let i = 0; i < open.length; i++) open[i] = region.inside[i]! & polygon[i]! & (skin ? skin[i]! : 1);
@@ -112,10 +115,9 @@ export function createCompositeEngine(config: CompositeEngineConfig = {}): FaceE
     // The feather lies inside the edge: blurred, then rescaled so the edge itself is 0 and the
     // interior 1, and nothing outside the open area is touched.
     const sigma = Math.max(0.6, (config.feather ?? 0.1) * ipd);
-    const blurred = await sharp(
-      open.map((v) => v * 255),
-      { raw: { width: box.width, height: box.height, channels: 1 } },
-    )
+    const opaque = new Uint8Array(open.length);
+    for (let i = 0; i < open.length; i++) opaque[i] = open[i]! * 255;
+    const blurred = await sharp(opaque, { raw: { width: box.width, height: box.height, channels: 1 } })
       .blur(sigma)
       .extractChannel(0)
       .raw()

@@ -11,6 +11,11 @@ export interface PersonalizeRequest {
    * does; InsightFace gives five): the composite engine cuts the face along the jaw and brows.
    */
   landmarks68?: Point[];
+  /**
+   * The colours the book names for this page's face (manifest `face_colours`, `#rrggbb`): the
+   * composite engine draws in them instead of the ones it reads from the illustration.
+   */
+  colours?: { skin: string; shadow?: string | undefined; line?: string | undefined };
   /** The page's illustration (PNG). */
   illustration: Buffer;
   /** The page's face mask (PNG, white = face region), same size as the illustration. */

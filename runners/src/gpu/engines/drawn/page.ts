@@ -12,39 +12,61 @@ export interface FaceRegion {
 
 /** The white part (> 127) of the page's mask, which must be the illustration's size. */
 export async function readMask(mask: Buffer, width: number, height: number): Promise<FaceRegion> {
-  const { data, info } = await sharp(mask)
+  const { data } = await sharp(mask)
     .flatten({ background: "#000000" })
     .resize(width, height, { fit: "fill" })
     .extractChannel(0)
+    .threshold(128)
     .raw()
     .toBuffer({ resolveWithObject: true });
+  // 255 inside, 0 outside: each row's first and last white pixel, found by the native indexOf.
   let x0 = width;
   let y0 = height;
   let x1 = -1;
   let y1 = -1;
   for (let y = 0; y < height; y++) {
-    const row = y * info.width;
-    for (let x = 0; x < width; x++) {
-      if (data[row + x]! <= 127) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      y0 = Math.min(y0, y);
-      y1 = y;
-    }
+    const row = data.subarray(y * width, (y + 1) * width);
+    const first = row.indexOf(255);
+    if (first < 0) continue;
+    x0 = Math.min(x0, first);
+    x1 = Math.max(x1, row.lastIndexOf(255));
+    y0 = Math.min(y0, y);
+    y1 = y;
   }
   if (x1 < 0) throw new FaceEngineError("invalid_input", "the page's face mask is empty", false);
   const box = { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
   const inside = new Uint8Array(box.width * box.height);
   for (let y = 0; y < box.height; y++) {
-    for (let x = 0; x < box.width; x++) inside[y * box.width + x] = data[(y0 + y) * info.width + x0 + x]! > 127 ? 1 : 0;
+    const from = (y0 + y) * width + x0;
+    for (let x = 0; x < box.width; x++) inside[y * box.width + x] = data[from + x]! >> 7;
   }
   return { box, inside };
 }
 
-/** The colours the page draws a face with: its skin, and its line (the darkest colour in the face). */
+/**
+ * The colours the page draws a face with: its skin, and its line (the darkest colour in the face);
+ * its shadow tone when the book names one (else each variant makes one from the skin).
+ */
 export interface PageTones {
   skin: Rgb;
   line: Rgb;
+  shadow?: Rgb;
+}
+
+/** `#rrggbb` as numbers (the manifest's schema has checked the form). */
+export const hexRgb = (hex: string): Rgb => [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16)) as Rgb;
+
+/** The tones read from the page, each replaced by the one the book names, if it names it. */
+export function namedTones(
+  read: PageTones,
+  named?: { skin: string; shadow?: string | undefined; line?: string | undefined },
+): PageTones {
+  if (!named) return read;
+  return {
+    skin: hexRgb(named.skin),
+    line: named.line ? hexRgb(named.line) : read.line,
+    ...(named.shadow ? { shadow: hexRgb(named.shadow) } : {}),
+  };
 }
 
 /**
@@ -107,20 +129,23 @@ export function skinArea(art: Uint8Array, region: FaceRegion, skin: Rgb): Uint8A
   }
   if (count < 0.25 * area) return null;
   // Flood the non-skin from the region's edge; the non-skin it cannot reach is a hole in the skin.
+  // Each pixel enters the stack at most once, so a typed stack of the region's size holds it.
   const outside = new Uint8Array(out.length);
-  const stack: number[] = [];
+  const stack = new Int32Array(out.length);
+  let top = 0;
   const push = (i: number) => {
     if (out[i] || outside[i]) return;
     outside[i] = 1;
-    stack.push(i);
+    stack[top++] = i;
   };
-  for (let i = 0; i < out.length; i++) {
-    const x = i % width;
-    const y = (i - x) / width;
-    if (!inside[i] || x === 0 || y === 0 || x === width - 1 || y === height - 1) push(i);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (!inside[i] || x === 0 || y === 0 || x === width - 1 || y === height - 1) push(i);
+    }
   }
-  while (stack.length) {
-    const i = stack.pop()!;
+  while (top) {
+    const i = stack[--top]!;
     const x = i % width;
     if (x > 0) push(i - 1);
     if (x < width - 1) push(i + 1);

@@ -10,22 +10,26 @@ const smoothstep = (a: number, b: number, t: number) => {
   return u * u * (3 - 2 * u);
 };
 
-/** A difference-of-Gaussians kernel (centre minus surround), for sharp's convolve. */
-function dogKernel(sigma: number): { width: number; height: number; kernel: number[]; scale: number; offset: number } {
-  const s2 = sigma * 1.6;
-  const radius = Math.ceil(2.5 * s2);
-  const side = 2 * radius + 1;
-  const g = (s: number) => {
-    const k: number[] = [];
-    for (let y = -radius; y <= radius; y++)
-      for (let x = -radius; x <= radius; x++) k.push(Math.exp(-(x * x + y * y) / (2 * s * s)));
-    const sum = k.reduce((a, b) => a + b, 0);
-    return k.map((v) => v / sum);
+/**
+ * A difference of Gaussians of the luma, surround minus centre, in luma levels: positive on the dark
+ * side of an edge. Two separable blurs by libvips (16-bit, so the difference keeps its fractions)
+ * instead of one square kernel: the same filter at a fraction of the work for a wide stroke.
+ */
+async function differenceOfGaussians(luma: Uint8Array, width: number, height: number, sigma: number) {
+  const deep = new Uint16Array(luma.length);
+  for (let i = 0; i < luma.length; i++) deep[i] = luma[i]! << 8;
+  const blur = async (s: number) => {
+    const out = await sharp(deep, { raw: { width, height, channels: 1 } })
+      .blur({ sigma: s, minAmplitude: 0.01 })
+      .toColourspace("grey16")
+      .raw({ depth: "ushort" })
+      .toBuffer();
+    return new Uint16Array(out.buffer, out.byteOffset, width * height);
   };
-  const inner = g(sigma);
-  const outer = g(s2);
-  // ×6 so faint edges survive the 8-bit result; 128 is zero.
-  return { width: side, height: side, kernel: inner.map((v, i) => (v - outer[i]!) * 6), scale: 1, offset: 128 };
+  const [centre, surround] = await Promise.all([blur(sigma), blur(sigma * 1.6)]);
+  const out = new Float32Array(width * height);
+  for (let i = 0; i < out.length; i++) out[i] = (surround[i]! - centre[i]!) / 256;
+  return out;
 }
 
 export interface FaceFeatures {
@@ -56,37 +60,41 @@ export async function drawFace(
   const luma = new Uint8Array(width * height);
   for (let i = 0; i < luma.length; i++)
     luma[i] = Math.round(0.299 * smooth[i * 3]! + 0.587 * smooth[i * 3 + 1]! + 0.114 * smooth[i * 3 + 2]!);
-  const edges = await sharp(luma, { raw: { width, height, channels: 1 } })
-    .convolve(dogKernel(Math.max(0.7, (variant.stroke * features.ipd) / 55)))
-    .extractChannel(0)
-    .raw()
-    .toBuffer();
+  const edges = await differenceOfGaussians(luma, width, height, Math.max(0.7, (variant.stroke * features.ipd) / 55));
 
   // Light and colour of the face where it shows: its median and spread, and its mean colour.
-  const seen: number[] = [];
+  const histogram = new Uint32Array(256);
   const mean = [0, 0, 0];
+  let seen = 0;
   for (let i = 0; i < open.length; i++) {
     if (!open[i]) continue;
-    seen.push(luma[i]!);
+    histogram[luma[i]!]!++;
+    seen++;
     for (let c = 0; c < 3; c++) mean[c]! += smooth[i * 3 + c]!;
   }
-  seen.sort((a, b) => a - b);
-  const at = (q: number) => seen[Math.min(seen.length - 1, Math.floor(q * seen.length))] ?? 128;
+  /** The luma below which a share `q` of the seen pixels lie. */
+  const at = (q: number) => {
+    if (!seen) return 128;
+    const rank = Math.min(seen - 1, Math.floor(q * seen));
+    let level = 0;
+    for (let below = histogram[0]!; below <= rank; below += histogram[++level]!);
+    return level;
+  };
   const [lo, mid, hi] = [at(0.04), at(0.5), at(0.96)];
-  for (let c = 0; c < 3; c++) mean[c]! /= Math.max(1, seen.length);
+  for (let c = 0; c < 3; c++) mean[c]! /= Math.max(1, seen);
   const meanLuma = 0.299 * mean[0]! + 0.587 * mean[1]! + 0.114 * mean[2]!;
   // Only the face's strong edges are inked (eyes, brows, nostrils, mouth), never its skin's grain.
   const inkFrom = Math.max(1.5, 0.022 * (hi - lo));
 
   const { skin, line } = tones;
   const shade = variant.coolShadow ? [0.95, 0.96, 1.02] : [1.03, 0.95, 0.92];
-  const shadow = skin.map((c, k) => Math.min(255, c * variant.shadow * shade[k]!)) as Rgb;
+  const shadow = tones.shadow ?? (skin.map((c, k) => Math.min(255, c * variant.shadow * shade[k]!)) as Rgb);
   const light = skin.map((c) => mix(c, 255, variant.highlight)) as Rgb;
   const steps = variant.tones - 1;
-  const blushAt = [0, 1].map((k) => ({
+  const [left, right] = [0, 1].map((k) => ({
     x: mix(features.eyes[k]!.x, features.mouth[k]!.x, 0.55) + (k ? 1 : -1) * 0.18 * features.ipd,
     y: mix(features.eyes[k]!.y, features.mouth[k]!.y, 0.55),
-  }));
+  })) as [Point, Point];
   const blushR2 = (0.3 * features.ipd) ** 2;
 
   const out = new Uint8Array(width * height * 3);
@@ -100,10 +108,10 @@ export async function drawFace(
       const u = ((t + 1) / 2) * steps;
       const step = Math.floor(u);
       const v = ((Math.min(steps, step + smoothstep(0.3, 0.7, u - step)) / steps) * 2 - 1) as number;
-      const cheek = variant.blush
-        ? Math.max(...blushAt.map((b) => Math.exp(-((x - b.x) ** 2 + (y - b.y) ** 2) / blushR2))) * variant.blush
-        : 0;
-      const ink = smoothstep(inkFrom, 2 * inkFrom, (128 - edges[i]!) / 6) * variant.ink;
+      // The nearer cheek's blush.
+      const near = Math.min((x - left.x) ** 2 + (y - left.y) ** 2, (x - right.x) ** 2 + (y - right.y) ** 2);
+      const cheek = variant.blush ? Math.exp(-near / blushR2) * variant.blush : 0;
+      const ink = smoothstep(inkFrom, 2 * inkFrom, edges[i]!) * variant.ink;
       for (let c = 0; c < 3; c++) {
         let value = v < 0 ? mix(skin[c]!, shadow[c]!, -v) : mix(skin[c]!, light[c]!, v);
         // The photo's own hue (lips, irises), relative to its mean, so it never shifts the skin.
