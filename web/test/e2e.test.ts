@@ -516,9 +516,9 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await page.waitForSelector("#replace-title");
     expect(page.url()).toBe(`${origin}/p/${refusedId}`);
 
-    // Another photo on the same personalisation: analysed again, accepted. The page replays its
-    // events from the start and reads its view again after them, which mounts the panel anew: choose
-    // the photo once that has settled (only the event stream still open).
+    // Another photo on the same personalisation: analysed again, accepted. The page opens its event
+    // stream after the view's last event and reads the view again after a status event, which can
+    // mount the panel anew: choose the photo once that has settled (only the event stream still open).
     await page.waitForNetworkIdle({ concurrency: 1, idleTime: 500 });
     const again = await page.waitForSelector("input[type=file]");
     await again!.uploadFile(ASTRONAUT);
