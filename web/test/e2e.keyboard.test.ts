@@ -234,7 +234,15 @@ describe.skipIf(!hasChromium)("the whole flow by keyboard alone", { timeout: LON
     await tabTo(page, "input#photo");
     expect((await focusIndicator(page)).drawnBy).toMatch(/^label/); // the label shows the hidden input's focus
     await shot(page, `${lang}-photo-picker-focused`, { fullPage: false });
-    const [chooser] = await Promise.all([page.waitForFileChooser(), page.keyboard.press("Space")]);
+    // Space opens the chooser; the test fills it in. (Interception is switched on by the wait itself:
+    // on a busy machine a press can beat it and the chooser is dismissed, so the key is pressed again.)
+    let chooser: Awaited<ReturnType<Page["waitForFileChooser"]>> | undefined;
+    for (let attempt = 0; !chooser && attempt < 3; attempt++) {
+      const opened = page.waitForFileChooser({ timeout: 15_000 });
+      await page.keyboard.press("Space");
+      chooser = await opened.catch(() => undefined);
+    }
+    if (!chooser) throw new Error("Space on the focused photo input never opened the file chooser");
     await chooser.accept([ASTRONAUT]);
     await ready(page, ".photo-preview img");
     await tabTo(page, ".photo-picker button.primary");
