@@ -40,6 +40,10 @@ export const GeneratePreview = v.strictObject({
 });
 export const ReplacePhoto = v.strictObject({ photoUploadId: Uuid });
 export const PersonalizationId = v.strictObject({ id: Uuid });
+/** Where a client's event stream starts: after the event its view already shows (`lastEventId`). */
+export const EventsQuery = v.strictObject({
+  after: v.optional(v.pipe(v.string(), v.regex(/^\d{1,18}$/, "must be an event id (digits)"))),
+});
 export const PersonalizationFile = v.strictObject({
   id: Uuid,
   name: v.picklist(["block.pdf", "cover.pdf", "pages.zip"]),
@@ -84,5 +88,7 @@ export const Personalization = v.object({
   photoUrl: v.nullable(v.string()),
   createdAt: v.string(),
   updatedAt: v.string(),
+  /** The last event the view already shows: open the event stream after it (`?after=`). */
+  lastEventId: v.nullable(v.string()),
 });
 export const PersonalizationList = v.object({ items: v.array(Personalization), nextCursor: v.nullable(v.string()) });

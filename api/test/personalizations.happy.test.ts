@@ -116,6 +116,45 @@ describe("a personalisation", () => {
     expect(idle.comments).toEqual(["heartbeat", "heartbeat"]);
   });
 
+  it("names in its view the last event the view shows, and streams only what came after it", async () => {
+    const all = await api.db.db
+      .selectFrom("app.events")
+      .select(["id"])
+      .where("personalization_id", "=", id)
+      .orderBy("id")
+      .execute();
+    const view = await body(await api.app.request(`/v1/personalizations/${id}`, { headers: bearer(token) }));
+    expect(view.lastEventId).toBe(all.at(-1)!.id);
+    const list = await body(await api.app.request("/v1/personalizations", { headers: bearer(token) }));
+    expect(list.items.find((p: { id: string }) => p.id === id)?.lastEventId).toBe(view.lastEventId);
+    // Opened after the view's last event: nothing replayed, only heartbeats.
+    const after = await api.app.request(`/v1/personalizations/${id}/events?after=${view.lastEventId}`, {
+      headers: bearer(token),
+    });
+    const idle = await readEvents(after, (_evs, comments) => comments.length >= 2);
+    expect(idle.events).toEqual([]);
+    // Opened after an earlier one: exactly the events after it.
+    const cut = all[2]!.id;
+    const resumed = await api.app.request(`/v1/personalizations/${id}/events?after=${cut}`, {
+      headers: bearer(token),
+    });
+    const { events } = await readEvents(resumed, (evs) => evs.filter((e) => e.id).length >= all.length - 3);
+    expect(events.filter((e) => e.id).map((e) => e.id)).toEqual(all.slice(3).map((e) => e.id));
+    // The browser's Last-Event-ID (a resume after a drop) is newer than the page's first view: it wins.
+    const dropped = await api.app.request(`/v1/personalizations/${id}/events?after=${cut}`, {
+      headers: { ...bearer(token), "last-event-id": all.at(-1)!.id },
+    });
+    expect((await readEvents(dropped, (_evs, comments) => comments.length >= 2)).events).toEqual([]);
+    // Anything but an event id is refused with the error envelope.
+    for (const bad of ["abc", "-1", "1".repeat(19), ""]) {
+      const res = await api.app.request(`/v1/personalizations/${id}/events?after=${bad}`, { headers: bearer(token) });
+      expect(res.status, bad).toBe(400);
+      expect((await body(res)).error.code).toBe("invalid_input");
+    }
+    const unknown = await api.app.request(`/v1/personalizations/${id}/events?since=1`, { headers: bearer(token) });
+    expect(unknown.status).toBe(400);
+  });
+
   it("regenerates with new seeds, counting down", async () => {
     const before = await api.db.db
       .selectFrom("app.personalization_pages")

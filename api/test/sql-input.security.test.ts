@@ -176,13 +176,19 @@ describe("query strings and cursors", () => {
     );
   });
 
-  it(`GET …/:id/events: ${RUNS} hostile Last-Event-IDs`, async () => {
+  it(`GET …/:id/events: ${RUNS} hostile Last-Event-IDs, and as many hostile ?after= values`, async () => {
     const lastEventId = fc
       .oneof(hostileText, fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String))
-      .filter((v) => /^[\t\x20-\x7e]*$/.test(v) && v.trim() === v); // what an HTTP header can carry
+      .filter((v) => /^[\t\x20-\x7e]*$/.test(v) && v.trim() === v); // what a header can carry
     await fc.assert(
       fc.asyncProperty(lastEventId, (id) =>
         expectNo5xx(`/v1/personalizations/${ids.personalization}/events`, { headers: { "last-event-id": id } }),
+      ),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(encodedValue, fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String)), (after) =>
+        expectNo5xx(`/v1/personalizations/${ids.personalization}/events?after=${after}`),
       ),
       { numRuns: RUNS },
     );

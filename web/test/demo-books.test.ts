@@ -11,7 +11,7 @@ import { fixturePath, redisUrl, serviceEnv, type Spawned, spawnRunner } from "@f
 import type { Browser } from "puppeteer-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { useApi } from "../../api/test/helpers.ts";
+import { useApi } from "@faceapp/testkit/api";
 import { generateBooks } from "../../books/generate.ts";
 import { descriptor, distance, recognise, SAME_PERSON } from "../../runners/test/gpu/likeness.ts";
 import {

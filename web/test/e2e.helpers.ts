@@ -9,10 +9,12 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PutBucketCorsCommand } from "@aws-sdk/client-s3";
 import { createS3Client, type S3Config } from "@faceapp/core";
+import { redisUrl, seedBook, serviceEnv } from "@faceapp/testkit";
 import { serve } from "@hono/node-server";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { createApp } from "../../api/src/app.ts";
 import type { TestApi } from "@faceapp/testkit/api";
+import { contrast, parseColor, seen } from "./contrast.ts";
 
 export const webRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -66,6 +68,22 @@ export async function serveApi(api: TestApi, webDist: string): Promise<{ origin:
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The stack both e2e files drive: the app built and served by the api, browser uploads allowed, the
+ * test book "moon" (a face on page 1, pages 1 and 2 in the preview), and the env runners are given.
+ */
+export async function serveFlow(api: TestApi): Promise<{
+  server: Awaited<ReturnType<typeof serveApi>>;
+  origin: string;
+  env: Record<string, string>;
+}> {
+  const webDist = buildWeb();
+  await allowBrowserUploads(api.s3Config);
+  await seedBook(api.db, api.s3Config, { slug: "moon", facePages: [1], previewPages: [1, 2] });
+  const server = await serveApi(api, webDist);
+  return { server, origin: server.origin, env: serviceEnv(api.db.url, api.s3Config, redisUrl) };
 }
 
 export async function launchBrowser(): Promise<Browser> {
@@ -173,36 +191,81 @@ export async function axeViolations(page: Page): Promise<string[]> {
   }, AXE_TAGS);
 }
 
+/** Where focus is and how it is shown: the ring's colour and what is seen on each side of it. */
+export interface FocusIndicator {
+  /** The focused element, briefly ("button.primary “Make my preview”"); "body" when focus is lost. */
+  focused: string;
+  /** The element that draws the ring: the focused one, or the label of a hidden file input. */
+  drawnBy: string | null;
+  ring: string | null;
+  /** The backgrounds (topmost first) at each on-screen point just beside the ring, outside and inside. */
+  beside: string[][];
+  /** The lowest contrast between the ring and what is beside it (0: no ring, or none on screen). */
+  contrast: number;
+}
+
 /**
- * The contrast between the focused element's outline and the page background behind it (WCAG's
- * relative luminance), for the 3:1 a focus indicator needs.
+ * Measures the focus indicator as it is painted: the focused element's outline (or its label's, for an
+ * input hidden behind its label) and, at the middle of each side, the colours just outside and just
+ * inside the ring, read from the elements actually at those points (what is behind a skip link is
+ * the header it covers, not its parent's background). A ring thinner than 2px counts as none.
  */
-export async function focusRingContrast(page: Page): Promise<number> {
-  return page.evaluate(() => {
-    const el = document.activeElement as HTMLElement;
-    const style = getComputedStyle(el);
-    if (style.outlineStyle === "none" || Number.parseFloat(style.outlineWidth) < 2) return 0;
-    const rgb = (c: string) => (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map(Number);
-    // The first ancestor with an opaque background is what the ring is seen against.
-    let behind = el.parentElement;
-    while (
-      behind &&
-      getComputedStyle(behind)
-        .backgroundColor.replace(/\s/g, "")
-        .match(/rgba\(.*,0\)|transparent/)
-    )
-      behind = behind.parentElement;
-    const luminance = (c: number[]) => {
-      const [r, g, b] = c.map((v) => {
-        const s = v / 255;
-        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-      });
-      return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+export async function focusIndicator(page: Page): Promise<FocusIndicator> {
+  const found = await page.evaluate(() => {
+    const describe = (el: Element) => {
+      const text = (el.getAttribute("aria-label") ?? el.textContent ?? "").trim().replace(/\s+/g, " ").slice(0, 40);
+      const cls = [...el.classList].map((c) => `.${c}`).join("");
+      return `${el.localName}${el.id ? `#${el.id}` : ""}${cls}${text ? ` “${text}”` : ""}`;
     };
-    const a = luminance(rgb(style.outlineColor));
-    const b = luminance(rgb(getComputedStyle(behind ?? document.body).backgroundColor));
-    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const el = document.activeElement;
+    if (!el || el === document.body) return { focused: "body", drawnBy: null, ring: null, beside: [] };
+    const candidates = [el, ...((el as HTMLInputElement).labels ?? [])];
+    const drawnBy = candidates.find((c) => {
+      const s = getComputedStyle(c);
+      const box = c.getBoundingClientRect();
+      // Painted at all: not clipped away (as a visually hidden input is), not invisible.
+      const shows = s.clip === "auto" && s.clipPath === "none" && s.visibility === "visible" && Number(s.opacity) > 0;
+      return (
+        shows && s.outlineStyle !== "none" && Number.parseFloat(s.outlineWidth) >= 2 && box.width > 2 && box.height > 2
+      );
+    });
+    if (!drawnBy) return { focused: describe(el), drawnBy: null, ring: null, beside: [] };
+    const style = getComputedStyle(drawnBy);
+    const width = Number.parseFloat(style.outlineWidth);
+    const offset = Number.parseFloat(style.outlineOffset);
+    const box = drawnBy.getBoundingClientRect();
+    // Distances from the border box's edge, outward: the ring spans [offset, offset + width]. Inside
+    // it is the gap an offset leaves (its middle), else the element's own edge.
+    const outside = offset + width + 1.5;
+    const inside = offset >= 1 ? offset / 2 : offset - 1.5;
+    const midX = box.left + box.width / 2;
+    const midY = box.top + box.height / 2;
+    const points = [outside, inside].flatMap((d) => [
+      [midX, box.top - d],
+      [midX, box.bottom + d],
+      [box.left - d, midY],
+      [box.right + d, midY],
+    ]);
+    const beside = points
+      .filter(([x, y]) => x! >= 0 && y! >= 0 && x! < innerWidth && y! < innerHeight)
+      .map(([x, y]) => {
+        const layers: string[] = [];
+        for (const at of document.elementsFromPoint(x!, y!)) {
+          const bg = getComputedStyle(at).backgroundColor;
+          layers.push(bg);
+          if (/^rgb\(/.test(bg)) break; // opaque: nothing below shows
+        }
+        return layers;
+      });
+    return { focused: describe(el), drawnBy: describe(drawnBy), ring: style.outlineColor, beside };
   });
+  const contrasts = found.ring ? found.beside.map((layers) => contrast(parseColor(found.ring!), seen(layers))) : [];
+  return { ...found, contrast: contrasts.length ? Math.min(...contrasts) : 0 };
+}
+
+/** The contrast of the focus ring against what is beside it (see focusIndicator). */
+export async function focusRingContrast(page: Page): Promise<number> {
+  return (await focusIndicator(page)).contrast;
 }
 
 /** Counts the pages of a PDF (its /Type /Page objects, not the /Pages tree). */

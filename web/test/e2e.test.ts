@@ -4,20 +4,19 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fixturePath, redisUrl, seedBook, serviceEnv, type Spawned, spawnRunner } from "@faceapp/testkit";
+import { fixturePath, type Spawned, spawnRunner } from "@faceapp/testkit";
 import type { Browser, Page } from "puppeteer-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { useApi } from "@faceapp/testkit/api";
 import { createApiClient } from "../src/api/client.ts";
 import {
-  allowBrowserUploads,
-  buildWeb,
   CHROMIUM,
   type ConsoleProblem,
   hasChromium,
   launchBrowser,
   pdfPageCount,
-  serveApi,
+  type serveApi,
+  serveFlow,
   shooter,
   axeViolations,
   focusRingContrast,
@@ -56,12 +55,7 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
   const downloads = fs.mkdtempSync(path.join(os.tmpdir(), "faceapp-downloads-"));
 
   beforeAll(async () => {
-    const webDist = buildWeb();
-    await allowBrowserUploads(api.s3Config);
-    await seedBook(api.db, api.s3Config, { slug: "moon", facePages: [1], previewPages: [1, 2] });
-    server = await serveApi(api, webDist);
-    origin = server.origin;
-    env = serviceEnv(api.db.url, api.s3Config, redisUrl);
+    ({ server, origin, env } = await serveFlow(api));
     // The render runner starts later, so a reload can be made while the preview is surely unfinished.
     runners.push(await spawnRunner("gpu", env));
     browser = await launchBrowser();
@@ -522,9 +516,9 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await page.waitForSelector("#replace-title");
     expect(page.url()).toBe(`${origin}/p/${refusedId}`);
 
-    // Another photo on the same personalisation: analysed again, accepted. The page replays its
-    // events from the start and reads its view again after them, which mounts the panel anew: choose
-    // the photo once that has settled (only the event stream still open).
+    // Another photo on the same personalisation: analysed again, accepted. The page opens its event
+    // stream after the view's last event and reads the view again after a status event, which can
+    // mount the panel anew: choose the photo once that has settled (only the event stream still open).
     await page.waitForNetworkIdle({ concurrency: 1, idleTime: 500 });
     const again = await page.waitForSelector("input[type=file]");
     await again!.uploadFile(ASTRONAUT);

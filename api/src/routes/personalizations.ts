@@ -9,6 +9,7 @@ import type { AppEnv } from "../http/types.ts";
 import { emptyBody, json, NoQuery, params, query } from "../http/validate.ts";
 import {
   CreatePersonalization,
+  EventsQuery,
   GeneratePreview,
   IdempotencyKey,
   Personalization,
@@ -171,14 +172,14 @@ export function personalizationRoutes(ctx: ApiContext) {
     .get(
       "/:id/events",
       doc({
-        summary: "Live events (SSE): replay after Last-Event-ID, then live",
+        summary: "Live events (SSE): replay after Last-Event-ID (else `after`, the view's lastEventId), then live",
         tags: ["personalizations"],
         auth: "user",
         responses: { 200: null },
       }),
       ctx.auth,
       params(PersonalizationId),
-      query(NoQuery),
+      query(EventsQuery),
       async (c) => {
         const { id: user, sessionId, expiresAtMs } = c.get("user");
         const { id } = c.req.valid("param");
@@ -189,7 +190,8 @@ export function personalizationRoutes(ctx: ApiContext) {
           throw new AppError("rate_limited", `At most ${MAX_STREAMS_PER_USER} event streams at once`);
         }
         streams.set(user, open + 1);
-        const lastEventId = c.req.header("last-event-id");
+        // The browser's own resume (Last-Event-ID, after a drop) is newer than the page's first view.
+        const lastEventId = c.req.header("last-event-id") ?? c.req.valid("query").after;
         // Ended within a heartbeat of a logout, and at the token's expiry: the session is checked
         // again while the stream is open, not only when it opened.
         const end = new AbortController();

@@ -47,6 +47,11 @@ export interface PersonalizationView {
   photoUrl: string | null;
   createdAt: string;
   updatedAt: string;
+  /**
+   * The id of the last event this view already shows (null: none yet). A client opens the event
+   * stream after it (`?after=`), so it hears only what is newer, not the story replayed from the start.
+   */
+  lastEventId: string | null;
 }
 
 /** Internal object keys never leave the api. */
@@ -61,6 +66,7 @@ type Row = Personalization & {
   book_title: string;
   book_language: string | null;
   created_at_text: string;
+  last_event_id: string | null;
 };
 
 function baseQuery(db: Kysely<Database>, ownerId: string) {
@@ -73,6 +79,10 @@ function baseQuery(db: Kysely<Database>, ownerId: string) {
       "b.title as book_title",
       "b.language as book_language",
       sql<string>`p.created_at::text`.as("created_at_text"),
+      // Read in the same statement as the row: every event up to it is already in the row.
+      sql<string | null>`(select max(e.id)::text from app.events e where e.personalization_id = p.id)`.as(
+        "last_event_id",
+      ),
     ])
     .where("p.owner_id", "=", ownerId);
 }
@@ -141,6 +151,7 @@ async function toView(
     photoUrl: (await presignGet(bucket, keys.photo(row.owner_id, row.photo_upload_id), PAGE_URL_SECONDS)).url,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
+    lastEventId: row.last_event_id,
   };
 }
 
@@ -176,7 +187,14 @@ export function createdView(
 ): Promise<PersonalizationView> {
   return toView(
     bucket,
-    { ...row, book_slug: book.slug, book_title: book.title, book_language: null, created_at_text: "" },
+    {
+      ...row,
+      book_slug: book.slug,
+      book_title: book.title,
+      book_language: null,
+      created_at_text: "",
+      last_event_id: null,
+    },
     [],
   );
 }

@@ -190,6 +190,7 @@ export interface Operations {
       photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
+      lastEventId: string | null;
     };
   };
   "GET /v1/personalizations": {
@@ -239,6 +240,7 @@ export interface Operations {
         photoUrl: string | null;
         createdAt: string;
         updatedAt: string;
+        lastEventId: string | null;
       }>;
       nextCursor: string | null;
     };
@@ -288,6 +290,7 @@ export interface Operations {
       photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
+      lastEventId: string | null;
     };
   };
   "POST /v1/personalizations/{id}/cancel": {
@@ -335,6 +338,7 @@ export interface Operations {
       photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
+      lastEventId: string | null;
     };
   };
   "POST /v1/personalizations/{id}/confirm": {
@@ -382,6 +386,7 @@ export interface Operations {
       photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
+      lastEventId: string | null;
     };
   };
   "GET /v1/personalizations/{id}/events": {
@@ -389,7 +394,9 @@ export interface Operations {
     params: {
       id: string;
     };
-    query: Record<string, never>;
+    query: {
+      after?: string;
+    };
     body: undefined;
     response: null;
   };
@@ -461,6 +468,7 @@ export interface Operations {
       photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
+      lastEventId: string | null;
     };
   };
   "PUT /v1/personalizations/{id}/photo": {
@@ -510,6 +518,7 @@ export interface Operations {
       photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
+      lastEventId: string | null;
     };
   };
   "POST /v1/personalizations/{id}/regenerate": {
@@ -557,6 +566,7 @@ export interface Operations {
       photoUrl: string | null;
       createdAt: string;
       updatedAt: string;
+      lastEventId: string | null;
     };
   };
   "POST /v1/uploads": {

@@ -4,6 +4,11 @@ import { checkPhoto, formatBytes, MAX_PHOTO_BYTES, type PhotoType } from "../lib
 import { percentOf, uploadToBucket } from "../lib/upload.ts";
 
 type Phase = "idle" | "chosen" | "uploading" | "checking" | "done";
+const phaseText: Partial<Record<Phase, "photo.uploading" | "photo.checking" | "photo.uploaded">> = {
+  uploading: "photo.uploading",
+  checking: "photo.checking",
+  done: "photo.uploaded",
+};
 
 /** Choose a photo, check it here, upload it straight to the store with progress, have the api verify it. */
 export function PhotoPicker(props: {
@@ -17,6 +22,7 @@ export function PhotoPicker(props: {
   const [phase, setPhase] = createSignal<Phase>("idle");
   const [percent, setPercent] = createSignal(0);
   const abort = new AbortController();
+  let progressBox: HTMLDivElement | undefined;
   onCleanup(() => {
     abort.abort();
     const url = preview();
@@ -51,6 +57,8 @@ export function PhotoPicker(props: {
     setProblem(null);
     setPercent(0);
     setPhase("uploading");
+    // The button just pressed is gone: focus follows to the progress that replaced it.
+    progressBox?.focus();
     try {
       const ticket = await api.call("POST /v1/uploads", {
         body: { contentType: f.type as PhotoType, byteSize: f.size },
@@ -108,8 +116,8 @@ export function PhotoPicker(props: {
           {t("photo.upload")}
         </button>
       </Show>
-      <Show when={phase() === "uploading" || phase() === "checking" || phase() === "done"}>
-        <div class="upload-progress" aria-live="polite">
+      <Show when={busy()}>
+        <div class="upload-progress" tabindex="-1" ref={progressBox}>
           <progress id="upload-progress" max="100" value={percent()} aria-label={t("photo.uploading")} />
           <span>
             {phase() === "uploading"
@@ -120,6 +128,10 @@ export function PhotoPicker(props: {
           </span>
         </div>
       </Show>
+      {/* A screen reader hears each step once, not every percent (the bar holds the figure). */}
+      <p class="visually-hidden" aria-live="polite" data-testid="upload-announce">
+        {phaseText[phase()] ? t(phaseText[phase()]!) : ""}
+      </p>
     </div>
   );
 }

@@ -31,6 +31,14 @@ export function Viewer(props: ViewerProps): JSX.Element {
     setIndex(i);
     setZoom(1);
   };
+  // At either end a button disables itself (the first spread, the largest zoom): focus moves to its
+  // counterpart rather than falling to the page body.
+  const pressed = (run: () => void) => (e: MouseEvent) => {
+    const button = e.currentTarget as HTMLButtonElement;
+    run();
+    if (button.disabled && document.activeElement !== dialog)
+      (button.parentElement?.querySelector<HTMLButtonElement>("button:enabled") ?? dialog).focus();
+  };
   const onKey = (e: KeyboardEvent) => {
     if (e.target instanceof HTMLButtonElement && (e.key === " " || e.key === "Enter")) return;
     if (e.key === "+" || e.key === "=") return setZoom(zoomStep(zoom(), 1));
@@ -75,7 +83,7 @@ export function Viewer(props: ViewerProps): JSX.Element {
         <div class="tools">
           <button
             type="button"
-            onClick={() => setZoom(zoomStep(zoom(), -1))}
+            onClick={pressed(() => setZoom(zoomStep(zoom(), -1)))}
             disabled={zoom() <= 1}
             aria-label={t("viewer.zoomOut")}
           >
@@ -84,7 +92,7 @@ export function Viewer(props: ViewerProps): JSX.Element {
           <span aria-live="polite">{Math.round(zoom() * 100)}%</span>
           <button
             type="button"
-            onClick={() => setZoom(zoomStep(zoom(), 1))}
+            onClick={pressed(() => setZoom(zoomStep(zoom(), 1)))}
             disabled={zoom() >= 3}
             aria-label={t("viewer.zoomIn")}
           >
@@ -146,12 +154,12 @@ export function Viewer(props: ViewerProps): JSX.Element {
         </div>
       </section>
       <footer>
-        <button type="button" onClick={() => go(step(index(), -1, spreads.length))} disabled={index() === 0}>
+        <button type="button" onClick={pressed(() => go(step(index(), -1, spreads.length)))} disabled={index() === 0}>
           ← {t("viewer.prev")}
         </button>
         <button
           type="button"
-          onClick={() => go(step(index(), 1, spreads.length))}
+          onClick={pressed(() => go(step(index(), 1, spreads.length)))}
           disabled={index() === spreads.length - 1}
         >
           {t("viewer.next")} →

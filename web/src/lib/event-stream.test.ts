@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 vi.mock("solid-js", () => import(/* @vite-ignore */ `${"../../../node_modules/solid-js/dist/solid.js"}`));
 
 const { createRoot, createSignal } = await import("solid-js");
-const { createEventStream, parseEventData } = await import("./event-stream.ts");
+const { createEventStream, parseEventData, withAfter } = await import("./event-stream.ts");
 
 class FakeEventSource {
   static instances: FakeEventSource[] = [];
@@ -85,12 +85,16 @@ describe("createEventStream", () => {
         return dispose;
       });
       const first = FakeEventSource.instances[0]!;
+      first.emit("status", '{"status":"preview_ready"}', "41");
+      first.emit("page", '{"page":"page_1"}', "42");
       first.readyState = 2; // CLOSED, e.g. after a 429 answer
       first.onerror?.();
       expect(FakeEventSource.instances).toHaveLength(1);
       vi.advanceTimersByTime(1000);
       expect(first.closed).toBe(true);
       expect(FakeEventSource.instances).toHaveLength(2);
+      // It asks for what came after the last event it had, not the whole story again.
+      expect(FakeEventSource.instances[1]!.url).toBe("/events?after=42");
       dispose();
       expect(FakeEventSource.instances[1]!.closed).toBe(true);
     } finally {
@@ -109,6 +113,14 @@ describe("createEventStream", () => {
       dispose();
     });
     expect(FakeEventSource.instances).toHaveLength(0);
+  });
+
+  it("sets the after parameter on relative and absolute URLs, replacing an old one", () => {
+    expect(withAfter("/v1/p/1/events", "7")).toBe("/v1/p/1/events?after=7");
+    expect(withAfter("/v1/p/1/events?after=3", "9")).toBe("/v1/p/1/events?after=9");
+    expect(withAfter("https://api.example/v1/p/1/events?x=1", "9")).toBe(
+      "https://api.example/v1/p/1/events?x=1&after=9",
+    );
   });
 
   it("parses only JSON objects", () => {

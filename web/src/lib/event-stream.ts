@@ -1,5 +1,7 @@
 // A small primitive around EventSource: opens when given a URL, closes in onCleanup. The browser
-// reconnects by itself after a drop and sends Last-Event-ID, so the api replays what was missed.
+// reconnects by itself after a drop and sends Last-Event-ID, so the api replays what was missed; a
+// stream opened anew after the browser gave up asks for what came after the last event it had
+// (`after`, which the api takes where no Last-Event-ID is sent).
 import { type Accessor, createEffect, createSignal, onCleanup } from "solid-js";
 import type { StreamEvent } from "./live.ts";
 
@@ -28,19 +30,34 @@ export function parseEventData(data: unknown): Record<string, unknown> | null {
   }
 }
 
+/** The URL with its `after` query parameter set (kept relative when it was). */
+export function withAfter(url: string, id: string): string {
+  const [path, query = ""] = url.split("?", 2) as [string, string?];
+  const params = new URLSearchParams(query);
+  params.set("after", id);
+  return `${path}?${params}`;
+}
+
 export function createEventStream(options: EventStreamOptions): Accessor<StreamState> {
   const [state, setState] = createSignal<StreamState>("closed");
-  // Bumped to open a fresh stream after the browser stopped retrying; the api then replays all.
+  // Bumped to open a fresh stream after the browser stopped retrying.
   const [attempt, setAttempt] = createSignal(0);
   const Source = options.EventSource ?? globalThis.EventSource;
+  // The last event id delivered from the current URL (a new URL starts over).
+  let lastId: string | null = null;
+  let lastUrl: string | null = null;
   createEffect(() => {
     const url = options.url();
     attempt();
+    if (url !== lastUrl) {
+      lastUrl = url;
+      lastId = null;
+    }
     if (!url) {
       setState("closed");
       return;
     }
-    const source = new Source(url, { withCredentials: true });
+    const source = new Source(lastId ? withAfter(url, lastId) : url, { withCredentials: true });
     let retry: ReturnType<typeof setTimeout> | undefined;
     setState("connecting");
     source.onopen = () => setState("open");
@@ -56,6 +73,7 @@ export function createEventStream(options: EventStreamOptions): Accessor<StreamS
       source.addEventListener(type, (e) => {
         const message = e as MessageEvent;
         const data = parseEventData(message.data);
+        if (message.lastEventId) lastId = message.lastEventId;
         if (data) options.onEvent({ type, data, id: message.lastEventId || null });
       });
     onCleanup(() => {

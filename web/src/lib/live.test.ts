@@ -41,6 +41,7 @@ function view(overrides: Partial<Personalization> = {}): Personalization {
     photoUrl: null,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
+    lastEventId: null,
     ...overrides,
   };
 }

@@ -19,6 +19,8 @@ export function AuthPage(props: { mode: "signin" | "signup" }): JSX.Element {
 
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();
+    // Busy, the button says so but keeps its focus (a disabled one would drop it to the body).
+    if (busy()) return;
     const form = new FormData(e.currentTarget as HTMLFormElement);
     const body = { email: String(form.get("email") ?? ""), password: String(form.get("password") ?? "") };
     setBusy(true);
@@ -58,7 +60,7 @@ export function AuthPage(props: { mode: "signin" | "signup" }): JSX.Element {
         <p id="auth-error" class="error" role="alert" tabindex="-1" ref={errorBox}>
           {error()}
         </p>
-        <button type="submit" class="primary" disabled={busy()}>
+        <button type="submit" class="primary" aria-disabled={busy()}>
           {signup() ? t("auth.submitSignUp") : t("auth.submitSignIn")}
         </button>
       </form>

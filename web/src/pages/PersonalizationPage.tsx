@@ -36,9 +36,14 @@ export function PersonalizationPage(): JSX.Element {
     (id) => api.call("GET /v1/personalizations/{id}", { params: { id } }),
   );
   const [live, setLive] = createSignal<LiveState | null>(null);
+  // The stream starts after the last event the first view already shows: a screen reader hears what
+  // happens next, not the book's earlier stages replayed (and the status never walks back through them).
+  const [streamFrom, setStreamFrom] = createSignal<{ id: string; after: string | null } | null>(null);
   createEffect(
     on(view, (v) => {
-      if (v) setLive((prev) => (prev && prev.id === v.id ? withView(prev, v) : fromView(v)));
+      if (!v) return;
+      setLive((prev) => (prev && prev.id === v.id ? withView(prev, v) : fromView(v)));
+      if (streamFrom()?.id !== v.id) setStreamFrom({ id: v.id, after: v.lastEventId });
     }),
   );
   // Status changes: fetch the view once a burst of events (a replay) has passed.
@@ -48,10 +53,16 @@ export function PersonalizationPage(): JSX.Element {
     pending = setTimeout(() => void refetch(), 100);
   };
   onCleanup(() => clearTimeout(pending));
-  // The live view: replayed from the start, then live; the browser resumes after drops by itself.
-  const streamUrl = createMemo(() =>
-    live() ? api.url("GET /v1/personalizations/{id}/events", { id: params.id }) : null,
-  );
+  // The live view after the first view's events; the browser resumes after drops by itself.
+  const streamUrl = createMemo(() => {
+    const from = streamFrom();
+    if (!from) return null;
+    return api.url(
+      "GET /v1/personalizations/{id}/events",
+      { id: from.id },
+      from.after === null ? undefined : { after: from.after },
+    );
+  });
   const stream = createEventStream({
     url: streamUrl,
     onEvent: (event) => {
@@ -73,7 +84,10 @@ export function PersonalizationPage(): JSX.Element {
       if (!at || at === document.body || !at.isConnected) statusLine?.focus();
     });
   createEffect(on(() => live()?.status, refocus, { defer: true }));
+  // While a request is out the buttons say so (aria-disabled) but stay focusable: a disabled button
+  // drops the focus it holds to the body.
   const act = async (run: () => Promise<unknown>) => {
+    if (busy()) return;
     setBusy(true);
     setError(null);
     try {
@@ -185,7 +199,8 @@ export function PersonalizationPage(): JSX.Element {
                 <Show when={s().status === "preview_ready"}>
                   <button
                     type="button"
-                    disabled={busy() || !can().regenerate}
+                    disabled={!can().regenerate}
+                    aria-disabled={busy()}
                     onClick={() =>
                       act(() => api.call("POST /v1/personalizations/{id}/regenerate", { params: { id: id() } }))
                     }
@@ -196,7 +211,7 @@ export function PersonalizationPage(): JSX.Element {
                   </button>
                 </Show>
                 <Show when={can().replacePhoto && s().status !== "analysis_failed" && !replacing()}>
-                  <button type="button" disabled={busy()} onClick={() => setReplacing(true)}>
+                  <button type="button" aria-disabled={busy()} onClick={() => busy() || setReplacing(true)}>
                     {t("photo.replace")}
                   </button>
                 </Show>
@@ -204,7 +219,7 @@ export function PersonalizationPage(): JSX.Element {
                   <button
                     type="button"
                     class="primary"
-                    disabled={busy()}
+                    aria-disabled={busy()}
                     aria-describedby="confirm-hint"
                     onClick={() =>
                       act(() => api.call("POST /v1/personalizations/{id}/confirm", { params: { id: id() } }))
@@ -218,9 +233,9 @@ export function PersonalizationPage(): JSX.Element {
                   <button
                     type="button"
                     class="danger"
-                    disabled={busy()}
+                    aria-disabled={busy()}
                     onClick={() => {
-                      if (window.confirm(t("preview.cancelConfirm")))
+                      if (!busy() && window.confirm(t("preview.cancelConfirm")))
                         void act(() => api.call("POST /v1/personalizations/{id}/cancel", { params: { id: id() } }));
                     }}
                   >
@@ -389,7 +404,7 @@ function ChildForm(props: {
         <p id="child-problem" class="error" role="alert">
           {problem()}
         </p>
-        <button type="submit" class="primary" disabled={props.busy}>
+        <button type="submit" class="primary" aria-disabled={props.busy}>
           {t("child.submit")}
         </button>
       </form>
@@ -406,7 +421,15 @@ function PagesPanel(props: { state: LiveState; story: Story; onOpen: (spread: nu
   const { t } = useApp();
   const preview = () => sortedPages(props.state, "preview");
   const count = () => bookProgress(props.state);
-  const making = () => ["preview_generating", "full_generating"].includes(props.state.status);
+  // Counted once the pages of the stage being made are known: just after "Make the full book" the
+  // state still holds only the preview's pages, whose finished count is no news.
+  const making = () => {
+    const { status } = props.state;
+    const { stage } = count();
+    return (
+      (status === "preview_generating" && stage === "preview") || (status === "full_generating" && stage === "full")
+    );
+  };
   // Screen readers hear the count every 5 pages (and when all are done), not every page.
   const milestone = createMemo(() => {
     const { done, total, stage } = count();
