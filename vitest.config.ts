@@ -12,6 +12,5 @@ export default defineConfig({
     // Two cores: files run in parallel, each with its own database and bucket.
     fileParallelism: true,
     maxWorkers: 2,
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
   },
 });

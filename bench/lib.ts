@@ -280,7 +280,6 @@ export async function spawnApi(
     JWT_SECRET_KEY: BENCH_JWT_SECRET,
     METRICS_TOKEN: BENCH_METRICS_TOKEN,
     WEB_DIST_DIR: "off",
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     ...extra,
   });
   const url = `http://127.0.0.1:${port}`;

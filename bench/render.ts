@@ -137,7 +137,7 @@ async function main() {
         const { stdout } = await promisify(execFile)(
           process.execPath,
           [...process.execArgv, fileURLToPath(import.meta.url), "--assemble", out],
-          { env: { ...process.env, MALLOC_ARENA_MAX: "2", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" } },
+          { env: { ...process.env, MALLOC_ARENA_MAX: "2" } },
         );
         runs.push(
           JSON.parse(stdout.trim().split("\n").pop()!) as { seconds: number; peakMb: number; beforeMb: number },

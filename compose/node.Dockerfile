@@ -1,9 +1,9 @@
-# One image for the api, both runners, the migrate job and the book import: Node 22 LTS, production
+# One image for the api, both runners, the migrate job and the book import: Node 24 LTS, production
 # dependencies only, Chromium and fonts for the render runner, a non-root user.
 # Build from the repository root: docker build -f compose/node.Dockerfile .
 
 # --- deps: production node_modules of every workspace (tsx included: it runs the TypeScript sources) ---
-FROM node:22-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL=skip \
     npm_config_fund=false \
@@ -18,7 +18,7 @@ COPY web/package.json web/
 RUN npm ci --omit=dev && npm cache clean --force
 
 # --- runtime ---
-FROM node:22-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 # chromium-headless-shell: the render runner's typesetter (headless only: fewer processes, no stalled
 # captures); fonts-dejavu-core, fonts-noto-ui-core, fonts-noto-cjk: its
 # fallback fonts for any script a name is in (core/src/fallback-fonts.ts); tini: signals and zombie

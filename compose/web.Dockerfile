@@ -1,7 +1,7 @@
 # The web app: Vite build of web/ (the API's base URL baked in at build time), served by nginx, which
 # also proxies /api/ to the api. Build from the repository root: docker build -f compose/web.Dockerfile .
 
-FROM node:22-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL=skip \
     npm_config_fund=false \

@@ -69,7 +69,6 @@ async function prepareStores(sup: Supervisor): Promise<Stores> {
     AWS_REGION_NAME: env.AWS_REGION_NAME,
     S3_BUCKET_NAME: env.S3_BUCKET_NAME,
     LOG_LEVEL: env.LOG_LEVEL,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   };
   return { databaseUrl, childEnv };
 }

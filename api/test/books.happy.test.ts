@@ -154,7 +154,6 @@ describe("the import", () => {
         AWS_SECRET_ACCESS_KEY: api.s3Config.credentials!.secretAccessKey,
         S3_BUCKET_NAME: api.s3Config.bucket,
         JWT_SECRET_KEY: "x".repeat(40),
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       },
     });
     expect(result.stderr).toBe("");

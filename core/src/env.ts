@@ -139,8 +139,6 @@ export function requiredInProduction<T extends ServiceUrls>(
 export function loadDotEnv(dir: string): void {
   const file = path.join(dir, ".env");
   if (fs.existsSync(file)) process.loadEnvFile(file);
-  // The AWS SDK warns at every start on Node 20, which our machines run; the images run Node 22+.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 }
 
 /** A random secret created once and kept in the data folder: development only. */

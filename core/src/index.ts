@@ -9,7 +9,7 @@ export * from "./photo.ts";
 export * from "./storage.ts";
 export * from "./progress.ts";
 export * from "./status.ts";
-export * from "./kysely.ts";
+export type * from "./schema.ts";
 export * from "./random.ts";
 export * from "./fallback-fonts.ts";
 export * from "./names.ts";

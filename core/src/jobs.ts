@@ -1,6 +1,6 @@
-import { sql } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { FinalError } from "./errors.ts";
-import type { AnyKysely } from "./kysely.ts";
+import type { Database } from "./schema.ts";
 import * as v from "valibot";
 
 // The job catalog: each task's identifier, payload schema, version and retry policy. Jobs are added
@@ -147,7 +147,7 @@ export function addJobCall<T extends TaskName>(task: T, payload: JobPayload<T>) 
 }
 
 /** Adds a job in the caller's transaction (or connection), validating its payload first. */
-export async function addJob<T extends TaskName>(db: AnyKysely, task: T, payload: JobPayload<T>): Promise<void> {
+export async function addJob<T extends TaskName>(db: Kysely<Database>, task: T, payload: JobPayload<T>): Promise<void> {
   await sql`select ${addJobCall(task, payload)}`.execute(db);
 }
 
@@ -157,7 +157,7 @@ export async function addJob<T extends TaskName>(db: AnyKysely, task: T, payload
  * transaction), and a row moves to another generation only after `removeJobsOf`, so the rows name
  * every key; each comes from `jobKey`, the one definition of the layout.
  */
-async function jobKeysOf(db: AnyKysely, personalizationId: string): Promise<string[]> {
+async function jobKeysOf(db: Kysely<Database>, personalizationId: string): Promise<string[]> {
   const { rows } = await sql<Pick<JobPayload<"render_page">, "stage" | "page" | "generation">>`
     select stage, page, generation from app.personalization_pages where personalization_id = ${personalizationId}`.execute(
     db,
@@ -176,7 +176,7 @@ async function jobKeysOf(db: AnyKysely, personalizationId: string): Promise<stri
  * cancel or when its stage has failed: graphile-worker's public `remove_job` for each of its keys
  * (a queued job is deleted; a running one keeps running, its key cleared and its attempts spent).
  */
-export async function removeJobsOf(db: AnyKysely, personalizationId: string): Promise<number> {
+export async function removeJobsOf(db: Kysely<Database>, personalizationId: string): Promise<number> {
   const keys = await jobKeysOf(db, personalizationId);
   const { rows } = await sql<{ id: string | null }>`
     select (graphile_worker.remove_job(k)).id from unnest(${keys}::text[]) as k`.execute(db);

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
-import { sql } from "kysely";
-import type { AnyKysely } from "./kysely.ts";
+import { type Kysely, sql } from "kysely";
+import type { Database } from "./schema.ts";
 import type postgres from "postgres";
 
 // Progress: state changes and page results are persisted in app.events (the SSE replay source) and
@@ -148,7 +148,7 @@ export function createProgressBus(
 
 /** Appends an event in the caller's transaction; publish it after the commit. */
 export async function insertEvent(
-  db: AnyKysely,
+  db: Kysely<Database>,
   personalizationId: string,
   type: EventType,
   data: Record<string, unknown>,

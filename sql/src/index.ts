@@ -1,3 +1,3 @@
 export * from "./db.ts";
 export * from "./migrate.ts";
-export type * from "./schema.ts";
+export type * from "@faceapp/core/schema";

@@ -1,6 +1,5 @@
 /// <reference path="../types/s3rver.d.ts" />
 import fs from "node:fs";
-import S3rver from "s3rver";
 import type { LocalService } from "./postgres.ts";
 import { isListening } from "./net.ts";
 
@@ -33,6 +32,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalServic
     return { url: `http://127.0.0.1:${options.port}`, owned: false, stop: async () => {} };
   }
   fs.mkdirSync(options.dir, { recursive: true });
+  // Imported here, not at the top: s3rver is a development dependency, absent from the production
+  // image, where S3 is always configured and this is never reached.
+  const { default: S3rver } = await import("s3rver");
   const server = new S3rver({
     address: "127.0.0.1",
     port: options.port,

@@ -1,18 +1,18 @@
-import type { PersonalizationStatus } from "@faceapp/core";
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+import type { Stage } from "./keys.ts";
+import type { EventType } from "./progress.ts";
+import type { PersonalizationStatus } from "./status.ts";
 
-export type { PersonalizationStatus } from "@faceapp/core";
-
-// Mirrors sql/migrations. Columns with a database default are Generated; jsonb is typed by its use.
+// The Kysely types of the database. Mirrors sql/migrations. They live in core, not in @faceapp/sql
+// (which depends on core), so that core's shared statements are typed against the real tables;
+// @faceapp/sql re-exports them. Columns with a database default are Generated; jsonb is typed by its use.
 
 type CreatedAt = ColumnType<Date, never, never>;
 type UpdatedAt = ColumnType<Date, Date | undefined, Date>;
 type Json<T> = ColumnType<T, T, T>;
 
 export type UploadStatus = "pending" | "ready" | "rejected";
-export type Stage = "preview" | "full";
 export type PageStatus = "pending" | "personalizing" | "rendering" | "done" | "failed" | "canceled";
-export type EventType = "status" | "analysis" | "page" | "files" | "error";
 export type RunnerKind = "gpu" | "render";
 export type ChildGender = "girl" | "boy" | "unspecified";
 
