@@ -227,9 +227,11 @@ export async function spawnApi(
   databaseUrl: string,
   s3: S3Config,
   extra: Record<string, string> = {},
+  /** Another checkout's api (bench/compare.ts); this one's by default. */
+  root = ".",
 ): Promise<ApiProcess> {
   const port = await freePort();
-  const spawned = spawnEntry("api/src/server.ts", {
+  const spawned = spawnEntry(path.join(root, "api/src/server.ts"), {
     ...serviceEnv(databaseUrl, s3, benchRedisUrl()),
     NODE_ENV: "production",
     LOG_LEVEL: "warn",
