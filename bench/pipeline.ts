@@ -16,6 +16,7 @@ import { startRunner } from "../runners/src/runtime/runner.ts";
 import { defineTask } from "../runners/src/runtime/task.ts";
 import { renderTasks } from "../runners/src/tasks/index.ts";
 import { seedBook } from "../testkit/src/book.ts";
+import { clearQueue } from "../testkit/src/queue.ts";
 import { printResults, type Result, seedPersonalizations, seedUsers, summarize, throwawayDatabase } from "./lib.ts";
 
 const { values: args } = parseArgs({
@@ -52,7 +53,7 @@ try {
     8,
     "bench",
   );
-  await sql`delete from graphile_worker._private_jobs`.execute(db.db);
+  await clearQueue(db);
 
   // Enqueue → start: one job at a time, each added by core's addJob and picked up by our runtime.
   let started: (() => void) | null = null;

@@ -9,9 +9,11 @@ import {
   spawnRunner,
   useTestBucket,
   useTestDatabase,
+  long,
+  record,
+  freePort,
 } from "@faceapp/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { long, record } from "./report.ts";
 import {
   type ApiProcess,
   alive,
@@ -25,7 +27,6 @@ import {
   startApi,
   waitUntil,
 } from "./lib.ts";
-import { freePort } from "@faceapp/testkit";
 
 const SLUG = "api-restart-book";
 const PAGES = long ? Array.from({ length: 20 }, (_, i) => i + 1) : [1, 2, 3, 4, 5, 6, 7, 8];

@@ -4,21 +4,26 @@
 import { once } from "node:events";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { createS3Client, getObjectBytes, jobs, keys, type PageId } from "@faceapp/core";
-import { redisUrl, serviceEnv, type Spawned, spawnRunner } from "@faceapp/testkit";
+import { redisUrl, serviceEnv, type Spawned, spawnRunner, long, record } from "@faceapp/testkit";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, body, signUp, useApi } from "../api/test/helpers.ts";
 import {
+  bearer,
+  body,
+  signUp,
+  useApi,
   book,
   createPersonalization,
   readEvents,
   readyPhoto,
   waitForStatus,
-} from "../api/test/personalizations.helpers.ts";
+  doneCounts,
+  generate,
+  jobsFailed,
+  pagesOf,
+} from "@faceapp/testkit/api";
 import { faceWorkflowParams } from "../runners/src/gpu/index.ts";
 import { ComfyDouble, type ComfyDoubleOptions } from "../testkit/src/doubles/comfyui.ts";
-import { doneCounts, generate, jobsFailed, pagesOf } from "./pipeline.ts";
-import { long, record } from "./report.ts";
 
 const api = useApi();
 const SLUG = "comfy-faults";

@@ -7,23 +7,10 @@ import os from "node:os";
 import path from "node:path";
 import { isListening, startLocalPostgres, waitForPort } from "@faceapp/core/local";
 import { migrate } from "@faceapp/sql";
-import { fixturePath, freePort, readSse, type Spawned, spawnEntry } from "@faceapp/testkit";
+import { fixturePath, freePort, readSse, type Spawned, sleep, spawnEntry, waitUntil } from "@faceapp/testkit";
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `probe` holds; throws `what` after the deadline. */
-export async function waitUntil(
-  what: string,
-  probe: () => Promise<boolean> | boolean,
-  timeoutMs = 60_000,
-  intervalMs = 200,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(intervalMs);
-  }
-}
+// The scenarios wait with testkit's pollers.
+export { sleep, waitUntil };
 
 /** The secret every api process of a scenario signs with, so tokens survive a restart. */
 export const JWT_SECRET = "chaos-secret-that-is-long-enough-0123456789";

@@ -4,9 +4,8 @@
 // no personalisation the api accepted is lost.
 import { randomUUID } from "node:crypto";
 import { createDb } from "@faceapp/sql";
-import { serviceEnv, type Spawned, seedBook, spawnRunner, useTestBucket } from "@faceapp/testkit";
+import { serviceEnv, type Spawned, seedBook, spawnRunner, useTestBucket, long, record } from "@faceapp/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { long, record } from "./report.ts";
 import {
   type Answer,
   type ApiProcess,

@@ -11,9 +11,10 @@ import {
   spawnRunner,
   useTestBucket,
   useTestDatabase,
+  long,
+  record,
 } from "@faceapp/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { long, record } from "./report.ts";
 import {
   type ApiProcess,
   alive,

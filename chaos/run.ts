@@ -56,7 +56,7 @@ const report = {
 };
 fs.writeFileSync(path.join(results, `${mode}.json`), `${JSON.stringify(report, null, 2)}\n`);
 
-/** "Scenario figures", then one section per `section` a scenario was recorded under (chaos/report.ts); empty ones left out. */
+/** "Scenario figures", then one section per `section` a scenario was recorded under (testkit/src/report.ts, `record`); empty ones left out. */
 function sections(all: Record<string, unknown>[]): string[] {
   const names = [
     "Scenario figures",

@@ -1,15 +1,24 @@
 import { sql } from "kysely";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createS3Client, keys, putObjectBytes } from "@faceapp/core";
-import { redisUrl, serviceEnv, type Spawned, spawnEntry } from "@faceapp/testkit";
+import { createS3Client, jobKey, keys, putObjectBytes } from "@faceapp/core";
+import { long, record, redisUrl, removeJob, serviceEnv, type Spawned, spawnEntry, waitUntil } from "@faceapp/testkit";
 import { type ComfyDouble, startComfyDouble } from "../testkit/src/doubles/comfyui.ts";
-import { bearer, body, jsonInit, signUp, useApi } from "../api/test/helpers.ts";
-import { book, createPersonalization, readyPhoto } from "../api/test/personalizations.helpers.ts";
-import { waitUntil } from "./lib.ts";
-import { listKeys, median, pageEvents, pageFiles } from "./pipeline.ts";
+import {
+  bearer,
+  body,
+  jsonInit,
+  signUp,
+  useApi,
+  book,
+  createPersonalization,
+  readyPhoto,
+  listKeys,
+  median,
+  pageEvents,
+  pageFiles,
+} from "@faceapp/testkit/api";
 import { KillWatch } from "./kill-watch.ts";
-import { long, record } from "./report.ts";
 
 // Issue #9, "runner killed": two render runners and one gpu runner (against the ComfyUI double) work
 // through 200 preview pages (1,000 in long mode) while a chaos loop SIGKILLs a random runner 2–5 s
@@ -108,7 +117,7 @@ async function analysedPersonalizations(): Promise<{ token: string; ids: string[
     const faceCropKey = keys.faceCrop(id, photo);
     await putObjectBytes(s3, api.s3Config.bucket, faceCropKey, face, "image/png");
     const analysis = { faceCropKey, prompt: "a smiling child", crop: { size: 96, landmarks } };
-    await sql`delete from graphile_worker._private_jobs where key = ${`analyze_photo:${id}`}`.execute(api.db.db);
+    await removeJob(api.db, jobKey("analyze_photo", { personalizationId: id, photoUploadId: photo }));
     await api.db.db
       .updateTable("app.personalizations")
       .set({ status: "analyzed", analysis })

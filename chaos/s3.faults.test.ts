@@ -2,13 +2,18 @@
 // proxy (the rig's s3rver is shared by every test file: only the proxy is stopped or slowed).
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { createS3Client } from "@faceapp/core";
-import { redisUrl, serviceEnv, type Spawned, spawnRunner } from "@faceapp/testkit";
+import { long, record, redisUrl, serviceEnv, type Spawned, spawnRunner, waitUntil } from "@faceapp/testkit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { body, useApi } from "../api/test/helpers.ts";
-import { waitForStatus } from "../api/test/personalizations.helpers.ts";
-import { waitUntil } from "./lib.ts";
-import { analysedRenderOnly, doneCounts, generate, jobsFailed, pagesOf } from "./pipeline.ts";
-import { long, record } from "./report.ts";
+import {
+  body,
+  useApi,
+  waitForStatus,
+  analysedRenderOnly,
+  doneCounts,
+  generate,
+  jobsFailed,
+  pagesOf,
+} from "@faceapp/testkit/api";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
 let proxy: TcpProxy;

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { bearer, email, type ErrorEnvelope, jsonInit, PASSWORD, signUp, unreachableRedis, useApi } from "./helpers.ts";
+import {
+  bearer,
+  email,
+  type ErrorEnvelope,
+  jsonInit,
+  PASSWORD,
+  signUp,
+  unreachableRedis,
+  useApi,
+} from "@faceapp/testkit/api";
 
 const api = useApi();
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hashPassword, verifyPassword } from "../src/services/passwords.ts";
-import { bearer, body, email, jsonInit, PASSWORD, signUp, useApi } from "./helpers.ts";
+import { bearer, body, email, jsonInit, PASSWORD, signUp, useApi } from "@faceapp/testkit/api";
 
 const api = useApi();
 

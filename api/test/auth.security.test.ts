@@ -2,8 +2,18 @@ import { SignJWT, UnsecuredJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { describeWithRedis } from "@faceapp/testkit";
 import { FOLDED_SESSION } from "../src/http/auth.ts";
-import { bearer, body, email, jsonInit, PASSWORD, signUp, TEST_SECRET, useApi } from "./helpers.ts";
-import { book, readyPhoto } from "./personalizations.helpers.ts";
+import {
+  bearer,
+  body,
+  book,
+  email,
+  jsonInit,
+  PASSWORD,
+  readyPhoto,
+  signUp,
+  TEST_SECRET,
+  useApi,
+} from "@faceapp/testkit/api";
 
 const api = useApi();
 const key = new TextEncoder().encode(TEST_SECRET);

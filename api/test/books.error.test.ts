@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { importBook } from "../src/services/book-import.ts";
 import { noCatalogCache } from "../src/services/catalog-cache.ts";
 import { headObject } from "../src/services/storage.ts";
-import { body, bookFolder, useApi } from "./helpers.ts";
+import { body, bookFolder, useApi } from "@faceapp/testkit/api";
 
 const api = useApi();
 

@@ -5,7 +5,7 @@ import { describeWithRedis } from "@faceapp/testkit";
 import { beforeAll, describe, expect, it } from "vitest";
 import { importBook } from "../src/services/book-import.ts";
 import { noCatalogCache, redisCatalogCache } from "../src/services/catalog-cache.ts";
-import { body, bookFolder, useApi } from "./helpers.ts";
+import { body, bookFolder, useApi } from "@faceapp/testkit/api";
 
 const api = useApi();
 

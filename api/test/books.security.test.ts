@@ -2,7 +2,7 @@ import { AppError } from "@faceapp/core";
 import { describe, expect, it } from "vitest";
 import { importBook } from "../src/services/book-import.ts";
 import { noCatalogCache } from "../src/services/catalog-cache.ts";
-import { body, bookFolder, useApi } from "./helpers.ts";
+import { body, bookFolder, useApi } from "@faceapp/testkit/api";
 
 const api = useApi();
 

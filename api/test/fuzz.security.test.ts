@@ -3,11 +3,9 @@
 // every error in the envelope, the process stays up and its memory does not grow.
 import fs from "node:fs";
 import fc from "fast-check";
-import type { Spawned } from "@faceapp/testkit";
+import { type Spawned, long, record } from "@faceapp/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { long, record } from "../../chaos/report.ts";
-import { body, signUp, spawnApiProcess, useApi } from "./helpers.ts";
-import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
+import { body, signUp, spawnApiProcess, useApi, book, createPersonalization, readyPhoto } from "@faceapp/testkit/api";
 
 const api = useApi();
 const RUNS = long ? 10_000 : 1_500;

@@ -4,11 +4,19 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { record } from "../../chaos/report.ts";
+import { record } from "@faceapp/testkit";
 import { createApp } from "../src/app.ts";
 import { appCsp, NOTHING_CSP } from "../src/http/security-headers.ts";
-import { bearer, body, METRICS_TOKEN, signUp, useApi } from "./helpers.ts";
-import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
+import {
+  bearer,
+  body,
+  METRICS_TOKEN,
+  signUp,
+  useApi,
+  book,
+  createPersonalization,
+  readyPhoto,
+} from "@faceapp/testkit/api";
 
 const api = useApi();
 

@@ -2,7 +2,7 @@ import { createS3Client } from "@faceapp/core";
 import { createDb } from "@faceapp/sql";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
-import { body, jsonInit, unreachableRedis, useApi } from "./helpers.ts";
+import { body, jsonInit, unreachableRedis, useApi } from "@faceapp/testkit/api";
 
 const api = useApi();
 const closed = "http://127.0.0.1:9"; // discard port: nothing listens

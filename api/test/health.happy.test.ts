@@ -4,7 +4,7 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
 import { Credentials, CreateUpload } from "../src/schemas.ts";
-import { bearer, body, jsonInit, METRICS_TOKEN, signUp, useApi } from "./helpers.ts";
+import { bearer, body, jsonInit, METRICS_TOKEN, signUp, useApi } from "@faceapp/testkit/api";
 
 const api = useApi();
 

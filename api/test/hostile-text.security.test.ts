@@ -10,8 +10,17 @@ import path from "node:path";
 import { sql } from "kysely";
 import { redisUrl, serviceEnv, skipAnalysis, spawnRunner, type Spawned } from "@faceapp/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
-import { book, createPersonalization, readyPhoto, waitForStatus } from "./personalizations.helpers.ts";
+import {
+  bearer,
+  body,
+  jsonInit,
+  signUp,
+  useApi,
+  book,
+  createPersonalization,
+  readyPhoto,
+  waitForStatus,
+} from "@faceapp/testkit/api";
 
 const api = useApi();
 let listener: http.Server;

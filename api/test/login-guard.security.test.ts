@@ -1,12 +1,11 @@
 // The per-address limits against a client that writes its own X-Forwarded-For, and password guessing
 // limited without a switch that locks an account's owner out. Each case runs with counters in memory
 // and in Redis (shared by api replicas).
-import { describeWithRedis } from "@faceapp/testkit";
+import { describeWithRedis, record } from "@faceapp/testkit";
 import { describe, expect, it } from "vitest";
-import { record } from "../../chaos/report.ts";
 import type { App } from "../src/app.ts";
 import { UNDER_ATTACK_FIRST_HOLD_SECONDS } from "../src/services/login-guard.ts";
-import { body, email, jsonInit, PASSWORD, signUp, useApi } from "./helpers.ts";
+import { body, email, jsonInit, PASSWORD, signUp, useApi } from "@faceapp/testkit/api";
 
 const api = useApi();
 let forged = 0;

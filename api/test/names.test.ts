@@ -3,8 +3,7 @@
 // font of the book can draw it.
 import { sql } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
-import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
+import { bearer, body, jsonInit, signUp, useApi, book, createPersonalization, readyPhoto } from "@faceapp/testkit/api";
 
 const api = useApi();
 let token: string;

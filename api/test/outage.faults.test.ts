@@ -4,8 +4,18 @@ import { createLogger, createProgressBus, createRedisBus, createS3Client } from 
 import { createDb } from "@faceapp/sql";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
-import { bearer, body, jsonInit, signUp, testEnv, useApi } from "./helpers.ts";
-import { book, createPersonalization, readEvents, readyPhoto } from "./personalizations.helpers.ts";
+import {
+  bearer,
+  body,
+  jsonInit,
+  signUp,
+  testEnv,
+  useApi,
+  book,
+  createPersonalization,
+  readEvents,
+  readyPhoto,
+} from "@faceapp/testkit/api";
 
 const api = useApi();
 // Port 1 on loopback: nothing listens, connections are refused at once.

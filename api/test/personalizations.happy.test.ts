@@ -7,8 +7,18 @@ import sharp from "sharp";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { getObjectBytes } from "@faceapp/core";
 import { redisUrl, serviceEnv, spawnRunner, type Spawned } from "@faceapp/testkit";
-import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
-import { book, createPersonalization, readEvents, readyPhoto, waitForStatus } from "./personalizations.helpers.ts";
+import {
+  bearer,
+  body,
+  jsonInit,
+  signUp,
+  useApi,
+  book,
+  createPersonalization,
+  readEvents,
+  readyPhoto,
+  waitForStatus,
+} from "@faceapp/testkit/api";
 
 // The whole pipeline through real runner processes: the api here, one gpu and one render runner.
 // Real work on a busy 2-core machine: the limit guards against hangs, it is no performance claim.

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
-import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
+import { bearer, body, jsonInit, signUp, useApi, book, createPersonalization, readyPhoto } from "@faceapp/testkit/api";
 
 const api = useApi();
 

@@ -4,8 +4,7 @@
 import { personalizationStatuses } from "@faceapp/core";
 import { sql } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
-import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
+import { bearer, body, jsonInit, signUp, useApi, book, createPersonalization, readyPhoto } from "@faceapp/testkit/api";
 
 const api = useApi();
 type Status = (typeof personalizationStatuses)[number];

@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { MAX_STREAMS_PER_USER } from "../src/routes/personalizations.ts";
-import { bearer, body, signUp, useApi } from "./helpers.ts";
-import { book, createPersonalization, readEvents, readyPhoto } from "./personalizations.helpers.ts";
+import {
+  bearer,
+  body,
+  signUp,
+  useApi,
+  book,
+  createPersonalization,
+  readEvents,
+  readyPhoto,
+} from "@faceapp/testkit/api";
 
 const api = useApi();
 

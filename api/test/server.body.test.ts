@@ -5,7 +5,7 @@ import http from "node:http";
 import type { Spawned } from "@faceapp/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES } from "../src/app.ts";
-import { bearer, signUp, spawnApiProcess, useApi } from "./helpers.ts";
+import { bearer, signUp, spawnApiProcess, useApi } from "@faceapp/testkit/api";
 
 const api = useApi();
 let server: Spawned | undefined;

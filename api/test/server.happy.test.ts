@@ -3,7 +3,7 @@
 import net from "node:net";
 import type { Spawned } from "@faceapp/testkit";
 import { afterAll, expect, it } from "vitest";
-import { spawnApiProcess, useApi } from "./helpers.ts";
+import { spawnApiProcess, useApi } from "@faceapp/testkit/api";
 
 const api = useApi();
 let server: Spawned | undefined;

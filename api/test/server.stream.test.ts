@@ -1,8 +1,16 @@
 // Shutting down with event streams open: they end, so the drain does not wait on them.
 import { afterAll, expect, it } from "vitest";
 import type { Spawned } from "@faceapp/testkit";
-import { bearer, body, signUp, spawnApiProcess, useApi } from "./helpers.ts";
-import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
+import {
+  bearer,
+  body,
+  signUp,
+  spawnApiProcess,
+  useApi,
+  book,
+  createPersonalization,
+  readyPhoto,
+} from "@faceapp/testkit/api";
 
 const api = useApi();
 let server: Spawned | undefined;

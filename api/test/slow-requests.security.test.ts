@@ -1,11 +1,18 @@
 // Slow-loris and slow bodies against a real api process: the server's timeouts cut them while it
 // keeps answering everyone else, and event streams (long responses, not slow requests) are not cut.
 import net from "node:net";
-import type { Spawned } from "@faceapp/testkit";
+import { type Spawned, record } from "@faceapp/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { record } from "../../chaos/report.ts";
-import { bearer, body, signUp, spawnApiProcess, useApi } from "./helpers.ts";
-import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
+import {
+  bearer,
+  body,
+  signUp,
+  spawnApiProcess,
+  useApi,
+  book,
+  createPersonalization,
+  readyPhoto,
+} from "@faceapp/testkit/api";
 
 const api = useApi();
 const HEADERS_TIMEOUT_S = 2;

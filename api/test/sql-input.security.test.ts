@@ -5,9 +5,8 @@
 // refusal in the error envelope.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { long, record } from "../../chaos/report.ts";
-import { bearer, body, signUp, useApi } from "./helpers.ts";
-import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
+import { long, record } from "@faceapp/testkit";
+import { bearer, body, signUp, useApi, book, createPersonalization, readyPhoto } from "@faceapp/testkit/api";
 
 const api = useApi();
 const RUNS = long ? 2_000 : 250;

@@ -3,10 +3,19 @@
 // other sessions go on.
 import { SignJWT } from "jose";
 import { expect, it } from "vitest";
-import { record } from "../../chaos/report.ts";
+import { record } from "@faceapp/testkit";
 import type { App } from "../src/app.ts";
-import { bearer, body, signUp, TEST_SECRET, useApi } from "./helpers.ts";
-import { book, createPersonalization, readEvents, readyPhoto } from "./personalizations.helpers.ts";
+import {
+  bearer,
+  body,
+  signUp,
+  TEST_SECRET,
+  useApi,
+  book,
+  createPersonalization,
+  readEvents,
+  readyPhoto,
+} from "@faceapp/testkit/api";
 
 const api = useApi();
 

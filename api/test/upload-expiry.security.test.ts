@@ -2,10 +2,9 @@
 // policy's expiration) accepts the bytes, so the api refuses to complete an upload whose ticket ended.
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { expect, it } from "vitest";
-import { record } from "../../chaos/report.ts";
+import { record } from "@faceapp/testkit";
 import { UPLOAD_COMPLETE_GRACE_SECONDS, UPLOAD_URL_SECONDS } from "../src/services/uploads.ts";
-import { body, image, signUp, useApi } from "./helpers.ts";
-import { complete, createTicket, postToBucket } from "./uploads.helpers.ts";
+import { body, image, signUp, useApi, complete, createTicket, postToBucket } from "@faceapp/testkit/api";
 
 const api = useApi();
 

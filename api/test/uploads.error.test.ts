@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { bearer, body, type ErrorEnvelope, jsonInit, signUp, useApi } from "./helpers.ts";
-import { complete, createTicket } from "./uploads.helpers.ts";
+import {
+  bearer,
+  body,
+  type ErrorEnvelope,
+  jsonInit,
+  signUp,
+  useApi,
+  complete,
+  createTicket,
+} from "@faceapp/testkit/api";
 
 const api = useApi();
 

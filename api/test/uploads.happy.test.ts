@@ -3,8 +3,7 @@ import fs from "node:fs";
 import { fixturePath } from "@faceapp/testkit";
 import sharp from "sharp";
 import { expect, it } from "vitest";
-import { bearer, body, image, signUp, useApi } from "./helpers.ts";
-import { complete, createTicket, postToBucket } from "./uploads.helpers.ts";
+import { bearer, body, image, signUp, useApi, complete, createTicket, postToBucket } from "@faceapp/testkit/api";
 
 const api = useApi();
 

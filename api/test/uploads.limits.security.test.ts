@@ -6,12 +6,21 @@
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import sharp, { type Sharp } from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
-import { record } from "../../chaos/report.ts";
+import { record } from "@faceapp/testkit";
 import { PHOTO_LIMITS } from "@faceapp/core";
 import { createBudget } from "../src/services/decode-budget.ts";
 import { DECODE_BUDGET_BYTES, DECODE_FIXED_BYTES, decodeCost } from "../src/services/image-check.ts";
-import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
-import { complete, createTicket, pngBomb, postToBucket } from "./uploads.helpers.ts";
+import {
+  bearer,
+  body,
+  jsonInit,
+  signUp,
+  useApi,
+  complete,
+  createTicket,
+  pngBomb,
+  postToBucket,
+} from "@faceapp/testkit/api";
 
 const api = useApi();
 /** Outcomes of the completions, by reason, for the suite's report. */

@@ -4,8 +4,20 @@ import { describe, expect, it } from "vitest";
 import { AppError } from "@faceapp/core";
 import { headObject } from "../src/services/storage.ts";
 import { getReadyUpload } from "../src/services/uploads.ts";
-import { bearer, body, image, jsonInit, signUp, useApi } from "./helpers.ts";
-import { complete, createTicket, pngBomb, postToBucket, type Ticket, truncatedJpeg } from "./uploads.helpers.ts";
+import {
+  bearer,
+  body,
+  image,
+  jsonInit,
+  signUp,
+  useApi,
+  complete,
+  createTicket,
+  pngBomb,
+  postToBucket,
+  type Ticket,
+  truncatedJpeg,
+} from "@faceapp/testkit/api";
 
 const api = useApi();
 

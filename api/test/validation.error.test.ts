@@ -1,7 +1,7 @@
 // Every route of this api, fed invalid JSON, wrong types and unknown fields: always a 4xx error
 // envelope, never a 5xx, never the input echoed back (random input: fuzz.security.test.ts).
 import { beforeAll, describe, expect, it } from "vitest";
-import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
+import { bearer, body, jsonInit, signUp, useApi } from "@faceapp/testkit/api";
 
 const api = useApi();
 let token = "";

@@ -2,8 +2,8 @@
 // pending jobs of each runner kind in graphile-worker's queue (run against a migrated database).
 import fs from "node:fs";
 import path from "node:path";
-import { repoRoot } from "@faceapp/core";
-import { useTestDatabase } from "@faceapp/testkit";
+import { queueNamesOf, repoRoot, tasksOf } from "@faceapp/core";
+import { takeNewestJobAs, useTestDatabase } from "@faceapp/testkit";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -76,6 +76,19 @@ describe("compose/k8s", () => {
     }
   });
 
+  it("counts, for each runner kind, the queue names of its tasks' payload versions (the catalog's)", () => {
+    for (const kind of ["gpu", "render"] as const) {
+      const scaled = byKind("ScaledObject").find((s) => s.spec.scaleTargetRef.name === `faceapp-${kind}-runner`)!;
+      const listed = /task_identifier in \(([^)]*)\)/.exec(scaled.spec.triggers[0].metadata.query)?.[1] ?? "";
+      const names = listed.split(",").map((n) => n.trim().replace(/^'|'$/g, ""));
+      expect(names.sort(), kind).toEqual(
+        tasksOf(kind)
+          .flatMap((task) => queueNamesOf(task))
+          .sort(),
+      );
+    }
+  });
+
   describe("the scalers' queries, on a migrated database", () => {
     const db = useTestDatabase();
     const query = (target: string) =>
@@ -98,8 +111,7 @@ describe("compose/k8s", () => {
       // Not waiting: scheduled for later, and one taken by a worker.
       await add("render_page", ", run_at := now() + interval '1 hour'");
       await add("personalize_page");
-      await sql`update graphile_worker._private_jobs set locked_at = now(), locked_by = 'w'
-        where id = (select max(id) from graphile_worker._private_jobs)`.execute(db.db);
+      await takeNewestJobAs(db, "w", 0);
 
       expect(await count("faceapp-render-runner")).toBe(4);
       expect(await count("faceapp-gpu-runner")).toBe(3);

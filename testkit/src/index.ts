@@ -82,6 +82,16 @@ export const describeWithRedis = redisUrl ? describe : describe.skip;
 /** A unique key prefix so test files sharing one Redis never see each other's keys. */
 export const redisPrefix = () => `t:${randomBytes(4).toString("hex")}:`;
 export { skipAnalysis } from "./analysis.ts";
+export {
+  clearQueue,
+  GRAPHILE_WORKER_CHECKED,
+  refuseFirstFailureRecord,
+  removeJob,
+  setAttempts,
+  takeNewestJobAs,
+} from "./queue.ts";
+export { long, record, type ScenarioFigures } from "./report.ts";
+export { sleep, waitUntil } from "./wait.ts";
 export { seedBook, type TestBookOptions } from "./book.ts";
 export { freePort, type Spawned, serviceEnv, spawnEntry, spawnRunner } from "./processes.ts";
 export { readSse, type SseHandlers, type SseMessage, sseParser } from "./sse.ts";

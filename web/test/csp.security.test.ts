@@ -3,11 +3,10 @@
 // the store (its preview a blob: image) with not one violation of the policy.
 import fs from "node:fs";
 import path from "node:path";
-import { fixturePath, seedBook } from "@faceapp/testkit";
+import { fixturePath, seedBook, record } from "@faceapp/testkit";
 import type { Browser, Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { record } from "../../chaos/report.ts";
-import { useApi } from "../../api/test/helpers.ts";
+import { useApi } from "@faceapp/testkit/api";
 import { allowBrowserUploads, buildWeb, hasChromium, launchBrowser, serveApi } from "./e2e.helpers.ts";
 
 const LONG = 180_000;

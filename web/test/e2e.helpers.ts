@@ -12,7 +12,7 @@ import { createS3Client, type S3Config } from "@faceapp/core";
 import { serve } from "@hono/node-server";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { createApp } from "../../api/src/app.ts";
-import type { TestApi } from "../../api/test/helpers.ts";
+import type { TestApi } from "@faceapp/testkit/api";
 
 export const webRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";

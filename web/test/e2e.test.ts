@@ -7,7 +7,7 @@ import path from "node:path";
 import { fixturePath, redisUrl, seedBook, serviceEnv, type Spawned, spawnRunner } from "@faceapp/testkit";
 import type { Browser, Page } from "puppeteer-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { useApi } from "../../api/test/helpers.ts";
+import { useApi } from "@faceapp/testkit/api";
 import { createApiClient } from "../src/api/client.ts";
 import {
   allowBrowserUploads,

@@ -2,6 +2,7 @@ import os from "node:os";
 import { sql } from "kysely";
 import type { Db } from "@faceapp/sql";
 import type { RunnerKindName } from "@faceapp/core";
+import { unlockLost } from "./queue.ts";
 
 /** Records that these graphile-worker workers are alive. */
 export async function beat(db: Db, kind: RunnerKindName, workerIds: string[]): Promise<void> {
@@ -45,15 +46,7 @@ export async function sweep(db: Db, staleAfterSeconds: number): Promise<string[]
   // it releases, unless its previous attempt ended the same way: a job that kills its runner each time
   // (a poison input, out of memory) then spends its attempts and fails with this reason instead of
   // taking runners down for ever. Not a removed job (remove_job spends a locked job's attempts and
-  // clears its key). In one transaction with the unlock: a concurrent sweeper re-reads the rows after
-  // this commit, finds them unlocked, and hands nothing back twice.
-  await db.db.transaction().execute(async (tx) => {
-    await sql`
-      update graphile_worker._private_jobs
-      set attempts = case when last_error is distinct from ${RUNNER_LOST} then greatest(attempts - 1, 0) else attempts end,
-        last_error = ${RUNNER_LOST}
-      where locked_by = any(${ids}::text[]) and key is not null`.execute(tx);
-    await sql`select graphile_worker.force_unlock_workers(${ids}::text[])`.execute(tx);
-  });
+  // clears its key).
+  await unlockLost(db, ids, RUNNER_LOST);
   return ids;
 }

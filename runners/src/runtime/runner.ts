@@ -2,9 +2,10 @@ import { EventEmitter } from "node:events";
 import { HeadBucketCommand } from "@aws-sdk/client-s3";
 import { sql } from "kysely";
 import { Logger as WorkerLogger, type TaskList, type WorkerEvents, run } from "graphile-worker";
-import { type RunnerKindName, tasksOf } from "@faceapp/core";
+import { type JobCatalog, jobs, queueNamesOf, type RunnerKindName, tasksOf } from "@faceapp/core";
 import { beat, forget, sweep } from "./heartbeat.ts";
 import { type Readiness, startHealthServer } from "./health.ts";
+import { handBack, type ReleasedJob } from "./queue.ts";
 import { type RunnerDeps, type TaskDefinition, toWorkerTask } from "./task.ts";
 
 export interface RunnerOptions<D extends RunnerDeps> {
@@ -27,6 +28,8 @@ export interface RunnerOptions<D extends RunnerDeps> {
   waitUntilReady?: boolean;
   readyPollMs?: number;
   pollIntervalMs?: number;
+  /** The job catalog whose queue names and payload versions it takes: `jobs` unless a test passes another. */
+  catalog?: JobCatalog;
 }
 
 export interface RunningRunner {
@@ -45,7 +48,23 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
   const own = new Set(tasksOf(kind));
   const foreign = options.tasks.filter((t) => !own.has(t.name)).map((t) => t.name);
   if (foreign.length) throw new Error(`${kind} runner cannot run ${foreign.join(", ")}`);
-  const taskList: TaskList = Object.fromEntries(options.tasks.map((t) => [t.name, toWorkerTask(t, deps)]));
+  // Jobs a drain stopped: their attempts are handed back once their pool has ended (and so recorded them).
+  const released: ReleasedJob[] = [];
+  const release = (job: ReleasedJob) => released.push(job);
+  const handBackReleased = async () => {
+    const count = await handBack(deps.db, released.splice(0));
+    if (count) deps.logger.info({ jobs: count }, "handed back the attempts of jobs released by the drain");
+  };
+  // Each task takes the jobs of its current payload version and, while kept, of its previous one.
+  const catalog = options.catalog ?? jobs;
+  const taskList: TaskList = Object.fromEntries(
+    options.tasks.flatMap((t) =>
+      queueNamesOf(t.name, catalog).map((queue) => [
+        queue,
+        toWorkerTask(t, deps, { queue, catalog, released: release }),
+      ]),
+    ),
+  );
 
   // The ids this runner beats for: its workers', and its pool's, which is what graphile-worker locks
   // jobs with (a pool's jobs are only the sweeper's to unlock once the pool itself goes silent).
@@ -136,6 +155,7 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
       });
       giveUp = null;
       if (stopRequested) {
+        await handBackReleased().catch((err) => deps.logger.warn({ err }, "could not hand back released jobs"));
         if (failure) throw failure;
         return;
       }
@@ -155,6 +175,7 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
         try {
           await sql`select graphile_worker.force_unlock_workers(${lost}::text[])`.execute(deps.db.db);
           await forget(deps.db, lost);
+          await handBackReleased();
           runner = await start();
           if (stopRequested) await runner.stop("stopping").catch(() => {});
           deps.logger.info({ workers: [...workerIds] }, "job processing started again");

@@ -3,15 +3,18 @@ import type { Task as WorkerTask } from "graphile-worker";
 import {
   InvalidPayloadError,
   isFinal,
+  type JobCatalog,
   type JobPayload,
+  jobs,
   type Logger,
   type ProgressBus,
   type S3Config,
   type TaskName,
-  parsePayload,
+  parseQueuedPayload,
 } from "@faceapp/core";
 import type { Db } from "@faceapp/sql";
 import { RUNNER_LOST } from "./heartbeat.ts";
+import { type ReleasedJob, spendAttempts } from "./queue.ts";
 
 /** What every task gets from its runner. */
 export interface RunnerDeps {
@@ -68,17 +71,27 @@ export function reasonOf(error: unknown): string {
 export function toWorkerTask<T extends TaskName, D extends RunnerDeps>(
   definition: TaskDefinition<T, D>,
   deps: D,
+  options: {
+    /** The queue name it takes jobs from: its current version's (the default) or its previous one's. */
+    queue?: string;
+    catalog?: JobCatalog;
+    /** Given each job a drain stops, for its attempt to be handed back once its pool has recorded it. */
+    released?: (job: ReleasedJob) => void;
+  } = {},
 ): WorkerTask {
+  const { queue = definition.name, catalog = jobs, released = () => {} } = options;
   return async (rawPayload, helpers) => {
     const job = { id: String(helpers.job.id), attempt: helpers.job.attempts, maxAttempts: helpers.job.max_attempts };
-    const log = deps.logger.child({ task: definition.name, jobId: job.id, attempt: job.attempt });
+    const log = deps.logger.child({ task: queue, jobId: job.id, attempt: job.attempt });
     // Retrying cannot help an invalid payload or an error that says so (a workflow ComfyUI rejects):
     // its remaining attempts are spent, so the job stays failed with its reason.
-    const failForGood = () =>
-      helpers.query("update graphile_worker._private_jobs set max_attempts = attempts where id = $1", [helpers.job.id]);
+    const failForGood = async () => {
+      if (!(await spendAttempts(helpers.query, helpers.job.key)))
+        log.warn("a job without a key: retried as its attempts allow");
+    };
     let payload: JobPayload<T>;
     try {
-      payload = parsePayload(definition.name, rawPayload);
+      payload = parseQueuedPayload(definition.name, queue, rawPayload, catalog);
     } catch (error) {
       if (!(error instanceof InvalidPayloadError)) throw error;
       await failForGood();
@@ -101,11 +114,9 @@ export function toWorkerTask<T extends TaskName, D extends RunnerDeps>(
       await definition.run(payload, ctx);
     } catch (error) {
       if (helpers.abortSignal.aborted && !canceled.signal.aborted) {
-        // Stopped by a drain, not by its own failure: the attempt is handed back for the next runner.
-        await helpers.query(
-          "update graphile_worker._private_jobs set attempts = greatest(attempts - 1, 0) where id = $1",
-          [helpers.job.id],
-        );
+        // Stopped by a drain, not by its own failure: the attempt is handed back for the next runner
+        // once graphile-worker has recorded this failure (a locked job cannot be rescheduled).
+        released({ id: job.id, attempt: job.attempt });
         log.info("released by the drain");
         throw error;
       }

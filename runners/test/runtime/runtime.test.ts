@@ -1,63 +1,25 @@
 import { sql } from "kysely";
-import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { addJob, createPostgresBus, createS3Client } from "@faceapp/core";
-import { useTestBucket, useTestDatabase } from "@faceapp/testkit";
-import { type RunnerOptions, startRunner } from "../../src/runtime/runner.ts";
+import { addJob } from "@faceapp/core";
+import {
+  clearQueue,
+  refuseFirstFailureRecord,
+  setAttempts,
+  takeNewestJobAs,
+  useTestBucket,
+  useTestDatabase,
+} from "@faceapp/testkit";
+import type { RunnerOptions } from "../../src/runtime/runner.ts";
 import { defineTask } from "../../src/runtime/task.ts";
 import { beat, RUNNER_LOST, sweep } from "../../src/runtime/heartbeat.ts";
 import { gpuTasks, renderTasks } from "../../src/tasks/index.ts";
 import type { RenderDeps } from "../../src/tasks/deps.ts";
+import { renderDeps, renderRunner as renderRunnerOn, waitFor } from "./rig.ts";
 
 const t = useTestDatabase();
 const bucket = useTestBucket();
-const logger = pino({ level: "silent" });
-
-function deps(): RenderDeps {
-  const unused = async () => {
-    throw new Error("not used by this test");
-  };
-  return {
-    db: t,
-    s3: createS3Client(bucket),
-    s3Config: bucket,
-    bus: createPostgresBus(t.sql),
-    logger,
-    renderer: { render: unused, close: async () => {} },
-    assembler: { assemble: unused },
-  };
-}
-
-const options = {
-  concurrency: 1,
-  heartbeatSeconds: 1,
-  staleAfterSeconds: 60,
-  drainSeconds: 5,
-  healthPort: 0,
-  pollIntervalMs: 200,
-};
-
-/** A render runner on this file's database and bucket, `over` replacing the options above. */
-function renderRunner(over: Partial<RunnerOptions<RenderDeps>> = {}) {
-  return startRunner({
-    ...options,
-    kind: "render",
-    databaseUrl: t.url,
-    tasks: renderTasks,
-    ...over,
-    deps: over.deps ?? deps(),
-  });
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const deps = () => renderDeps(t, bucket);
+const renderRunner = (over: Partial<RunnerOptions<RenderDeps>> = {}) => renderRunnerOn(t, bucket, over);
 
 describe("a runner", () => {
   it("refuses to register another kind's tasks", async () => {
@@ -67,7 +29,8 @@ describe("a runner", () => {
   });
 
   it("fails a job whose payload breaks its schema once, with the reason, instead of retrying it", async () => {
-    await sql`select graphile_worker.add_job('render_page', ${{ personalizationId: "nope", stage: "draft" }}::json, max_attempts => 4)`.execute(
+    // Queued as the api queues every job, with a key: graphile-worker's remove_job spends its attempts.
+    await sql`select graphile_worker.add_job('render_page', ${{ personalizationId: "nope", stage: "draft" }}::json, max_attempts => 4, job_key => 'render_page:nope')`.execute(
       t.db,
     );
     const runner = await renderRunner();
@@ -78,14 +41,18 @@ describe("a runner", () => {
           max_attempts: number;
           last_error: string | null;
           locked_by: string | null;
+          key: string | null;
         }>`
-          select attempts, max_attempts, last_error, locked_by from graphile_worker.jobs where task_identifier = 'render_page'`.execute(
+          select attempts, max_attempts, last_error, locked_by, key from graphile_worker.jobs where task_identifier = 'render_page'`.execute(
           t.db,
         );
         return rows[0]?.last_error ? rows[0] : null;
       });
-      expect(job.attempts).toBe(1);
-      expect(job.max_attempts).toBe(1);
+      // Its remaining attempts spent on its first: nothing retries it.
+      expect(job.attempts).toBe(job.max_attempts);
+      expect(job.max_attempts).toBe(4);
+      expect(job.key).toBeNull();
+      expect(job.locked_by).toBeNull();
       expect(job.last_error).toMatch(/render_page payload is invalid: personalizationId: .*; stage: /);
     } finally {
       await runner.stop();
@@ -94,9 +61,11 @@ describe("a runner", () => {
 
   it("ends a job at once, recording why, when its error says retrying cannot help", async () => {
     const finalReasons: string[] = [];
+    let runs = 0;
     const rejecting = defineTask({
       name: "assemble_print",
       async run() {
+        runs++;
         throw Object.assign(new Error("ComfyUI rejected the workflow: checkpoint missing"), {
           name: "FaceEngineError",
           retryable: false,
@@ -111,17 +80,45 @@ describe("a runner", () => {
     const runner = await renderRunner({ tasks: [rejecting] });
     try {
       const job = await waitFor(async () => {
-        const { rows } = await sql<{ attempts: number; max_attempts: number; last_error: string | null }>`
-          select attempts, max_attempts, last_error from graphile_worker.jobs where key = ${`assemble_print:${personalizationId}`}`.execute(
+        const { rows } = await sql<{
+          attempts: number;
+          max_attempts: number;
+          last_error: string | null;
+          key: string | null;
+        }>`
+          select attempts, max_attempts, last_error, key from graphile_worker.jobs where task_identifier = 'assemble_print'`.execute(
           t.db,
         );
         return rows[0]?.last_error ? rows[0] : null;
       });
-      expect(job).toMatchObject({ attempts: 1, max_attempts: 1 });
+      expect(job).toMatchObject({ attempts: job.max_attempts, key: null });
+      expect(job.max_attempts).toBeGreaterThan(1);
+      expect(runs).toBe(1);
       expect(finalReasons).toEqual(["ComfyUI rejected the workflow: checkpoint missing"]);
     } finally {
       await runner.stop();
     }
+  });
+
+  it("hands back the attempt of a job its drain stopped, due at once, for the next runner", async () => {
+    let started = false;
+    const endless = defineTask({
+      name: "assemble_print",
+      async run(_payload, ctx) {
+        started = true;
+        await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+      },
+    });
+    const personalizationId = crypto.randomUUID();
+    await addJob(t.db, "assemble_print", { personalizationId });
+    const runner = await renderRunner({ tasks: [endless], drainSeconds: 1 });
+    await waitFor(async () => started);
+    await runner.stop();
+    const { rows } = await sql<{ attempts: number; locked_by: string | null; due: boolean; last_error: string | null }>`
+      select attempts, locked_by, run_at <= now() as due, last_error from graphile_worker.jobs
+      where key = ${`assemble_print:${personalizationId}`}`.execute(t.db);
+    expect(rows).toEqual([{ attempts: 0, locked_by: null, due: true, last_error: expect.any(String) }]);
+    await clearQueue(t);
   });
 
   it("beats for its workers while running and forgets them when stopped", async () => {
@@ -156,13 +153,7 @@ describe("a runner", () => {
   it("starts job processing again when its pool fails, even when the failed pool never finishes stopping", async () => {
     // A pool stops itself when it cannot record a job's outcome. Here a trigger refuses one job's
     // first failure; another job is in a task that ignores its abort, so the stopping pool never ends.
-    await sql`create sequence refusals`.execute(t.db);
-    await sql`create function refuse_once() returns trigger language plpgsql as $$
-      begin if nextval('refusals') = 1 then raise exception 'outcome refused'; end if; return new; end $$`.execute(
-      t.db,
-    );
-    await sql`create trigger refuse_once before update on graphile_worker._private_jobs for each row
-      when (new.last_error like 'poisoned%') execute function refuse_once()`.execute(t.db);
+    const undoRefusal = await refuseFirstFailureRecord(t, "poisoned");
     let hung = false;
     const ran: string[] = [];
     const task = defineTask({
@@ -197,24 +188,27 @@ describe("a runner", () => {
           where key in (${`assemble_print:${stuck}`}, ${`assemble_print:${poisoned}`}, ${`assemble_print:${later}`})`.execute(
           t.db,
         );
-        return rows.some((r) => r.last_error) && rows;
+        // Once the completions of the jobs that ran are recorded too (a job's task ends before they are).
+        return rows.some((r) => r.last_error) && rows.every((r) => r.last_error) && rows;
       });
       // The stuck job ran again and is gone; the poisoned one's second failure is recorded.
       expect(rows).toEqual([{ key: `assemble_print:${poisoned}`, last_error: "poisoned payload" }]);
     } finally {
-      await sql`drop trigger refuse_once on graphile_worker._private_jobs`.execute(t.db);
+      await undoRefusal();
       await runner.stop();
     }
   }, 60_000);
 });
 
 describe("the sweeper", () => {
-  const lockJob = async (workerId: string, secondsAgo: number) => {
-    const { rows } = await sql<{ id: string }>`
-      update graphile_worker._private_jobs set locked_by = ${workerId}, locked_at = now() - make_interval(secs => ${secondsAgo})
-      where id = (select max(id) from graphile_worker._private_jobs) returning id`.execute(t.db);
-    return rows[0]?.id;
-  };
+  const lockJob = (workerId: string, secondsAgo: number) => takeNewestJobAs(t, workerId, secondsAgo);
+  const attemptsOf = async (id: string) =>
+    (
+      await sql<{ attempts: number; max_attempts: number }>`
+        select attempts, max_attempts from graphile_worker.jobs where id = ${id}`.execute(t.db)
+    ).rows[0]!;
+  const newestJob = async () =>
+    (await sql<{ id: string }>`select max(id)::text as id from graphile_worker.jobs`.execute(t.db)).rows[0]!.id;
   const lockedBy = async (id: string | undefined) => {
     const { rows } = await sql<{
       locked_by: string | null;
@@ -224,7 +218,7 @@ describe("the sweeper", () => {
   const job = async () => addJob(t.db, "assemble_print", { personalizationId: crypto.randomUUID() });
 
   afterAll(async () => {
-    await sql`delete from graphile_worker._private_jobs`.execute(t.db);
+    await clearQueue(t);
   });
 
   it("unlocks the jobs of a worker whose heartbeat went silent, and only those", async () => {
@@ -259,8 +253,10 @@ describe("the sweeper", () => {
 
   it("hands back the attempt a dead worker was on, unless its previous attempt ended the same way", async () => {
     await job();
+    const queued = await newestJob();
+    // Taken for its last attempt by a runner that then died.
+    await setAttempts(t, queued, (await attemptsOf(queued)).max_attempts);
     const killed = await lockJob("w-killed", 120);
-    await sql`update graphile_worker._private_jobs set attempts = max_attempts where id = ${killed}`.execute(t.db);
     expect(await sweep(t, 60)).toContain("w-killed");
     const read = async () =>
       (
@@ -272,7 +268,7 @@ describe("the sweeper", () => {
     expect(once.last_error).toBe(RUNNER_LOST);
     expect(await lockedBy(killed)).toBeNull();
     // Its retry's runner dies too: this attempt counts.
-    await sql`update graphile_worker._private_jobs set attempts = attempts + 1 where id = ${killed}`.execute(t.db);
+    await setAttempts(t, killed, once.attempts + 1);
     await lockJob("w-killed-again", 120);
     expect(await sweep(t, 60)).toContain("w-killed-again");
     expect((await read()).attempts).toBe(once.max_attempts);
@@ -289,7 +285,7 @@ describe("the sweeper", () => {
     // Each attempt taken by a runner that dies while running it (as getJob and the sweeper leave it):
     // the first is handed back, the others count, up to the last.
     for (let death = 1; death <= max_attempts; death++) {
-      await sql`update graphile_worker._private_jobs set attempts = attempts + 1 where id = ${id}`.execute(t.db);
+      await setAttempts(t, id, (await attemptsOf(id)).attempts + 1);
       await lockJob(`w-dies-${death}`, 120);
       expect(await sweep(t, 60)).toContain(`w-dies-${death}`);
     }

@@ -10,23 +10,12 @@ import {
   type ProgressBus,
   type S3Config,
 } from "@faceapp/core";
-import {
-  freePort,
-  redisPrefix,
-  redisUrl,
-  serviceEnv,
-  type Spawned,
-  spawnEntry,
-  useTestBucket,
-  useTestDatabase,
-  type TestDb,
-} from "@faceapp/testkit";
+import { type App, ApiEnv, type AppDeps, type Bucket, createApp } from "@faceapp/api";
+import { redisPrefix, redisUrl, type TestDb, useTestBucket, useTestDatabase } from "../index.ts";
+import { freePort, serviceEnv, type Spawned, spawnEntry } from "../processes.ts";
 import { Redis } from "ioredis";
 import sharp from "sharp";
 import { afterAll, beforeAll } from "vitest";
-import { type App, createApp } from "../src/app.ts";
-import { ApiEnv } from "../src/config.ts";
-import type { AppDeps, Bucket } from "../src/deps.ts";
 
 export const TEST_SECRET = "test-secret-that-is-long-enough-0123456789";
 /** What a Prometheus scraper of the test apps sends (METRICS_TOKEN). */

@@ -1,11 +1,19 @@
 // Errors that say retrying cannot help end their job at once: a real render_page job whose text cannot
 // fit its box, on a real render runner, is tried once and its page fails with the reason.
-import { redisUrl, serviceEnv, skipAnalysis, spawnRunner, type Spawned } from "@faceapp/testkit";
+import { redisUrl, serviceEnv, skipAnalysis, spawnRunner, type Spawned, record } from "@faceapp/testkit";
 import { sql } from "kysely";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { record } from "../../chaos/report.ts";
-import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
-import { book, createPersonalization, readyPhoto, waitForStatus } from "./personalizations.helpers.ts";
+import {
+  bearer,
+  body,
+  jsonInit,
+  signUp,
+  useApi,
+  book,
+  createPersonalization,
+  readyPhoto,
+  waitForStatus,
+} from "@faceapp/testkit/api";
 
 const api = useApi();
 let runner: Spawned;

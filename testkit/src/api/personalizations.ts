@@ -1,10 +1,11 @@
 // Personalisation helpers: a verified photo, a book, and reading the event stream as a browser does.
 import fs from "node:fs";
-import { fixturePath, readSse, seedBook, type TestBookOptions } from "@faceapp/testkit";
-import type { App } from "../src/app.ts";
-import { bearer, body, jsonInit } from "./helpers.ts";
-import { complete, createTicket, postToBucket } from "./uploads.helpers.ts";
-import type { TestApi } from "./helpers.ts";
+import type { App } from "@faceapp/api";
+import { seedBook, type TestBookOptions } from "../book.ts";
+import { fixturePath } from "../fixtures.ts";
+import { readSse } from "../sse.ts";
+import { bearer, body, jsonInit, type TestApi } from "./app.ts";
+import { complete, createTicket, postToBucket } from "./uploads.ts";
 
 /** Uploads a photo through a presigned POST and verifies it; returns the upload id. */
 export async function readyPhoto(app: App, token: string, file = "face-astronaut.png"): Promise<string> {

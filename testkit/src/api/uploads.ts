@@ -1,8 +1,8 @@
 // Upload helpers: the browser's side of a presigned POST, and images that should be refused.
 import { crc32, deflateSync } from "node:zlib";
 import sharp from "sharp";
-import type { App } from "../src/app.ts";
-import { bearer, body, jsonInit } from "./helpers.ts";
+import type { App } from "@faceapp/api";
+import { bearer, body, jsonInit } from "./app.ts";
 
 export interface Ticket {
   id: string;

@@ -2,9 +2,16 @@ import { sql } from "kysely";
 import postgres from "postgres";
 import { afterEach, describe, expect, it } from "vitest";
 import { redisUrl, serviceEnv, spawnRunner, type Spawned } from "@faceapp/testkit";
-import { analysedRenderOnly, generate, pageEvents } from "../../chaos/pipeline.ts";
-import { bearer, body, useApi } from "./helpers.ts";
-import { readEvents, waitForStatus } from "./personalizations.helpers.ts";
+import {
+  analysedRenderOnly,
+  generate,
+  pageEvents,
+  bearer,
+  body,
+  useApi,
+  readEvents,
+  waitForStatus,
+} from "@faceapp/testkit/api";
 
 // Runners dying and draining, and cancel, with real runner processes. The test holds a row lock on
 // the personalisation so that a runner is provably in the middle of a page when it is signalled.

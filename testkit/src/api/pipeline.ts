@@ -2,12 +2,12 @@
 // generated) and read back: the pages' rows, their persisted events, the jobs graphile-worker holds
 // for them, the bucket's keys. Final state, never logs.
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { skipAnalysis } from "@faceapp/testkit";
 import { sql } from "kysely";
 import { expect } from "vitest";
-import { bearer, body, jsonInit, signUp, type TestApi } from "../api/test/helpers.ts";
-import { book, createPersonalization, readyPhoto } from "../api/test/personalizations.helpers.ts";
-import { waitUntil } from "./lib.ts";
+import { skipAnalysis } from "../analysis.ts";
+import { waitUntil } from "../wait.ts";
+import { bearer, body, jsonInit, signUp, type TestApi } from "./app.ts";
+import { book, createPersonalization, readyPhoto } from "./personalizations.ts";
 
 let books = 0;
 /** A new user's analysed personalisation of a new book whose preview is `previewPages` render pages plus the front cover. */
