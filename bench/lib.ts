@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import postgres from "postgres";
-import type { Manifest, S3Config } from "@faceapp/core";
+import { jobs, type Manifest, queueName, type S3Config } from "@faceapp/core";
 import { migrate } from "@faceapp/sql";
 import { env } from "../api/src/env.ts";
 import { signToken } from "../api/src/services/tokens.ts";
@@ -385,7 +385,8 @@ export async function seedPersonalizations(
       select id, 'status', '{"status":"analyzing"}' from p),
     j as (
       select graphile_worker.add_jobs(array_agg(row(
-        'analyze_photo', json_build_object('personalizationId', id, 'photoUploadId', photo_upload_id),
+        ${queueName("analyze_photo", jobs.analyze_photo.version)}::text,
+        json_build_object('personalizationId', id, 'photoUploadId', photo_upload_id),
         null, null, 3, 'analyze_photo:' || id, null, null)::graphile_worker.job_spec))
       from p where ${options.queued ?? false} having count(*) > 0)
     select id, owner_id from p, (select count(*) from j) as added order by owner_id, id`;
