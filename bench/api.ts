@@ -1,30 +1,32 @@
-// `npm run bench:api [-- --seconds 3] [--rounds 3] [--concurrency 16]`
-// The api's routes against ceilings measured in the same run, on the same machine:
-//   - GET /healthz of one api process: what the HTTP stack of one process serves at most;
-//   - pgbench running the SQL of the route (custom scripts, prepared statements, as many connections
-//     as the api's pool): what Postgres serves at most for that work.
-// Figures: GET /healthz, GET /v1/books (cached in Redis when REDIS_URL is set), POST /v1/uploads and
-// POST /v1/personalizations with 16 closed-loop clients over loopback, each route's rate as a share of
-// its ceiling (the median of the rounds' ratios; rounds interleave every case so drift hits all alike),
-// and POST /v1/personalizations' p99 under an open-loop load at half of pgbench's rate.
-// The api is the real server (api/src/server.ts) in a process of its own on a throwaway database of
-// the configured (or embedded) Postgres, with a synthetic catalog of 30 books; the load comes from
-// this process. Prints a table, then one line `RESULTS <json>` for `npm run bench`.
+// `npm run bench:api [-- --seconds 3] [--rounds 3] [--concurrency 16] [--rows 100000] [--open-rate 400] [--cpu-prof dir]`
+// The api's routes, each with 16 closed-loop clients over loopback from this process:
+//   - GET /healthz (the HTTP stack's ceiling), GET /v1/books (Redis cache) and POST /v1/uploads;
+//   - POST /v1/personalizations (job creation) on an empty database and on one already holding
+//     `rows` personalisations with as many queued `analyze_photo` jobs (seeded in SQL), each served by
+//     an api process of its own, in the same interleaved rounds: the full one within 10 % of the
+//     empty one, each round within 10 % of the others, and every round ≥ 2 × 415 req/s (what the
+//     original Python stack's job creation ran at on this machine);
+//   - POST /v1/personalizations' p99 under an open-loop load at 400 req/s on the full database.
+// Per round and case it also prints the CPU time per request of the api process and of the Postgres
+// backends serving it (from /proc, when Postgres runs on this machine): what explains a rate that
+// moves, whatever else the machine is doing. Prints a table, then one line `RESULTS <json>`.
 import { parseArgs } from "node:util";
+import type postgres from "postgres";
 import { resolveServices } from "@faceapp/core/local";
 import { createDb } from "@faceapp/sql";
 import { dataDir, env } from "../api/src/env.ts";
 import { upsertBook } from "../api/src/services/books.ts";
 import {
+  type ApiProcess,
   benchRedisUrl,
+  cpuMs,
   cpuProfile,
-  type LoadRun,
   load,
   median,
   openLoad,
-  pgbench,
   printResults,
   type Result,
+  seedPersonalizations,
   seedUsers,
   spawnApi,
   summarize,
@@ -37,180 +39,237 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "3" },
     rounds: { type: "string", default: "3" },
     concurrency: { type: "string", default: "16" },
-    /** Writes a CPU profile of the api process into this folder (for finding out why a figure is low). */
+    rows: { type: "string", default: "100000" },
+    "open-rate": { type: "string", default: "400" },
+    /** Writes CPU profiles of the api processes into this folder (for finding out why a figure is low). */
     "cpu-prof": { type: "string" },
   },
 });
 const SECONDS = Math.min(60, Math.max(1, Number(args.seconds)));
 const ROUNDS = Math.min(10, Math.max(1, Number(args.rounds)));
 const CONCURRENCY = Math.min(256, Math.max(1, Number(args.concurrency)));
-/** The api's pool (createDb's default): pgbench gets as many connections. */
-const API_POOL = 10;
+const ROWS = Math.max(0, Number(args.rows));
+const OPEN_RATE = Math.max(1, Number(args["open-rate"]));
+/** The original stack's job creation on this machine (FastAPI, SQLAlchemy, Celery on Redis). */
+const ORIGINAL_RATE = 415;
+const BOOK = "bench-book-0";
 
-/** The route's INSERT (services/uploads.ts createUpload) with its session check, the id made by the server. */
-const uploadScript = `
-insert into app.uploads (id, owner_id, object_key, content_type, declared_bytes)
-select g, :owner, 'uploads/' || :owner || '/' || g, 'image/jpeg', 2000000 from gen_random_uuid() g
-where exists (
-  select from app.sessions as s inner join app.users as u on u.id = s.user_id
-  where s.id = :session and s.user_id = :owner and s.revoked_at is null and s.expires_at > now());
-`;
+const line = (name: string, value: string) => console.log(`${name.padEnd(48)} ${value}`);
 
-/**
- * createPersonalization's one statement (services/personalizations.ts): the session check, the book,
- * the photo, the INSERT, graphile-worker's add_job and the status event.
- */
-const personalizationScript = `
-with s as (select exists (
-    select from app.sessions as s inner join app.users as u on u.id = s.user_id
-    where s.id = :session and s.user_id = :owner and s.revoked_at is null and s.expires_at > now()) as live),
-b as (select id, slug, title from app.books where slug = :slug and published = true),
-ph as (select status from app.uploads where id = :upload and owner_id = :owner),
-p as (
-  insert into app.personalizations (id, owner_id, book_id, photo_upload_id, status, seed, idempotency_key, request_hash)
-  select gen_random_uuid(), :owner, b.id, :upload, 'analyzing', (random() * 2 ^ 47)::bigint, null, null
-  from s, b, ph where s.live and ph.status = 'ready'
-  on conflict (owner_id, idempotency_key) where idempotency_key is not null do nothing
-  returning *),
-j as (select graphile_worker.add_job(identifier => 'analyze_photo'::text,
-  payload => json_build_object('personalizationId', p.id, 'photoUploadId', :upload::text),
-  max_attempts => 3, job_key => ('analyze_photo:' || p.id)::text) from p),
-e as (insert into app.events (personalization_id, type, data)
-  select id, 'status', '{"status":"analyzing"}'::jsonb from p returning id)
-select s.live, b.slug as book_slug, b.title as book_title, ph.status as photo_status,
-  (select count(*)::int from j) as jobs, (select id from e) as event_id, p.*
-from s left join b on true left join ph on true left join p on true;
-`;
+/** A database for the api: the catalog, one user per client with a verified photo, and `rows` queued personalisations. */
+async function prepare(adminUrl: string, rows: number) {
+  const database = await throwawayDatabase(adminUrl);
+  const db = createDb(database.url, { max: 2, applicationName: "faceapp-bench" });
+  for (let i = 0; i < 30; i++) await upsertBook(db.db, syntheticManifest(i));
+  const users = await seedUsers(db.sql, CONCURRENCY);
+  const ids = users.map((u) => u.id);
+  // The existing rows belong to the same users: their own personalisations grow as in a long run.
+  if (rows > 0) await seedPersonalizations(db.sql, ids, Math.ceil(rows / ids.length), BOOK, { queued: true });
+  await db.sql`analyze`; // as autovacuum would have by then
+  const uploads = await db.sql<{ id: string; owner_id: string }[]>`
+    insert into app.uploads (owner_id, object_key, content_type, declared_bytes, status, width, height, bytes, sha256, verified_at)
+    select u, 'uploads/' || u || '/' || gen_random_uuid(), 'image/png', 1000, 'ready', 512, 512, 1000, repeat('0', 64), now()
+    from unnest(${db.sql.array(ids)}::uuid[]) u
+    returning id, owner_id`;
+  const uploadOf = new Map(uploads.map((u) => [u.owner_id, u.id]));
+  const bodies = users.map((u) => JSON.stringify({ bookSlug: BOOK, photoUploadId: uploadOf.get(u.id) }));
+  return { database, db, users, bodies };
+}
 
-const line = (name: string, value: string) => console.log(`${name.padEnd(44)} ${value}`);
-const describe = (run: LoadRun) => {
-  const s = summarize(run.latencies);
-  return `${(run.requests / run.seconds).toFixed(0)} req/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, ${run.errors} errors`;
-};
+/** The Postgres backends of one database (server processes, when Postgres runs on this machine). */
+async function backends(sql: postgres.Sql, name: string): Promise<number[]> {
+  const rows = await sql<{ pid: number }[]>`
+    select pid from pg_stat_activity where datname = ${name} and pid <> pg_backend_pid()`;
+  return rows.map((r) => r.pid);
+}
 
 async function main(): Promise<void> {
   const services = await resolveServices(env, dataDir);
-  const database = await throwawayDatabase(services.databaseUrl);
-  const db = createDb(database.url, { max: 4, applicationName: "faceapp-bench" });
+  const t0 = performance.now();
+  const databases: Awaited<ReturnType<typeof prepare>>[] = [];
+  try {
+    databases.push(await prepare(services.databaseUrl, 0), await prepare(services.databaseUrl, ROWS));
+    await measure(services, databases[0]!, databases[1]!, t0);
+  } finally {
+    for (const { db, database } of databases) {
+      await db.close();
+      await database.drop();
+    }
+    await services.stop();
+  }
+}
+
+async function measure(
+  services: Awaited<ReturnType<typeof resolveServices>>,
+  empty: Awaited<ReturnType<typeof prepare>>,
+  full: Awaited<ReturnType<typeof prepare>>,
+  t0: number,
+): Promise<void> {
+  const [queued] = await full.db.sql<{ count: number }[]>`select count(*)::int from graphile_worker.jobs`;
+  const seeded = queued?.count ?? 0;
+  line("seeded", `${seeded} queued jobs and personalisations in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const profile = args["cpu-prof"];
-  // Each client starts thousands of uploads: the per-user limit stays out of the way (its counter is still kept).
-  const api = await spawnApi(database.url, services.s3, {
+  const apiEnv = {
+    // Each client starts thousands of uploads: the per-user limit stays out of the way (its counter is still kept).
     UPLOAD_RATE_LIMIT_PER_USER: "1000000000",
     ...(profile ? cpuProfile(profile) : {}),
-  });
+  };
+  const apis: ApiProcess[] = [];
   try {
-    for (let i = 0; i < 30; i++) await upsertBook(db.db, syntheticManifest(i));
-    // One user per client, each with a verified photo (inserted: uploads are measured on their own).
-    const users = await seedUsers(db.sql, CONCURRENCY);
-    const uploads = await db.sql<{ id: string; owner_id: string }[]>`
-      insert into app.uploads (owner_id, object_key, content_type, declared_bytes, status, width, height, bytes, sha256, verified_at)
-      select u, 'uploads/' || u || '/bench', 'image/png', 1000, 'ready', 512, 512, 1000, repeat('0', 64), now()
-      from unnest(${db.sql.array(users.map((u) => u.id))}::uuid[]) u
-      returning id, owner_id`;
-    const uploadOf = new Map(uploads.map((u) => [u.owner_id, u.id]));
-    const base = api.url;
-    const uploadBody = JSON.stringify({ contentType: "image/jpeg", byteSize: 2_000_000 });
-    const bodies = users.map((u) => JSON.stringify({ bookSlug: "bench-book-0", photoUploadId: uploadOf.get(u.id) }));
-    const post = (route: string, i: number, body: string) =>
+    // The two creation cases each get an api process that serves nothing else, so the two are alike
+    // but for their database (with the other routes in the same process, the one that also served
+    // them spent less CPU per creation, both databases empty); the other routes get a third.
+    const apiOther = await spawnApi(empty.database.url, services.s3, apiEnv);
+    apis.push(apiOther);
+    const apiEmpty = await spawnApi(empty.database.url, services.s3, apiEnv);
+    apis.push(apiEmpty);
+    const apiFull = await spawnApi(full.database.url, services.s3, apiEnv);
+    apis.push(apiFull);
+    const post = (base: string, token: string, route: string, body: string) =>
       fetch(`${base}${route}`, {
         method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${users[i % users.length]!.token}` },
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
         body,
       });
-    const routes = {
-      "GET /healthz": () => fetch(`${base}/healthz`),
-      "GET /v1/books": () => fetch(`${base}/v1/books?limit=20`),
-      "POST /v1/uploads": (i: number) => post("/v1/uploads", i, uploadBody),
-      "POST /v1/personalizations": (i: number) => post("/v1/personalizations", i, bodies[i % bodies.length]!),
-    };
-    const owner = users[0]!.id;
-    const session = JSON.parse(Buffer.from(users[0]!.token.split(".")[1]!, "base64url").toString()).sid as string;
-    const vars = { owner, session, upload: uploadOf.get(owner)!, slug: "bench-book-0" };
-    const ceilings = {
-      "pgbench: the uploads INSERT": uploadScript,
-      "pgbench: the personalizations transaction": personalizationScript,
+    const uploadBody = JSON.stringify({ contentType: "image/jpeg", byteSize: 2_000_000 });
+    const create = (api: ApiProcess, db: typeof empty) => (i: number) =>
+      post(api.url, db.users[i % db.users.length]!.token, "/v1/personalizations", db.bodies[i % db.bodies.length]!);
+    const createEmpty = "POST /v1/personalizations, empty database";
+    const createFull = `POST /v1/personalizations, ${ROWS} rows`;
+    const cases: Record<string, { send: (i: number) => Promise<Response>; api: ApiProcess; db: typeof empty }> = {
+      "GET /healthz": { send: () => fetch(`${apiOther.url}/healthz`), api: apiOther, db: empty },
+      "GET /v1/books": { send: () => fetch(`${apiOther.url}/v1/books?limit=20`), api: apiOther, db: empty },
+      "POST /v1/uploads": {
+        send: (i) => post(apiOther.url, empty.users[i % empty.users.length]!.token, "/v1/uploads", uploadBody),
+        api: apiOther,
+        db: empty,
+      },
+      [createEmpty]: { send: create(apiEmpty, empty), api: apiEmpty, db: empty },
+      [createFull]: { send: create(apiFull, full), api: apiFull, db: full },
     };
     console.log(
-      `api process at ${base}, ${CONCURRENCY} concurrent clients, ${ROUNDS} rounds of ${SECONDS} s per case, catalog cache: ${benchRedisUrl() ? "redis" : "none"}, pgbench with ${API_POOL} connections`,
+      `api processes for GET /healthz, GET /v1/books and POST /v1/uploads; for creation on an empty database; for creation on ${ROWS} personalisations and queued jobs; ${CONCURRENCY} concurrent clients, ${ROUNDS} rounds of ${SECONDS} s per case, catalog cache: ${benchRedisUrl() ? "redis" : "none"}`,
     );
-    for (const send of Object.values(routes)) await load(send, 1, CONCURRENCY); // warm-up
+    for (const { send } of Object.values(cases)) await load(send, 2, CONCURRENCY); // warm-up
     const rates: Record<string, number[]> = {};
     const p99s: Record<string, number[]> = {};
-    const errors: Record<string, number> = {};
+    const apiCpu: Record<string, number[]> = {};
+    const pgCpu: Record<string, number[]> = {};
+    let errors = 0;
     const add = (to: Record<string, number[]>, name: string, value: number) => {
       to[name] = [...(to[name] ?? []), value];
     };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, send] of Object.entries(routes)) {
+      // The two creation cases next to each other, their order swapped every round.
+      const names = Object.keys(cases).filter((n) => n !== createEmpty && n !== createFull);
+      names.push(...(round % 2 ? [createFull, createEmpty] : [createEmpty, createFull]));
+      for (const name of names) {
+        const { send, api, db } = cases[name]!;
+        const pids = await backends(empty.db.sql, new URL(db.database.url).pathname.slice(1));
+        const before = { api: cpuMs(api.pid), pg: pids.map(cpuMs) };
         const run = await load(send, SECONDS, CONCURRENCY);
+        const api1 = cpuMs(api.pid);
+        // Backends that started during the round count from zero.
+        const after = await backends(empty.db.sql, new URL(db.database.url).pathname.slice(1));
+        const pg = after.reduce((sum, pid) => sum + cpuMs(pid) - (before.pg[pids.indexOf(pid)] ?? 0), 0);
         add(rates, name, run.requests / run.seconds);
         add(p99s, name, summarize(run.latencies).p99);
-        errors[name] = (errors[name] ?? 0) + run.errors;
-        line(`${name} (round ${round + 1})`, describe(run));
-      }
-      for (const [name, script] of Object.entries(ceilings)) {
-        const { tps, failed } = await pgbench(database.url, script, { clients: API_POOL, seconds: SECONDS, vars });
-        add(rates, name, tps);
-        errors[name] = (errors[name] ?? 0) + failed;
-        line(`${name} (round ${round + 1})`, `${tps.toFixed(0)} tx/s, ${failed} failed`);
+        add(apiCpu, name, (api1 - before.api) / run.requests);
+        add(pgCpu, name, pg / run.requests);
+        errors += run.errors;
+        const s = summarize(run.latencies);
+        line(
+          `${name} (round ${round + 1})`,
+          `${(run.requests / run.seconds).toFixed(0)} req/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, ${run.errors} errors; CPU per request: api ${((api1 - before.api) / run.requests).toFixed(2)} ms, Postgres ${(pg / run.requests).toFixed(2)} ms`,
+        );
       }
     }
-    const ratio = (a: string, b: string) => median(rates[a]!.map((x, i) => x / rates[b]![i]!));
-    const booksRatio = ratio("GET /v1/books", "GET /healthz");
-    const uploadsRatio = ratio("POST /v1/uploads", "pgbench: the uploads INSERT");
-    const createRatio = ratio("POST /v1/personalizations", "pgbench: the personalizations transaction");
 
-    // Open loop at half of pgbench's rate for the transaction: latency when the api is not saturated.
-    const halfRate = median(rates["pgbench: the personalizations transaction"]!) / 2;
-    const open = await openLoad(routes["POST /v1/personalizations"], halfRate, SECONDS * 2);
-    const openP99 = summarize(open.latencies).p99;
-    line(`POST /v1/personalizations at ${halfRate.toFixed(0)} req/s`, describe(open));
+    // Open loop at a fixed rate on the full database: latency when the api is not saturated.
+    const open = await openLoad(cases[createFull]!.send, OPEN_RATE, Math.max(5, SECONDS * 2));
+    const openS = summarize(open.latencies);
+    errors += open.errors;
+    line(
+      `${createFull}, open loop at ${OPEN_RATE} req/s`,
+      `${(open.requests / open.seconds).toFixed(0)} req/s, p50 ${openS.p50.toFixed(1)} ms, p99 ${openS.p99.toFixed(1)} ms, ${open.errors} errors`,
+    );
 
+    const worst = (name: string) => Math.min(...rates[name]!);
+    const spread = (name: string) => 1 - Math.min(...rates[name]!) / Math.max(...rates[name]!);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const fullShare = mean(rates[createFull]!) / mean(rates[createEmpty]!);
+    const booksShare = median(rates["GET /v1/books"]!.map((x, i) => x / rates["GET /healthz"]![i]!));
+    const createWorst = Math.min(worst(createEmpty), worst(createFull));
     const results: Result[] = [];
-    for (const name of [...Object.keys(routes), ...Object.keys(ceilings)]) {
-      const unit = name.startsWith("pgbench") ? "tx/s" : "req/s";
-      results.push({ name: `${name}: rate`, value: median(rates[name]!), unit, target: "", met: null });
-      if (p99s[name])
-        results.push({ name: `${name}: p99`, value: median(p99s[name]!), unit: "ms", target: "", met: null });
+    for (const name of Object.keys(cases)) {
+      results.push({ name: `${name}: rate, worst round`, value: worst(name), unit: "req/s", target: "", met: null });
+      results.push({
+        name: `${name}: p99, worst round`,
+        value: Math.max(...p99s[name]!),
+        unit: "ms",
+        target: "",
+        met: null,
+      });
+    }
+    for (const name of [createEmpty, createFull]) {
+      results.push(
+        {
+          name: `${name}: api CPU per request, median`,
+          value: median(apiCpu[name]!),
+          unit: "ms",
+          target: "",
+          met: null,
+        },
+        {
+          name: `${name}: Postgres CPU per request, median`,
+          value: median(pgCpu[name]!),
+          unit: "ms",
+          target: "",
+          met: null,
+        },
+        {
+          name: `${name}: spread of the rounds' rates`,
+          value: spread(name) * 100,
+          unit: "%",
+          target: "≤ 10",
+          met: spread(name) <= 0.1,
+        },
+      );
     }
     results.push(
       {
         name: "GET /v1/books / GET /healthz",
-        value: booksRatio,
+        value: booksShare,
         unit: "ratio",
         target: "≥ 0.4",
-        met: booksRatio >= 0.4,
+        met: booksShare >= 0.4,
       },
       {
-        name: "POST /v1/uploads / pgbench insert",
-        value: uploadsRatio,
+        name: `POST /v1/personalizations: ${ROWS} rows / empty database (mean of the rounds)`,
+        value: fullShare,
         unit: "ratio",
-        target: "≥ 0.5",
-        met: uploadsRatio >= 0.5,
+        target: "≥ 0.9",
+        met: fullShare >= 0.9,
       },
       {
-        name: "POST /v1/personalizations / pgbench transaction",
-        value: createRatio,
-        unit: "ratio",
-        target: "≥ 0.75",
-        met: createRatio >= 0.75,
+        name: "POST /v1/personalizations: rate, worst round of both databases",
+        value: createWorst,
+        unit: "req/s",
+        target: `≥ ${2 * ORIGINAL_RATE}`,
+        met: createWorst >= 2 * ORIGINAL_RATE,
       },
       {
-        name: "POST /v1/personalizations: p99, open loop at half pgbench's rate",
-        value: openP99,
+        name: `POST /v1/personalizations: p99, open loop at ${OPEN_RATE} req/s, ${ROWS} rows`,
+        value: openS.p99,
         unit: "ms",
         target: "≤ 50",
-        met: openP99 <= 50 && open.errors === 0,
+        met: openS.p99 <= 50 && open.errors === 0,
       },
+      { name: "errors", value: errors, unit: "requests", target: "0", met: errors === 0 },
     );
-    const errorCount = Object.values(errors).reduce((a, b) => a + b, 0) + open.errors;
-    results.push({ name: "errors", value: errorCount, unit: "requests", target: "0", met: errorCount === 0 });
     printResults(results);
   } finally {
-    await api.stop();
-    await db.close();
-    await database.drop();
-    await services.stop();
+    for (const api of apis) await api.stop();
   }
 }
 

@@ -1,13 +1,10 @@
 // Shared pieces of the benchmark scripts: throwaway databases, a bounded load loop, percentiles, and
 // the RESULTS line that `npm run bench` gathers.
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import postgres from "postgres";
-import type { Manifest, S3Config } from "@faceapp/core";
+import { jobs, type Manifest, queueName, type S3Config } from "@faceapp/core";
 import { migrate } from "@faceapp/sql";
 import { env } from "../api/src/env.ts";
 import { signToken } from "../api/src/services/tokens.ts";
@@ -153,51 +150,6 @@ export function descendants(pid: number): number[] {
   return found;
 }
 
-/** Runs pgbench with one custom script; transactions per second (without connection set-up). */
-export async function pgbench(
-  databaseUrl: string,
-  script: string,
-  options: { clients: number; seconds: number; vars?: Record<string, string> },
-): Promise<{ tps: number; failed: number }> {
-  const dir = mkdtempSync(path.join(tmpdir(), "faceapp-pgbench-"));
-  const file = path.join(dir, "script.sql");
-  writeFileSync(file, script);
-  const url = new URL(databaseUrl);
-  const args = [
-    "-n",
-    "-M",
-    "prepared", // postgres.js prepares its statements too
-    "-c",
-    String(options.clients),
-    "-j",
-    String(Math.min(options.clients, 2)),
-    "-T",
-    String(options.seconds),
-    "-f",
-    file,
-    ...Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["-D", `${k}=${v}`]),
-    url.toString(),
-  ];
-  try {
-    const { stdout } = await promisify(execFile)(pgbenchPath(), args, { maxBuffer: 1 << 20 });
-    const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1]);
-    const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
-    if (!Number.isFinite(tps)) throw new Error(`pgbench printed no rate:\n${stdout}`);
-    return { tps, failed };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** pgbench on PATH, or the newest one of Debian's PostgreSQL packages. */
-function pgbenchPath(): string {
-  for (const dir of (process.env.PATH ?? "").split(":")) if (existsSync(path.join(dir, "pgbench"))) return "pgbench";
-  const root = "/usr/lib/postgresql";
-  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
-  for (const v of versions) if (existsSync(path.join(root, v, "bin/pgbench"))) return path.join(root, v, "bin/pgbench");
-  throw new Error("pgbench not found: install postgresql-client (or the server package) for the ceilings");
-}
-
 /**
  * Open-loop load: request i leaves at start + i / rate whatever the earlier ones are doing, and its
  * latency counts from that planned time (so a stalled server is not hidden by clients waiting).
@@ -233,6 +185,17 @@ export async function openLoad(
   return { requests: latencies.length, errors, seconds: (performance.now() - start) / 1000, latencies };
 }
 
+/** CPU time a process has used so far (user + system, from /proc), in ms; 0 when it is gone. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime in clock ticks of 10 ms
+  } catch {
+    return 0;
+  }
+}
+
 /** Milliseconds since the epoch with sub-millisecond resolution, comparable across processes. */
 export const wallMs = () => performance.timeOrigin + performance.now();
 
@@ -264,9 +227,11 @@ export async function spawnApi(
   databaseUrl: string,
   s3: S3Config,
   extra: Record<string, string> = {},
+  /** Another checkout's api (bench/compare.ts); this one's by default. */
+  root = ".",
 ): Promise<ApiProcess> {
   const port = await freePort();
-  const spawned = spawnEntry("api/src/server.ts", {
+  const spawned = spawnEntry(path.join(root, "api/src/server.ts"), {
     ...serviceEnv(databaseUrl, s3, benchRedisUrl()),
     NODE_ENV: "production",
     LOG_LEVEL: "warn",
@@ -392,13 +357,16 @@ export function syntheticManifest(i: number): Manifest {
 
 /**
  * `perUser` personalisations (status analyzing, one status event each, as created by the api) for
- * each user, on one verified photo per user and the book `bookSlug`; their ids, user by user.
+ * each user, on one verified photo per user and the book `bookSlug`; their ids, user by user. With
+ * `queued`, each also gets its `analyze_photo` job, added in the same statement through
+ * graphile-worker's public `add_jobs` (as the api's create route adds one), and nothing runs them.
  */
 export async function seedPersonalizations(
   sql: postgres.Sql,
   userIds: string[],
   perUser: number,
   bookSlug: string,
+  options: { queued?: boolean } = {},
 ): Promise<{ id: string; ownerId: string }[]> {
   const rows = await sql<{ id: string; owner_id: string }[]>`
     with up as (
@@ -410,10 +378,16 @@ export async function seedPersonalizations(
       insert into app.personalizations (owner_id, book_id, photo_upload_id, status, seed)
       select up.owner_id, (select id from app.books where slug = ${bookSlug}), up.id, 'analyzing', n
       from up, generate_series(1, ${perUser}) n
-      returning id, owner_id),
+      returning id, owner_id, photo_upload_id),
     e as (
       insert into app.events (personalization_id, type, data)
-      select id, 'status', '{"status":"analyzing"}' from p)
-    select id, owner_id from p order by owner_id, id`;
+      select id, 'status', '{"status":"analyzing"}' from p),
+    j as (
+      select graphile_worker.add_jobs(array_agg(row(
+        ${queueName("analyze_photo", jobs.analyze_photo.version)}::text,
+        json_build_object('personalizationId', id, 'photoUploadId', photo_upload_id),
+        null, null, 3, 'analyze_photo:' || id, null, null)::graphile_worker.job_spec))
+      from p where ${options.queued ?? false} having count(*) > 0)
+    select id, owner_id from p, (select count(*) from j) as added order by owner_id, id`;
   return rows.map((r) => ({ id: r.id, ownerId: r.owner_id }));
 }

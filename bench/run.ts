@@ -110,7 +110,15 @@ fs.mkdirSync(historyDir, { recursive: true });
 const at = new Date().toISOString();
 const file = path.join(historyDir, `${at.replace(/[:.]/g, "-")}.json`);
 fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-fs.writeFileSync(path.join(resultsDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+// With --only, latest.json keeps the other scripts' figures of earlier runs (with the run's duration).
+const latestFile = path.join(resultsDir, "latest.json");
+const kept =
+  chosen.length === scripts.length || !fs.existsSync(latestFile)
+    ? []
+    : (JSON.parse(fs.readFileSync(latestFile, "utf8")) as Result[]).filter(
+        (r) => !chosen.some((name) => r.name.startsWith(`${name}: `)) && !r.name.startsWith("bench "),
+      );
+fs.writeFileSync(latestFile, `${JSON.stringify([...kept, ...results], null, 2)}\n`);
 const runs = fs
   .readdirSync(historyDir)
   .filter((f) => /^\d{4}-.*\.json$/.test(f))

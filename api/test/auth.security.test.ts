@@ -1,7 +1,19 @@
 import { SignJWT, UnsecuredJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { describeWithRedis } from "@faceapp/testkit";
-import { bearer, body, email, jsonInit, PASSWORD, signUp, TEST_SECRET, useApi } from "@faceapp/testkit/api";
+import { FOLDED_SESSION } from "../src/http/auth.ts";
+import {
+  bearer,
+  body,
+  book,
+  email,
+  jsonInit,
+  PASSWORD,
+  readyPhoto,
+  signUp,
+  TEST_SECRET,
+  useApi,
+} from "@faceapp/testkit/api";
 
 const api = useApi();
 const key = new TextEncoder().encode(TEST_SECRET);
@@ -107,7 +119,45 @@ describe("the JWT attack set: every forged or stale token is refused with 401", 
   });
 });
 
-describe("routes whose statement checks the session (POST /v1/uploads, POST /v1/personalizations)", () => {
+describe("requireAuth's foldedSession: the route's own statement checks the session", () => {
+  // Every route under foldedSession, with a request that writes when its session is live.
+  const writers: Record<string, (token: string) => Promise<unknown>> = {
+    "POST /v1/personalizations": async (token) => ({
+      bookSlug: (await book(api)).slug,
+      photoUploadId: await readyPhoto(api.app, token),
+    }),
+  };
+  const written = async () => {
+    const [row] = await api.db.sql<{ rows: number }[]>`
+      select (select count(*) from app.uploads) + (select count(*) from app.personalizations)
+        + (select count(*) from app.events) + (select count(*) from graphile_worker.jobs) as rows`;
+    return Number(row!.rows);
+  };
+
+  it("is used only by the routes listed here", () => {
+    const folded = api.app.routes.filter((r) => FOLDED_SESSION in r.handler).map((r) => `${r.method} ${r.path}`);
+    expect(folded.sort()).toEqual(Object.keys(writers).sort());
+  });
+
+  it("writes nothing for an ended session with a request that writes for a live one", async () => {
+    for (const [route, payloadFor] of Object.entries(writers)) {
+      const [method, path] = route.split(" ") as [string, string];
+      const { token } = await signUp(api.app);
+      const payload = await payloadFor(token);
+      const before = await written();
+      expect((await api.app.request(path, jsonInit(method, payload, bearer(token)))).status).toBeLessThan(300);
+      expect(await written()).toBeGreaterThan(before);
+      const { sid } = await claimsOf(token);
+      await api.db.sql`update app.sessions set revoked_at = now() where id = ${sid}`;
+      const ended = await written();
+      const res = await api.app.request(path, jsonInit(method, payload, bearer(token)));
+      expect(res.status).toBe(401);
+      expect(await written()).toBe(ended);
+    }
+  });
+});
+
+describe("routes that write, with an ended session (POST /v1/uploads, POST /v1/personalizations)", () => {
   const routes = [
     ["/v1/uploads", { contentType: "image/png", byteSize: 100 }],
     ["/v1/personalizations", { bookSlug: "no-such-book", photoUploadId: "00000000-0000-4000-8000-000000000000" }],

@@ -21,7 +21,17 @@ export function createDb(url: string, options: DbOptions = {}): Db {
   const max = options.max ?? 10;
   const settings = {
     onnotice: () => {},
-    connection: { application_name: options.applicationName ?? "faceapp" },
+    connection: {
+      application_name: options.applicationName ?? "faceapp",
+      // Every execution is planned for its own values and the tables as they are now. A connection
+      // lives for hours and keeps its statements' plans (ours are prepared; PL/pgSQL functions such
+      // as graphile-worker's add_jobs keep theirs); after five runs Postgres may switch a statement
+      // to a generic plan and keep it until an ANALYZE of its tables. add_jobs' update of an
+      // existing job key, planned so while the queue was empty, is a sequential scan of the whole
+      // job table on every job added: POST /v1/personalizations fell round after round as its jobs
+      // queued (bench/README.md). Planning each time costs little against such a scan.
+      plan_cache_mode: "force_custom_plan",
+    },
     // Seconds before a connection that failed is tried again. postgres.js's default grows to 20 s
     // after a few failures, and every query waits it out: with PostgreSQL down a request hung for up
     // to 20 s instead of failing at once (a 503), and after it came back the first queries still

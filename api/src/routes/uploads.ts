@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import type { ApiContext } from "../context.ts";
-import { sessionChecked } from "../http/auth.ts";
 import { enforceRateLimits } from "../http/client.ts";
 import { doc } from "../http/openapi.ts";
 import type { AppEnv } from "../http/types.ts";
@@ -19,7 +18,7 @@ export function uploadRoutes(ctx: ApiContext) {
         auth: "user",
         responses: { 201: UploadTicket },
       }),
-      ctx.authFolded,
+      ctx.auth,
       json(CreateUpload),
       async (c) => {
         // Each upload is completed (decoded) at most once: counting tickets bounds a user's decodes.
@@ -29,9 +28,7 @@ export function uploadRoutes(ctx: ApiContext) {
           [{ key: `uploads:user:${id}`, limit: ctx.env.UPLOAD_RATE_LIMIT_PER_USER }],
           ctx.env.UPLOAD_RATE_LIMIT_WINDOW_SECONDS,
         );
-        const ticket = await createUpload(ctx.db, ctx.bucket, c.get("user"), c.req.valid("json"));
-        sessionChecked(c);
-        return c.json(ticket, 201);
+        return c.json(await createUpload(ctx.db, ctx.bucket, id, c.req.valid("json")), 201);
       },
     )
     .post(
