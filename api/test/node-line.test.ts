@@ -7,7 +7,7 @@ import path from "node:path";
 import { repoRoot } from "@faceapp/core";
 import type { Spawned } from "@faceapp/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, METRICS_TOKEN, spawnApiProcess, useApi } from "./helpers.ts";
+import { bearer, METRICS_TOKEN, spawnApiProcess, useApi } from "@faceapp/testkit/api";
 
 const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
   devDependencies: Record<string, string>;
