@@ -154,7 +154,7 @@ export interface Operations {
     };
     response: {
       id: string;
-      status: string;
+      status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
       book: {
         slug: string;
         title: string;
@@ -163,7 +163,7 @@ export interface Operations {
       photoUploadId: string;
       childName: string | null;
       childAge: number | null;
-      childGender: string | null;
+      childGender: "girl" | "boy" | "unspecified" | null;
       childNameForms: {
         [key: string]: string;
       };
@@ -181,11 +181,11 @@ export interface Operations {
         failureReason: string | null;
         text: string | null;
       }>;
-      files: {
-        name: string;
+      files: Array<{
+        name: "block.pdf" | "cover.pdf" | "pages.zip";
         url: string;
         fileName: string;
-      }[];
+      }>;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -203,7 +203,7 @@ export interface Operations {
     response: {
       items: Array<{
         id: string;
-        status: string;
+        status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
         book: {
           slug: string;
           title: string;
@@ -212,7 +212,7 @@ export interface Operations {
         photoUploadId: string;
         childName: string | null;
         childAge: number | null;
-        childGender: string | null;
+        childGender: "girl" | "boy" | "unspecified" | null;
         childNameForms: {
           [key: string]: string;
         };
@@ -230,11 +230,11 @@ export interface Operations {
           failureReason: string | null;
           text: string | null;
         }>;
-        files: {
-          name: string;
+        files: Array<{
+          name: "block.pdf" | "cover.pdf" | "pages.zip";
           url: string;
           fileName: string;
-        }[];
+        }>;
         thumbnailUrl: string | null;
         photoUrl: string | null;
         createdAt: string;
@@ -252,7 +252,7 @@ export interface Operations {
     body: undefined;
     response: {
       id: string;
-      status: string;
+      status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
       book: {
         slug: string;
         title: string;
@@ -261,7 +261,7 @@ export interface Operations {
       photoUploadId: string;
       childName: string | null;
       childAge: number | null;
-      childGender: string | null;
+      childGender: "girl" | "boy" | "unspecified" | null;
       childNameForms: {
         [key: string]: string;
       };
@@ -279,11 +279,11 @@ export interface Operations {
         failureReason: string | null;
         text: string | null;
       }>;
-      files: {
-        name: string;
+      files: Array<{
+        name: "block.pdf" | "cover.pdf" | "pages.zip";
         url: string;
         fileName: string;
-      }[];
+      }>;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -299,7 +299,7 @@ export interface Operations {
     body: undefined;
     response: {
       id: string;
-      status: string;
+      status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
       book: {
         slug: string;
         title: string;
@@ -308,7 +308,7 @@ export interface Operations {
       photoUploadId: string;
       childName: string | null;
       childAge: number | null;
-      childGender: string | null;
+      childGender: "girl" | "boy" | "unspecified" | null;
       childNameForms: {
         [key: string]: string;
       };
@@ -326,11 +326,11 @@ export interface Operations {
         failureReason: string | null;
         text: string | null;
       }>;
-      files: {
-        name: string;
+      files: Array<{
+        name: "block.pdf" | "cover.pdf" | "pages.zip";
         url: string;
         fileName: string;
-      }[];
+      }>;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -346,7 +346,7 @@ export interface Operations {
     body: undefined;
     response: {
       id: string;
-      status: string;
+      status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
       book: {
         slug: string;
         title: string;
@@ -355,7 +355,7 @@ export interface Operations {
       photoUploadId: string;
       childName: string | null;
       childAge: number | null;
-      childGender: string | null;
+      childGender: "girl" | "boy" | "unspecified" | null;
       childNameForms: {
         [key: string]: string;
       };
@@ -373,11 +373,11 @@ export interface Operations {
         failureReason: string | null;
         text: string | null;
       }>;
-      files: {
-        name: string;
+      files: Array<{
+        name: "block.pdf" | "cover.pdf" | "pages.zip";
         url: string;
         fileName: string;
-      }[];
+      }>;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -425,7 +425,7 @@ export interface Operations {
     };
     response: {
       id: string;
-      status: string;
+      status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
       book: {
         slug: string;
         title: string;
@@ -434,7 +434,7 @@ export interface Operations {
       photoUploadId: string;
       childName: string | null;
       childAge: number | null;
-      childGender: string | null;
+      childGender: "girl" | "boy" | "unspecified" | null;
       childNameForms: {
         [key: string]: string;
       };
@@ -452,11 +452,11 @@ export interface Operations {
         failureReason: string | null;
         text: string | null;
       }>;
-      files: {
-        name: string;
+      files: Array<{
+        name: "block.pdf" | "cover.pdf" | "pages.zip";
         url: string;
         fileName: string;
-      }[];
+      }>;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -474,7 +474,7 @@ export interface Operations {
     };
     response: {
       id: string;
-      status: string;
+      status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
       book: {
         slug: string;
         title: string;
@@ -483,7 +483,7 @@ export interface Operations {
       photoUploadId: string;
       childName: string | null;
       childAge: number | null;
-      childGender: string | null;
+      childGender: "girl" | "boy" | "unspecified" | null;
       childNameForms: {
         [key: string]: string;
       };
@@ -501,11 +501,11 @@ export interface Operations {
         failureReason: string | null;
         text: string | null;
       }>;
-      files: {
-        name: string;
+      files: Array<{
+        name: "block.pdf" | "cover.pdf" | "pages.zip";
         url: string;
         fileName: string;
-      }[];
+      }>;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -521,7 +521,7 @@ export interface Operations {
     body: undefined;
     response: {
       id: string;
-      status: string;
+      status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
       book: {
         slug: string;
         title: string;
@@ -530,7 +530,7 @@ export interface Operations {
       photoUploadId: string;
       childName: string | null;
       childAge: number | null;
-      childGender: string | null;
+      childGender: "girl" | "boy" | "unspecified" | null;
       childNameForms: {
         [key: string]: string;
       };
@@ -548,11 +548,11 @@ export interface Operations {
         failureReason: string | null;
         text: string | null;
       }>;
-      files: {
-        name: string;
+      files: Array<{
+        name: "block.pdf" | "cover.pdf" | "pages.zip";
         url: string;
         fileName: string;
-      }[];
+      }>;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
