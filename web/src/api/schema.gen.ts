@@ -154,7 +154,16 @@ export interface Operations {
     };
     response: {
       id: string;
-      status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
+      status:
+        | "analyzing"
+        | "analyzed"
+        | "analysis_failed"
+        | "preview_generating"
+        | "preview_ready"
+        | "full_generating"
+        | "completed"
+        | "generation_failed"
+        | "canceled";
       book: {
         slug: string;
         title: string;
@@ -203,7 +212,16 @@ export interface Operations {
     response: {
       items: Array<{
         id: string;
-        status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
+        status:
+          | "analyzing"
+          | "analyzed"
+          | "analysis_failed"
+          | "preview_generating"
+          | "preview_ready"
+          | "full_generating"
+          | "completed"
+          | "generation_failed"
+          | "canceled";
         book: {
           slug: string;
           title: string;
@@ -252,7 +270,16 @@ export interface Operations {
     body: undefined;
     response: {
       id: string;
-      status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
+      status:
+        | "analyzing"
+        | "analyzed"
+        | "analysis_failed"
+        | "preview_generating"
+        | "preview_ready"
+        | "full_generating"
+        | "completed"
+        | "generation_failed"
+        | "canceled";
       book: {
         slug: string;
         title: string;
@@ -299,7 +326,16 @@ export interface Operations {
     body: undefined;
     response: {
       id: string;
-      status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
+      status:
+        | "analyzing"
+        | "analyzed"
+        | "analysis_failed"
+        | "preview_generating"
+        | "preview_ready"
+        | "full_generating"
+        | "completed"
+        | "generation_failed"
+        | "canceled";
       book: {
         slug: string;
         title: string;
@@ -346,7 +382,16 @@ export interface Operations {
     body: undefined;
     response: {
       id: string;
-      status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
+      status:
+        | "analyzing"
+        | "analyzed"
+        | "analysis_failed"
+        | "preview_generating"
+        | "preview_ready"
+        | "full_generating"
+        | "completed"
+        | "generation_failed"
+        | "canceled";
       book: {
         slug: string;
         title: string;
@@ -425,7 +470,16 @@ export interface Operations {
     };
     response: {
       id: string;
-      status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
+      status:
+        | "analyzing"
+        | "analyzed"
+        | "analysis_failed"
+        | "preview_generating"
+        | "preview_ready"
+        | "full_generating"
+        | "completed"
+        | "generation_failed"
+        | "canceled";
       book: {
         slug: string;
         title: string;
@@ -474,7 +528,16 @@ export interface Operations {
     };
     response: {
       id: string;
-      status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
+      status:
+        | "analyzing"
+        | "analyzed"
+        | "analysis_failed"
+        | "preview_generating"
+        | "preview_ready"
+        | "full_generating"
+        | "completed"
+        | "generation_failed"
+        | "canceled";
       book: {
         slug: string;
         title: string;
@@ -521,7 +584,16 @@ export interface Operations {
     body: undefined;
     response: {
       id: string;
-      status: "analyzing" | "analyzed" | "analysis_failed" | "preview_generating" | "preview_ready" | "full_generating" | "completed" | "generation_failed" | "canceled";
+      status:
+        | "analyzing"
+        | "analyzed"
+        | "analysis_failed"
+        | "preview_generating"
+        | "preview_ready"
+        | "full_generating"
+        | "completed"
+        | "generation_failed"
+        | "canceled";
       book: {
         slug: string;
         title: string;
