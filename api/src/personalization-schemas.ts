@@ -1,8 +1,13 @@
-// Request and response schemas of /v1/personalizations (validation and OpenAPI from one source).
-import { NAME_FORMS, type NameForm } from "@faceapp/core";
+// Request and response schemas of /v1/personalizations: the one source of validation, OpenAPI, the
+// services' view types and the web client's types. Responses are strict: a field the schema does not
+// name fails the api's tests (api/test/helpers.ts checks every response against its route's schema).
+import { NAME_FORMS, type NameForm, type PrintFile, personalizationStatuses } from "@faceapp/core";
 import * as v from "valibot";
 
 const Uuid = v.pipe(v.string(), v.uuid());
+const Gender = v.picklist(["girl", "boy", "unspecified"]);
+/** The print files of a completed book. */
+export const PrintFileName = v.picklist(["block.pdf", "cover.pdf", "pages.zip"] as const satisfies PrintFile[]);
 
 /** Up to `max` characters of letters (any script), spaces, apostrophes and hyphens; NFC, trimmed, inner spaces collapsed. */
 const nameText = (max: number) =>
@@ -34,7 +39,7 @@ export const NameFormsInput = v.strictObject(
 export const GeneratePreview = v.strictObject({
   childName: ChildName,
   childAge: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(18))),
-  childGender: v.optional(v.picklist(["girl", "boy", "unspecified"])),
+  childGender: v.optional(Gender),
   /** Corrections of the forms the book prints (GET /v1/books/:slug/name-forms shows them). */
   childNameForms: v.optional(NameFormsInput),
 });
@@ -46,7 +51,7 @@ export const EventsQuery = v.strictObject({
 });
 export const PersonalizationFile = v.strictObject({
   id: Uuid,
-  name: v.picklist(["block.pdf", "cover.pdf", "pages.zip"]),
+  name: PrintFileName,
 });
 export const PersonalizationQuery = v.strictObject({
   cursor: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,300}$/))),
@@ -60,35 +65,46 @@ export const IdempotencyKey = v.pipe(
   v.regex(/^[\x21-\x7e]{1,255}$/, "must be 1–255 visible ASCII characters"),
 );
 
-const Page = v.object({
+const Page = v.strictObject({
   page: v.string(),
   stage: v.picklist(["preview", "full"]),
+  /** Bumped by every redraw, a new photo and each stage: a page's progress starts over with it. */
   generation: v.number(),
   status: v.string(),
   webUrl: v.nullable(v.string()),
   failureReason: v.nullable(v.string()),
+  /** The words printed on the page, the child's name in them, in the book's language (null in lists). */
   text: v.nullable(v.string()),
 });
-export const Personalization = v.object({
+export type PageView = v.InferOutput<typeof Page>;
+export const Personalization = v.strictObject({
   id: v.string(),
-  status: v.string(),
-  book: v.object({ slug: v.string(), title: v.string(), language: v.nullable(v.string()) }),
+  status: v.picklist(personalizationStatuses),
+  /** `language`: the book's (its pages' text), null where the view was made without the book's pages. */
+  book: v.strictObject({ slug: v.string(), title: v.string(), language: v.nullable(v.string()) }),
   photoUploadId: v.string(),
   childName: v.nullable(v.string()),
   childAge: v.nullable(v.number()),
-  childGender: v.nullable(v.string()),
+  childGender: v.nullable(Gender),
   /** The name's forms the book prints (`gen`, `voc`, `poss` …); empty before the child is named. */
   childNameForms: v.record(v.string(), v.string()),
   analysis: v.nullable(v.record(v.string(), v.unknown())),
   failureReason: v.nullable(v.string()),
   regenerationsLeft: v.number(),
   pages: v.array(Page),
-  files: v.array(v.object({ name: v.string(), url: v.string(), fileName: v.string() })),
+  /** `fileName`: what the download is saved as. */
+  files: v.array(v.strictObject({ name: PrintFileName, url: v.string(), fileName: v.string() })),
   thumbnailUrl: v.nullable(v.string()),
+  /** The child's photo (short-lived): what a book shows before any page is drawn, or once its photo was refused. */
   photoUrl: v.nullable(v.string()),
   createdAt: v.string(),
   updatedAt: v.string(),
   /** The last event the view already shows: open the event stream after it (`?after=`). */
   lastEventId: v.nullable(v.string()),
 });
-export const PersonalizationList = v.object({ items: v.array(Personalization), nextCursor: v.nullable(v.string()) });
+export type PersonalizationView = v.InferOutput<typeof Personalization>;
+export const PersonalizationList = v.strictObject({
+  items: v.array(Personalization),
+  nextCursor: v.nullable(v.string()),
+});
+export type PersonalizationList = v.InferOutput<typeof PersonalizationList>;

@@ -1,7 +1,14 @@
-// Every route that moves the state machine, from every status: its 2xx where the machine allows the
-// move (and the status it moves to), 409 invalid_state with the status unchanged where it does not,
-// never a 5xx. The table below is the specification, written out rather than derived from the code.
-import { personalizationStatuses } from "@faceapp/core";
+// Every route that moves the state machine, from every status: its 2xx where core's table of moves
+// (personalizationMoves) allows the action, with the status the table says it leads to; 409
+// invalid_state with the status unchanged where it does not; never a 5xx. So the table is what the
+// services do, not only what they are told: a service that checked or moved otherwise fails here.
+import {
+  movesTo,
+  movesFrom,
+  type PersonalizationAction,
+  personalizationMoves,
+  personalizationStatuses,
+} from "@faceapp/core";
 import { sql } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bearer, body, jsonInit, signUp, useApi, book, createPersonalization, readyPhoto } from "@faceapp/testkit/api";
@@ -9,34 +16,25 @@ import { bearer, body, jsonInit, signUp, useApi, book, createPersonalization, re
 const api = useApi();
 type Status = (typeof personalizationStatuses)[number];
 
+/** The api's routes of the machine's actions (the runners' moves: runners/test/pipeline/moves.test.ts). */
+const ROUTES = {
+  generate: { method: "POST", path: "generate", body: { childName: "Ada" } },
+  regenerate: { method: "POST", path: "regenerate" },
+  confirm: { method: "POST", path: "confirm" },
+  replace_photo: { method: "PUT", path: "photo", body: "second photo" },
+  cancel: { method: "POST", path: "cancel" },
+} as const satisfies Partial<Record<PersonalizationAction, { method: string; path: string; body?: unknown }>>;
+
 const ACTIONS = {
-  generate: {
-    method: "POST",
-    path: "generate",
-    body: { childName: "Ada" },
-    from: ["analyzed"],
-    to: "preview_generating",
-  },
-  regenerate: { method: "POST", path: "regenerate", from: ["preview_ready"], to: "preview_generating" },
-  confirm: { method: "POST", path: "confirm", from: ["preview_ready"], to: "full_generating" },
-  "replace the photo": {
-    method: "PUT",
-    path: "photo",
-    body: "second photo",
-    from: ["analyzed", "analysis_failed", "preview_ready", "generation_failed"],
-    to: "analyzing",
-  },
-  cancel: {
-    method: "POST",
-    path: "cancel",
-    from: personalizationStatuses.filter((s) => s !== "completed" && s !== "canceled"),
-    to: "canceled",
-  },
+  ...Object.fromEntries(
+    Object.entries(ROUTES).map(([action, route]) => [
+      action,
+      { ...route, from: movesFrom(action as keyof typeof ROUTES), to: movesTo(action as keyof typeof ROUTES) },
+    ]),
+  ),
+  // Not a move: the files of a completed book only.
   "download block.pdf": { method: "GET", path: "files/block.pdf", from: ["completed"], to: "completed" },
-} as const satisfies Record<
-  string,
-  { method: string; path: string; body?: unknown; from: readonly Status[]; to: Status }
->;
+} as Record<string, { method: string; path: string; body?: unknown; from: readonly Status[]; to: Status }>;
 
 /** Statuses past analysis hold one (personalizations_analysis_present); a completed book has files. */
 const HAS_ANALYSIS: Status[] = ["analyzed", "preview_generating", "preview_ready", "full_generating", "completed"];
@@ -88,6 +86,23 @@ describe.each(Object.entries(ACTIONS))("%s", (_, action) => {
       expect(error).toMatchObject({ code: "invalid_state", requestId: expect.any(String), details: { status } });
       expect(await statusOf(id)).toBe(status);
     }
+  });
+});
+
+describe("the api's part of the machine", () => {
+  it("has a route here for every action the table gives the api (create: below)", () => {
+    const apiActions = Object.entries(personalizationMoves)
+      .filter(([action, m]) => m.by === "api" && action !== "create")
+      .map(([action]) => action);
+    expect(Object.keys(ROUTES).sort()).toEqual(apiActions.sort());
+  });
+
+  it("creates a personalisation in the status `create` leads to", async () => {
+    const res = await createPersonalization(api.app, token, "states-book", photos[0]!);
+    expect(res.status).toBe(202);
+    const { id, status } = await body(res);
+    expect(status).toBe(movesTo("create"));
+    expect(await statusOf(id)).toBe(movesTo("create"));
   });
 });
 

@@ -2,11 +2,12 @@ import { type Kysely, sql } from "kysely";
 import type { Database } from "./schema.ts";
 import { insertEvent, type ProgressEvent } from "./progress.ts";
 
-// The personalisation state machine (docs/ARCHITECTURE.md). Every move is one conditional UPDATE
-// (`... where status = any(expected)`), so two actors can never both move the same row.
+// The personalisation state machine: the one table of its moves (docs/ARCHITECTURE.md shows it, and
+// core/test/status.test.ts walks it). The api's services and the runners' tasks move a personalisation
+// only by naming an action of this table; every move is one conditional UPDATE
+// (`... where status = any(from)`), so two actors can never both move the same row.
 
 export const personalizationStatuses = [
-  "uploaded",
   "analyzing",
   "analyzed",
   "analysis_failed",
@@ -20,9 +21,58 @@ export const personalizationStatuses = [
 export type PersonalizationStatus = (typeof personalizationStatuses)[number];
 
 export const finalStatuses: readonly PersonalizationStatus[] = ["completed", "canceled"];
+const notFinal = personalizationStatuses.filter((s) => !finalStatuses.includes(s));
 
-/** Statuses from which cancel is allowed: every non-final one. */
-export const cancelableStatuses = personalizationStatuses.filter((s) => !finalStatuses.includes(s));
+/**
+ * Every move: action → the statuses it is allowed from, the status it leads to, and who makes it (the
+ * api's services on a parent's request, or the runners' tasks). `create` has no `from`: it makes the
+ * row, in the status every personalisation starts in.
+ */
+export const personalizationMoves = {
+  /** The parent starts a book with a photo; its analysis is queued. */
+  create: { from: [], to: "analyzing", by: "api" },
+  /** The photo has one usable face (analyze_photo). */
+  analysis_succeeded: { from: ["analyzing"], to: "analyzed", by: "runners" },
+  /** No usable face, or the analysis failed for good (analyze_photo). */
+  analysis_failed: { from: ["analyzing"], to: "analysis_failed", by: "runners" },
+  /** The parent names the child: the preview's pages are queued. */
+  generate: { from: ["analyzed"], to: "preview_generating", by: "api" },
+  /** The last page of the preview is done (runners' fan-in). */
+  preview_finished: { from: ["preview_generating"], to: "preview_ready", by: "runners" },
+  /** A page of the preview failed for good. */
+  preview_failed: { from: ["preview_generating"], to: "generation_failed", by: "runners" },
+  /** The preview again with new seeds, at most 3 times. */
+  regenerate: { from: ["preview_ready"], to: "preview_generating", by: "api" },
+  /** Another photo: the analysis runs again. */
+  replace_photo: {
+    from: ["analyzed", "analysis_failed", "preview_ready", "generation_failed"],
+    to: "analyzing",
+    by: "api",
+  },
+  /** The parent confirms: every other page, then the print files. */
+  confirm: { from: ["preview_ready"], to: "full_generating", by: "api" },
+  /** The print files are stored (assemble_print). */
+  print_finished: { from: ["full_generating"], to: "completed", by: "runners" },
+  /** A page of the full book or its print files failed for good. */
+  full_failed: { from: ["full_generating"], to: "generation_failed", by: "runners" },
+  /** The parent stops all work: from every status that is not final. */
+  cancel: { from: notFinal, to: "canceled", by: "api" },
+} as const satisfies Record<
+  string,
+  { from: readonly PersonalizationStatus[]; to: PersonalizationStatus; by: "api" | "runners" }
+>;
+export type PersonalizationAction = keyof typeof personalizationMoves;
+
+/** The status every personalisation starts in. */
+export const initialStatus = personalizationMoves.create.to;
+
+/** The statuses `action` is allowed from: a move from anything else is refused (409 `invalid_state` in the api). */
+export const movesFrom = (action: PersonalizationAction): readonly PersonalizationStatus[] =>
+  personalizationMoves[action].from;
+
+/** The status `action` leads to. */
+export const movesTo = <A extends PersonalizationAction>(action: A): (typeof personalizationMoves)[A]["to"] =>
+  personalizationMoves[action].to;
 
 export interface TransitionOptions {
   failureReason?: string | null;
@@ -35,16 +85,17 @@ export interface TransitionOptions {
 }
 
 /**
- * Moves a personalisation from one of `from` to `to` and records the status event, in the caller's
- * transaction. Returns the event to publish after commit, or null when the row was not in `from`.
+ * Makes `action`'s move (personalizationMoves) and records the status event, in the caller's
+ * transaction. Returns the event to publish after commit, or null when the row was not in one of the
+ * statuses the action is allowed from.
  */
 export async function transition(
   db: Kysely<Database>,
   personalizationId: string,
-  from: readonly PersonalizationStatus[],
-  to: PersonalizationStatus,
+  action: Exclude<PersonalizationAction, "create">,
   options: TransitionOptions = {},
 ): Promise<ProgressEvent | null> {
+  const { from, to } = personalizationMoves[action];
   const reason = options.failureReason ?? null;
   const { rows } = await sql<{ id: string }>`
     update app.personalizations

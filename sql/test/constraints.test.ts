@@ -116,11 +116,19 @@ describe("personalizations", () => {
       .values({ owner_id: a.id, book_id: bookId, photo_upload_id: photoOfA.id, seed: 1 })
       .returning(["id", "status"])
       .executeTakeFirstOrThrow();
-    expect(p.status).toBe("uploaded");
+    expect(p.status).toBe("analyzing");
     await expect(
       t.db
         .updateTable("app.personalizations")
         .set({ status: "done" as never, analysis: { ok: true } })
+        .where("id", "=", p.id)
+        .execute(),
+    ).rejects.toThrow(/status_check/);
+    // Nothing ever set `uploaded` (migration 0004): the database no longer has it.
+    await expect(
+      t.db
+        .updateTable("app.personalizations")
+        .set({ status: "uploaded" as never })
         .where("id", "=", p.id)
         .execute(),
     ).rejects.toThrow(/status_check/);

@@ -4,12 +4,19 @@ import { AppError, type ErrorCode, errorStatus } from "@faceapp/core";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { HTTPException } from "hono/http-exception";
+import * as v from "valibot";
 import type { AppEnv } from "./types.ts";
 
-/** The one error envelope every failure is rendered in. */
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; requestId: string; details?: Record<string, unknown> };
-}
+/** The one error envelope every failure is rendered in (OpenAPI's default response of every route). */
+export const ErrorEnvelope = v.strictObject({
+  error: v.strictObject({
+    code: v.picklist(Object.keys(errorStatus) as ErrorCode[]),
+    message: v.string(),
+    requestId: v.string(),
+    details: v.optional(v.record(v.string(), v.unknown())),
+  }),
+});
+export type ErrorBody = v.InferOutput<typeof ErrorEnvelope>;
 
 /** Renders an AppError (or anything else, as a 500 that hides its message) in the error envelope. */
 export function renderError(err: unknown, c: Context<AppEnv>): Response {

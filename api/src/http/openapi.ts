@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type { Hono, MiddlewareHandler } from "hono";
 import type * as v from "valibot";
+import { ErrorEnvelope } from "./errors.ts";
 import type { AppEnv } from "./types.ts";
 import { type InputMeta, OPENAPI_INPUT } from "./validate.ts";
 
@@ -34,27 +35,34 @@ function schemaOf(schema: v.GenericSchema): Json {
 
 const errorResponse = {
   description: "Error envelope",
-  content: {
-    "application/json": {
-      schema: {
-        type: "object",
-        required: ["error"],
-        properties: {
-          error: {
-            type: "object",
-            required: ["code", "message", "requestId"],
-            properties: {
-              code: { type: "string" },
-              message: { type: "string" },
-              requestId: { type: "string" },
-              details: { type: "object" },
-            },
-          },
-        },
-      },
-    },
-  },
+  content: { "application/json": { schema: schemaOf(ErrorEnvelope) } },
 };
+
+/** A documented route's response schemas, found by the request's method and path. */
+export interface ResponseContract {
+  /** The route's pattern (`/v1/personalizations/:id`). */
+  route: string;
+  responses: RouteDoc["responses"];
+}
+
+/**
+ * The documented response of each route of an app, by method and concrete path: what the api's tests
+ * check every response against (api/test/helpers.ts). Undefined for a path no documented route has.
+ */
+export function responseContracts(app: Hono<AppEnv>): (method: string, path: string) => ResponseContract | undefined {
+  const routes = app.routes.flatMap((route) => {
+    const meta = (route.handler as unknown as Record<symbol, RouteDoc | undefined>)[OPENAPI_DOC];
+    if (!meta) return [];
+    const pattern = route.path
+      .split("/")
+      .map((part) => (part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+    return [{ method: route.method, route: route.path, regex: new RegExp(`^${pattern.join("/")}/?$`), meta }];
+  });
+  return (method, path) => {
+    const found = routes.find((r) => r.method === method.toUpperCase() && r.regex.test(path));
+    return found && { route: found.route, responses: found.meta.responses };
+  };
+}
 
 /** Builds the OpenAPI document of every documented route of an app. */
 export function buildOpenApi(app: Hono<AppEnv>, info: { title: string; version: string }): Json {

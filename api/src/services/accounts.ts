@@ -2,16 +2,11 @@
 import { AppError } from "@faceapp/core";
 import type { Database } from "@faceapp/sql";
 import { type Kysely, sql } from "kysely";
+import type { User } from "../schemas.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
 
-export interface PublicUser {
-  id: string;
-  email: string;
-  createdAt: string;
-}
-
 export interface SessionGrant {
-  user: PublicUser;
+  user: User;
   sessionId: string;
   expiresAt: Date;
 }
@@ -27,7 +22,7 @@ export function normalizeEmail(email: string): string {
   return email.normalize("NFC").trim().toLowerCase();
 }
 
-function toPublic(row: { id: string; email: string; created_at: Date }): PublicUser {
+function toPublic(row: { id: string; email: string; created_at: Date }): User {
   return { id: row.id, email: row.email, createdAt: row.created_at.toISOString() };
 }
 
@@ -99,11 +94,7 @@ export async function logout(db: Kysely<Database>, sessionId: string): Promise<v
 }
 
 /** The user of a live (unrevoked, unexpired) session, or null. */
-export async function activeSessionUser(
-  db: Kysely<Database>,
-  userId: string,
-  sessionId: string,
-): Promise<PublicUser | null> {
+export async function activeSessionUser(db: Kysely<Database>, userId: string, sessionId: string): Promise<User | null> {
   const row = await db
     .selectFrom("app.sessions as s")
     .innerJoin("app.users as u", "u.id", "s.user_id")
@@ -131,7 +122,7 @@ export function liveSession(user: { id: string; sessionId: string }) {
 }
 
 /** A user by id. */
-export async function getUser(db: Kysely<Database>, userId: string): Promise<PublicUser> {
+export async function getUser(db: Kysely<Database>, userId: string): Promise<User> {
   const row = await db
     .selectFrom("app.users")
     .select(["id", "email", "created_at"])

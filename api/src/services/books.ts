@@ -3,25 +3,12 @@ import { createHash } from "node:crypto";
 import { AppError, keys, type Manifest, stagePages } from "@faceapp/core";
 import type { Database } from "@faceapp/sql";
 import { type Kysely, sql } from "kysely";
+import type * as Schema from "../schemas.ts";
 import type { CatalogCache } from "./catalog-cache.ts";
 
-export interface BookSummary {
-  slug: string;
-  title: string;
-  description: string;
-  category: string;
-  language: string;
-  ageMin: number;
-  ageMax: number;
-  pageCount: number;
-  coverKey: string;
-}
-
-export interface BookDetail extends BookSummary {
-  /** Page ids of the free preview, in order (front cover first). */
-  previewPages: string[];
-  pages: { page: string; availability: "prepay" | "postpay"; needsFace: boolean }[];
-}
+/** A book of the catalog as the api shows it, with its cover's object key where the api shows a URL. */
+export type BookSummary = Omit<Schema.BookSummary, "coverUrl"> & { coverKey: string };
+export type BookDetail = Omit<Schema.BookDetail, "coverUrl"> & { coverKey: string };
 
 export interface BookFilters {
   category?: string | undefined;

@@ -4,6 +4,7 @@ import type { Database, Personalization } from "@faceapp/sql";
 import { type Kysely, sql } from "kysely";
 import * as v from "valibot";
 import type { Bucket } from "../deps.ts";
+import { type PersonalizationView, PrintFileName } from "../personalization-schemas.ts";
 import { downloadName } from "./download-name.ts";
 import { MAX_REGENERATIONS } from "./personalizations.ts";
 import { presignGet } from "./storage.ts";
@@ -12,47 +13,7 @@ import { presignGet } from "./storage.ts";
 export const PAGE_URL_SECONDS = 15 * 60;
 /** Downloads of the print files. */
 export const FILE_URL_SECONDS = 5 * 60;
-export const printFiles: readonly PrintFile[] = ["block.pdf", "cover.pdf", "pages.zip"];
-
-export interface PageView {
-  page: string;
-  stage: "preview" | "full";
-  /** Bumped by every redraw, a new photo and each stage: a page's progress starts over with it. */
-  generation: number;
-  status: string;
-  webUrl: string | null;
-  failureReason: string | null;
-  /** The words printed on the page, the child's name in them, in the book's language (null in lists). */
-  text: string | null;
-}
-
-export interface PersonalizationView {
-  id: string;
-  status: Personalization["status"];
-  /** `language`: the book's (its pages' text), null where the view was made without the book's pages. */
-  book: { slug: string; title: string; language: string | null };
-  photoUploadId: string;
-  childName: string | null;
-  childAge: number | null;
-  childGender: Personalization["child_gender"];
-  childNameForms: Record<string, string>;
-  analysis: Record<string, unknown> | null;
-  failureReason: string | null;
-  regenerationsLeft: number;
-  pages: PageView[];
-  /** `fileName`: what the download is saved as. */
-  files: { name: PrintFile; url: string; fileName: string }[];
-  thumbnailUrl: string | null;
-  /** The child's photo (short-lived): what a book shows before any page is drawn, or once its photo was refused. */
-  photoUrl: string | null;
-  createdAt: string;
-  updatedAt: string;
-  /**
-   * The id of the last event this view already shows (null: none yet). A client opens the event
-   * stream after it (`?after=`), so it hears only what is newer, not the story replayed from the start.
-   */
-  lastEventId: string | null;
-}
+export const printFiles: readonly PrintFile[] = PrintFileName.options;
 
 /** Internal object keys never leave the api. */
 function publicAnalysis(analysis: unknown): Record<string, unknown> | null {

@@ -4,11 +4,13 @@ import {
   AppError,
   addJob,
   addJobCall,
-  cancelableStatuses,
+  initialStatus,
   Manifest,
+  movesFrom,
+  movesTo,
   type NameForms,
   type PageId,
-  type PersonalizationStatus,
+  type PersonalizationAction,
   pageArt,
   type ProgressEvent,
   removeJobsOf,
@@ -51,19 +53,20 @@ async function lockOwned(tx: Tx, ownerId: string, id: string): Promise<Personali
 
 /**
  * One state change of the caller's personalisation: in a transaction, with the row locked, allowed
- * only from `from` (409 invalid_state otherwise).
+ * only from the statuses the machine allows `action` from (409 invalid_state otherwise; `doing` names
+ * the action in the message).
  */
 async function change<T>(
   db: Kysely<Database>,
   ownerId: string,
   id: string,
-  from: readonly PersonalizationStatus[],
-  action: string,
+  action: Exclude<PersonalizationAction, "create">,
+  doing: string,
   apply: (tx: Tx, row: Personalization) => Promise<Changed<T>>,
 ): Promise<Changed<T>> {
   return db.transaction().execute(async (tx) => {
     const row = await lockOwned(tx, ownerId, id);
-    if (!from.includes(row.status)) throw invalidState(row, action);
+    if (!movesFrom(action).includes(row.status)) throw invalidState(row, doing);
     return apply(tx, row);
   });
 }
@@ -203,7 +206,7 @@ export async function createPersonalization(
   if (earlier) return earlier;
 
   const id = randomUUID();
-  const status = { status: "analyzing" } as const;
+  const status = { status: initialStatus };
   const job = addJobCall("analyze_photo", { personalizationId: id, photoUploadId: input.photoUploadId });
   const { rows } = await sql<
     Partial<Personalization> & {
@@ -286,7 +289,7 @@ export async function generatePreview(
   const manifest = v.parse(Manifest, book.manifest);
   const name = await resolveName(manifest, input);
   await assertDrawable(bucket, manifest, [input.childName, ...Object.values(name.forms)]);
-  return change(db, ownerId, id, ["analyzed"], "generate the preview", async (tx) => {
+  return change(db, ownerId, id, "generate", "generate the preview", async (tx) => {
     const updated = await tx
       .updateTable("app.personalizations")
       .set({
@@ -299,9 +302,9 @@ export async function generatePreview(
       .where("id", "=", id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    const event = await transition(tx, id, ["analyzed"], "preview_generating");
+    const event = await transition(tx, id, "generate");
     await startStage(tx, updated, "preview");
-    return { value: { ...updated, status: "preview_generating" }, events: compact([event]) };
+    return { value: { ...updated, status: movesTo("generate") }, events: compact([event]) };
   });
 }
 
@@ -311,7 +314,7 @@ export async function regeneratePreview(
   ownerId: string,
   id: string,
 ): Promise<Changed<Personalization>> {
-  return change(db, ownerId, id, ["preview_ready"], "regenerate", async (tx, row) => {
+  return change(db, ownerId, id, "regenerate", "regenerate", async (tx, row) => {
     if (row.regenerate_count >= MAX_REGENERATIONS) {
       throw new AppError("invalid_state", `The preview can be regenerated at most ${MAX_REGENERATIONS} times`, {
         status: row.status,
@@ -325,20 +328,13 @@ export async function regeneratePreview(
       .where("id", "=", id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    const event = await transition(tx, id, ["preview_ready"], "preview_generating", {
+    const event = await transition(tx, id, "regenerate", {
       data: { regenerationsLeft: MAX_REGENERATIONS - updated.regenerate_count },
     });
     await startStage(tx, updated, "preview");
-    return { value: { ...updated, status: "preview_generating" }, events: compact([event]) };
+    return { value: { ...updated, status: movesTo("regenerate") }, events: compact([event]) };
   });
 }
-
-const PHOTO_REPLACEABLE: PersonalizationStatus[] = [
-  "analyzed",
-  "analysis_failed",
-  "preview_ready",
-  "generation_failed",
-];
 
 /** Another photo: analysis runs again; the preview is made anew after it. */
 export async function replacePhoto(
@@ -347,7 +343,7 @@ export async function replacePhoto(
   id: string,
   photoUploadId: string,
 ): Promise<Changed<Personalization>> {
-  return change(db, ownerId, id, PHOTO_REPLACEABLE, "replace the photo", async (tx) => {
+  return change(db, ownerId, id, "replace_photo", "replace the photo", async (tx) => {
     await readyPhoto(tx, ownerId, photoUploadId);
     await removeJobsOf(tx, id);
     // The pages made from the old photo go; jobs still running for them write nothing any more.
@@ -355,7 +351,7 @@ export async function replacePhoto(
     await tx.deleteFrom("app.personalization_pages").where("personalization_id", "=", id).execute();
     // The old analysis goes in the same UPDATE as the move: `analyzed` and later statuses must hold one
     // (personalizations_analysis_present), so clearing it first broke the constraint.
-    const event = await transition(tx, id, PHOTO_REPLACEABLE, "analyzing", { analysis: null });
+    const event = await transition(tx, id, "replace_photo", { analysis: null });
     const updated = await tx
       .updateTable("app.personalizations")
       .set({ photo_upload_id: photoUploadId })
@@ -373,10 +369,10 @@ export async function confirmFull(
   ownerId: string,
   id: string,
 ): Promise<Changed<Personalization>> {
-  return change(db, ownerId, id, ["preview_ready"], "confirm", async (tx, row) => {
-    const event = await transition(tx, id, ["preview_ready"], "full_generating");
+  return change(db, ownerId, id, "confirm", "confirm", async (tx, row) => {
+    const event = await transition(tx, id, "confirm");
     await startStage(tx, row, "full");
-    return { value: { ...row, status: "full_generating" }, events: compact([event]) };
+    return { value: { ...row, status: movesTo("confirm") }, events: compact([event]) };
   });
 }
 
@@ -389,7 +385,7 @@ export async function cancelPersonalization(
   ownerId: string,
   id: string,
 ): Promise<Changed<Personalization>> {
-  return change(db, ownerId, id, cancelableStatuses, "cancel", async (tx, row) => {
+  return change(db, ownerId, id, "cancel", "cancel", async (tx, row) => {
     await removeJobsOf(tx, id);
     await tx
       .updateTable("app.personalization_pages")
@@ -397,7 +393,7 @@ export async function cancelPersonalization(
       .where("personalization_id", "=", id)
       .where("status", "in", ["pending", "personalizing", "rendering"])
       .execute();
-    const event = await transition(tx, id, cancelableStatuses, "canceled");
-    return { value: { ...row, status: "canceled" }, events: compact([event]) };
+    const event = await transition(tx, id, "cancel");
+    return { value: { ...row, status: movesTo("cancel") }, events: compact([event]) };
   });
 }

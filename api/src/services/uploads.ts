@@ -4,6 +4,7 @@ import { AppError, keys } from "@faceapp/core";
 import type { Database, Upload } from "@faceapp/sql";
 import { type Kysely, sql } from "kysely";
 import type { Bucket } from "../deps.ts";
+import type { Upload as UploadView, UploadTicket, UploadWithUrl } from "../schemas.ts";
 import { createBudget } from "./decode-budget.ts";
 import { checkImage, type UploadType } from "./image-check.ts";
 import { deleteObject, headObject, presignGet, presignPost, putObject, readObject } from "./storage.ts";
@@ -25,28 +26,6 @@ export const PREVIEW_URL_SECONDS = 5 * 60;
  */
 export const COMPLETIONS_AT_ONCE = 2;
 const completions = createBudget(COMPLETIONS_AT_ONCE);
-
-export interface UploadTicket {
-  id: string;
-  url: string;
-  fields: Record<string, string>;
-  expiresAt: string;
-  maxBytes: number;
-}
-
-export interface UploadView {
-  id: string;
-  status: Upload["status"];
-  contentType: string;
-  declaredBytes: number;
-  width: number | null;
-  height: number | null;
-  bytes: number | null;
-  sha256: string | null;
-  rejectReason: string | null;
-  createdAt: string;
-  verifiedAt: string | null;
-}
 
 function view(row: Upload): UploadView {
   return {
@@ -118,7 +97,7 @@ export async function getUpload(
   bucket: Bucket,
   ownerId: string,
   uploadId: string,
-): Promise<UploadView & { url: string | null; urlExpiresAt: string | null }> {
+): Promise<UploadWithUrl> {
   const row = await findOwnUpload(db, ownerId, uploadId);
   if (row.status !== "ready") return { ...view(row), url: null, urlExpiresAt: null };
   const get = await presignGet(bucket, row.object_key, PREVIEW_URL_SECONDS);

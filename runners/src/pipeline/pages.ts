@@ -3,6 +3,7 @@ import {
   addJob,
   insertEvent,
   type JobPayload,
+  movesTo,
   type ProgressBus,
   type ProgressEvent,
   removeJobsOf,
@@ -16,7 +17,9 @@ import type { Db, PersonalizationPage } from "@faceapp/sql";
 export type PageKey = JobPayload<"render_page">;
 
 const OPEN = ["pending", "personalizing", "rendering"] as const;
-const GENERATING = { preview: "preview_generating", full: "full_generating" } as const;
+/** The status a stage's pages are made in (where the move that starts it leads), and the move a page that failed for good makes. */
+const GENERATING = { preview: movesTo("generate"), full: movesTo("confirm") };
+const FAILED = { preview: "preview_failed", full: "full_failed" } as const;
 
 function pageWhere(key: PageKey) {
   return sql`personalization_id = ${key.personalizationId} and stage = ${key.stage} and page = ${key.page} and generation = ${key.generation}`;
@@ -128,7 +131,7 @@ export async function completePage(
     );
     if (open.length > 0) return [done];
     if (key.stage === "preview") {
-      return [done, await transition(tx, key.personalizationId, ["preview_generating"], "preview_ready")];
+      return [done, await transition(tx, key.personalizationId, "preview_finished")];
     }
     await addJob(tx, "assemble_print", { personalizationId: key.personalizationId });
     return [done];
@@ -153,7 +156,7 @@ export async function failPage(db: Db, bus: ProgressBus, key: PageKey, reason: s
       state: "failed",
       reason,
     });
-    const status = await transition(tx, key.personalizationId, [GENERATING[key.stage]], "generation_failed", {
+    const status = await transition(tx, key.personalizationId, FAILED[key.stage], {
       failureReason: `page ${key.page}: ${reason}`,
     });
     if (!status) return [failed];

@@ -32,17 +32,11 @@ export default defineTask<"analyze_photo", GpuDeps>({
       : { ok: false, code: outcome.code, reason: outcome.message };
     const events = await db.db.transaction().execute(async (tx) => {
       // One conditional update: still analysing, and still this photo.
-      const status = await transition(
-        tx,
-        personalizationId,
-        ["analyzing"],
-        outcome.ok ? "analyzed" : "analysis_failed",
-        {
-          photoUploadId,
-          analysis,
-          failureReason: outcome.ok ? null : outcome.message,
-        },
-      );
+      const status = await transition(tx, personalizationId, outcome.ok ? "analysis_succeeded" : "analysis_failed", {
+        photoUploadId,
+        analysis,
+        failureReason: outcome.ok ? null : outcome.message,
+      });
       if (!status) return [];
       const { faceCropKey: _internal, ...visible } = analysis as Record<string, unknown>;
       return [await insertEvent(tx, personalizationId, "analysis", visible), status];
@@ -51,7 +45,7 @@ export default defineTask<"analyze_photo", GpuDeps>({
   },
   async onFinalFailure({ personalizationId, photoUploadId }, reason, { deps }) {
     const events = await deps.db.db.transaction().execute(async (tx) => {
-      const status = await transition(tx, personalizationId, ["analyzing"], "analysis_failed", {
+      const status = await transition(tx, personalizationId, "analysis_failed", {
         photoUploadId,
         failureReason: `the photo could not be analysed: ${reason}`,
       });

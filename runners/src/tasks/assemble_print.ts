@@ -42,7 +42,7 @@ export default defineTask<"assemble_print", RenderDeps>({
       signal,
     });
     const events = await db.db.transaction().execute(async (tx) => {
-      const status = await transition(tx, personalizationId, ["full_generating"], "completed");
+      const status = await transition(tx, personalizationId, "print_finished");
       if (!status) return [];
       await tx.updateTable("app.personalizations").set({ files }).where("id", "=", personalizationId).execute();
       return [await insertEvent(tx, personalizationId, "files", { files: Object.keys(files) }), status];
@@ -51,7 +51,7 @@ export default defineTask<"assemble_print", RenderDeps>({
   },
   async onFinalFailure({ personalizationId }, reason, { deps }) {
     const events = await deps.db.db.transaction().execute(async (tx) => {
-      const status = await transition(tx, personalizationId, ["full_generating"], "generation_failed", {
+      const status = await transition(tx, personalizationId, "full_failed", {
         failureReason: `the print files could not be made: ${reason}`,
       });
       if (!status) return [];

@@ -10,11 +10,22 @@ import {
   type ProgressBus,
   type S3Config,
 } from "@faceapp/core";
-import { type App, ApiEnv, type AppDeps, type Bucket, createApp } from "@faceapp/api";
+import {
+  type App,
+  ApiEnv,
+  type AppDeps,
+  type Bucket,
+  createApp,
+  type ErrorBody,
+  ErrorEnvelope as ErrorSchema,
+  type ResponseContract,
+  responseContracts,
+} from "@faceapp/api";
 import { redisPrefix, redisUrl, type TestDb, useTestBucket, useTestDatabase } from "../index.ts";
 import { freePort, serviceEnv, type Spawned, spawnEntry } from "../processes.ts";
 import { Redis } from "ioredis";
 import sharp from "sharp";
+import * as v from "valibot";
 import { afterAll, beforeAll } from "vitest";
 
 export const TEST_SECRET = "test-secret-that-is-long-enough-0123456789";
@@ -77,7 +88,7 @@ export function useApi(options: { env?: Record<string, string>; redis?: boolean 
         redisPrefix: prefix,
       };
       handle.deps ??= deps;
-      return createApp(deps);
+      return checked(createApp(deps));
     };
     handle.app = handle.build();
     handle.redis = clients[0] ?? null;
@@ -119,9 +130,51 @@ export async function signUp(app: App, tag = "user") {
   return { ...body, cookie };
 }
 
-/** The error envelope, asserted loosely: tests check `code`. */
-export interface ErrorEnvelope {
-  error: { code: string; message: string; requestId: string; details?: Record<string, unknown> };
+/** The error envelope (its schema: api/src/http/errors.ts). */
+export type ErrorEnvelope = ErrorBody;
+
+/**
+ * Checks a response of the api against its contract: a JSON error is the error envelope; a JSON
+ * success of a documented route is a status that route documents, with exactly the body its schema
+ * describes (response schemas are strict: a field more or less fails). Throws saying what differs.
+ */
+export async function checkResponse(
+  contract: ResponseContract | undefined,
+  method: string,
+  path: string,
+  res: Response,
+): Promise<void> {
+  if (!(res.headers.get("content-type") ?? "").startsWith("application/json") || method === "HEAD") return;
+  const what = `${method} ${path} → ${res.status}`;
+  let schema: v.GenericSchema | null | undefined;
+  if (res.status >= 400) schema = ErrorSchema;
+  else if (!contract)
+    return; // an undocumented route (health, OpenAPI itself)
+  else if (!(res.status in contract.responses))
+    throw new Error(`${what}: ${contract.route} does not document this status`);
+  else schema = contract.responses[res.status];
+  if (!schema) throw new Error(`${what}: ${contract?.route} documents no body for this status, but one came`);
+  const result = v.safeParse(schema, await res.clone().json());
+  if (!result.success) {
+    const issues = result.issues.map((i) => `${v.getDotPath(i) ?? "(body)"}: ${i.message}`);
+    throw new Error(`${what}: the body breaks its schema:\n  ${issues.join("\n  ")}`);
+  }
+}
+
+/** The app, with every response of `request` checked against its contract (checkResponse). */
+export function checked(app: App): App {
+  const contractOf = responseContracts(app);
+  const request: App["request"] = async (input, init, ...rest) => {
+    const res = await app.request(input, init, ...rest);
+    const method = init?.method ?? (input instanceof Request ? input.method : "GET");
+    const url = input instanceof Request ? input.url : new URL(String(input), "http://localhost").href;
+    const path = new URL(url).pathname;
+    await checkResponse(contractOf(method, path), method.toUpperCase(), path, res);
+    return res;
+  };
+  return new Proxy(app, {
+    get: (target, key, receiver) => (key === "request" ? request : Reflect.get(target, key, receiver)),
+  });
 }
 
 /** A small image of a given type. */

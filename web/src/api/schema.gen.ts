@@ -154,7 +154,16 @@ export interface Operations {
     };
     response: {
       id: string;
-      status: string;
+      status:
+        | "analyzing"
+        | "analyzed"
+        | "analysis_failed"
+        | "preview_generating"
+        | "preview_ready"
+        | "full_generating"
+        | "completed"
+        | "generation_failed"
+        | "canceled";
       book: {
         slug: string;
         title: string;
@@ -163,7 +172,7 @@ export interface Operations {
       photoUploadId: string;
       childName: string | null;
       childAge: number | null;
-      childGender: string | null;
+      childGender: "girl" | "boy" | "unspecified" | null;
       childNameForms: {
         [key: string]: string;
       };
@@ -181,11 +190,11 @@ export interface Operations {
         failureReason: string | null;
         text: string | null;
       }>;
-      files: {
-        name: string;
+      files: Array<{
+        name: "block.pdf" | "cover.pdf" | "pages.zip";
         url: string;
         fileName: string;
-      }[];
+      }>;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -204,7 +213,16 @@ export interface Operations {
     response: {
       items: Array<{
         id: string;
-        status: string;
+        status:
+          | "analyzing"
+          | "analyzed"
+          | "analysis_failed"
+          | "preview_generating"
+          | "preview_ready"
+          | "full_generating"
+          | "completed"
+          | "generation_failed"
+          | "canceled";
         book: {
           slug: string;
           title: string;
@@ -213,7 +231,7 @@ export interface Operations {
         photoUploadId: string;
         childName: string | null;
         childAge: number | null;
-        childGender: string | null;
+        childGender: "girl" | "boy" | "unspecified" | null;
         childNameForms: {
           [key: string]: string;
         };
@@ -231,11 +249,11 @@ export interface Operations {
           failureReason: string | null;
           text: string | null;
         }>;
-        files: {
-          name: string;
+        files: Array<{
+          name: "block.pdf" | "cover.pdf" | "pages.zip";
           url: string;
           fileName: string;
-        }[];
+        }>;
         thumbnailUrl: string | null;
         photoUrl: string | null;
         createdAt: string;
@@ -254,7 +272,16 @@ export interface Operations {
     body: undefined;
     response: {
       id: string;
-      status: string;
+      status:
+        | "analyzing"
+        | "analyzed"
+        | "analysis_failed"
+        | "preview_generating"
+        | "preview_ready"
+        | "full_generating"
+        | "completed"
+        | "generation_failed"
+        | "canceled";
       book: {
         slug: string;
         title: string;
@@ -263,7 +290,7 @@ export interface Operations {
       photoUploadId: string;
       childName: string | null;
       childAge: number | null;
-      childGender: string | null;
+      childGender: "girl" | "boy" | "unspecified" | null;
       childNameForms: {
         [key: string]: string;
       };
@@ -281,11 +308,11 @@ export interface Operations {
         failureReason: string | null;
         text: string | null;
       }>;
-      files: {
-        name: string;
+      files: Array<{
+        name: "block.pdf" | "cover.pdf" | "pages.zip";
         url: string;
         fileName: string;
-      }[];
+      }>;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -302,7 +329,16 @@ export interface Operations {
     body: undefined;
     response: {
       id: string;
-      status: string;
+      status:
+        | "analyzing"
+        | "analyzed"
+        | "analysis_failed"
+        | "preview_generating"
+        | "preview_ready"
+        | "full_generating"
+        | "completed"
+        | "generation_failed"
+        | "canceled";
       book: {
         slug: string;
         title: string;
@@ -311,7 +347,7 @@ export interface Operations {
       photoUploadId: string;
       childName: string | null;
       childAge: number | null;
-      childGender: string | null;
+      childGender: "girl" | "boy" | "unspecified" | null;
       childNameForms: {
         [key: string]: string;
       };
@@ -329,11 +365,11 @@ export interface Operations {
         failureReason: string | null;
         text: string | null;
       }>;
-      files: {
-        name: string;
+      files: Array<{
+        name: "block.pdf" | "cover.pdf" | "pages.zip";
         url: string;
         fileName: string;
-      }[];
+      }>;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -350,7 +386,16 @@ export interface Operations {
     body: undefined;
     response: {
       id: string;
-      status: string;
+      status:
+        | "analyzing"
+        | "analyzed"
+        | "analysis_failed"
+        | "preview_generating"
+        | "preview_ready"
+        | "full_generating"
+        | "completed"
+        | "generation_failed"
+        | "canceled";
       book: {
         slug: string;
         title: string;
@@ -359,7 +404,7 @@ export interface Operations {
       photoUploadId: string;
       childName: string | null;
       childAge: number | null;
-      childGender: string | null;
+      childGender: "girl" | "boy" | "unspecified" | null;
       childNameForms: {
         [key: string]: string;
       };
@@ -377,11 +422,11 @@ export interface Operations {
         failureReason: string | null;
         text: string | null;
       }>;
-      files: {
-        name: string;
+      files: Array<{
+        name: "block.pdf" | "cover.pdf" | "pages.zip";
         url: string;
         fileName: string;
-      }[];
+      }>;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -432,7 +477,16 @@ export interface Operations {
     };
     response: {
       id: string;
-      status: string;
+      status:
+        | "analyzing"
+        | "analyzed"
+        | "analysis_failed"
+        | "preview_generating"
+        | "preview_ready"
+        | "full_generating"
+        | "completed"
+        | "generation_failed"
+        | "canceled";
       book: {
         slug: string;
         title: string;
@@ -441,7 +495,7 @@ export interface Operations {
       photoUploadId: string;
       childName: string | null;
       childAge: number | null;
-      childGender: string | null;
+      childGender: "girl" | "boy" | "unspecified" | null;
       childNameForms: {
         [key: string]: string;
       };
@@ -459,11 +513,11 @@ export interface Operations {
         failureReason: string | null;
         text: string | null;
       }>;
-      files: {
-        name: string;
+      files: Array<{
+        name: "block.pdf" | "cover.pdf" | "pages.zip";
         url: string;
         fileName: string;
-      }[];
+      }>;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -482,7 +536,16 @@ export interface Operations {
     };
     response: {
       id: string;
-      status: string;
+      status:
+        | "analyzing"
+        | "analyzed"
+        | "analysis_failed"
+        | "preview_generating"
+        | "preview_ready"
+        | "full_generating"
+        | "completed"
+        | "generation_failed"
+        | "canceled";
       book: {
         slug: string;
         title: string;
@@ -491,7 +554,7 @@ export interface Operations {
       photoUploadId: string;
       childName: string | null;
       childAge: number | null;
-      childGender: string | null;
+      childGender: "girl" | "boy" | "unspecified" | null;
       childNameForms: {
         [key: string]: string;
       };
@@ -509,11 +572,11 @@ export interface Operations {
         failureReason: string | null;
         text: string | null;
       }>;
-      files: {
-        name: string;
+      files: Array<{
+        name: "block.pdf" | "cover.pdf" | "pages.zip";
         url: string;
         fileName: string;
-      }[];
+      }>;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -530,7 +593,16 @@ export interface Operations {
     body: undefined;
     response: {
       id: string;
-      status: string;
+      status:
+        | "analyzing"
+        | "analyzed"
+        | "analysis_failed"
+        | "preview_generating"
+        | "preview_ready"
+        | "full_generating"
+        | "completed"
+        | "generation_failed"
+        | "canceled";
       book: {
         slug: string;
         title: string;
@@ -539,7 +611,7 @@ export interface Operations {
       photoUploadId: string;
       childName: string | null;
       childAge: number | null;
-      childGender: string | null;
+      childGender: "girl" | "boy" | "unspecified" | null;
       childNameForms: {
         [key: string]: string;
       };
@@ -557,11 +629,11 @@ export interface Operations {
         failureReason: string | null;
         text: string | null;
       }>;
-      files: {
-        name: string;
+      files: Array<{
+        name: "block.pdf" | "cover.pdf" | "pages.zip";
         url: string;
         fileName: string;
-      }[];
+      }>;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;

@@ -29,8 +29,10 @@ describe("English and Ukrainian", () => {
     expect(translate("en", "preview.regenerate", {})).toBe("Draw it again ({n} left)");
   });
 
-  it("has a word for every status the api has", async () => {
+  it("has a word for every status the api has, and none for a status it does not have", async () => {
     const { personalizationStatuses } = await import("@faceapp/core");
     for (const status of personalizationStatuses) expect(isMessageKey(`status.${status}`), status).toBe(true);
+    const worded = Object.keys(dictionaries.en).filter((key) => key.startsWith("status."));
+    expect(worded.sort()).toEqual(personalizationStatuses.map((s) => `status.${s}`).sort());
   });
 });

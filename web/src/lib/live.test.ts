@@ -200,7 +200,8 @@ describe("the live state of a personalisation", () => {
   });
 
   it("offers what can be done in each status", () => {
-    const at = (status: string, extra: Partial<Personalization> = {}) => actions(fromView(view({ status, ...extra })));
+    const at = (status: Personalization["status"], extra: Partial<Personalization> = {}) =>
+      actions(fromView(view({ status, ...extra })));
     expect(at("analyzed").enterName).toBe(true);
     expect(at("analyzing").enterName).toBe(false);
     expect(at("preview_ready")).toMatchObject({ regenerate: true, confirm: true, replacePhoto: true, cancel: true });
@@ -217,5 +218,22 @@ describe("the live state of a personalisation", () => {
       cancel: false,
     });
     expect(at("canceled").cancel).toBe(false);
+  });
+
+  it("offers each action exactly from the statuses core's table of moves allows it from", async () => {
+    const { movesFrom, personalizationStatuses } = await import("@faceapp/core");
+    const offered = {
+      enterName: "generate",
+      replacePhoto: "replace_photo",
+      confirm: "confirm",
+      cancel: "cancel",
+      regenerate: "regenerate",
+    } as const;
+    for (const status of personalizationStatuses)
+      for (const [button, action] of Object.entries(offered))
+        expect(
+          actions(fromView(view({ status, regenerationsLeft: 1 })))[button as keyof typeof offered],
+          `${button} at ${status}`,
+        ).toBe(movesFrom(action).includes(status));
   });
 });
