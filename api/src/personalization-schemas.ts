@@ -65,6 +65,15 @@ const Page = v.object({
   failureReason: v.nullable(v.string()),
   text: v.nullable(v.string()),
 });
+/** A book's place while it waits for the gpu: the view's `queue` and the stream's `queue` events. */
+export const QueuePlace = v.object({
+  position: v.pipe(v.number(), v.description("1 is next: position − 1 books are ahead")),
+  pagesAhead: v.pipe(v.number(), v.description("face pages drawn before this book's first")),
+  etaSeconds: v.pipe(
+    v.nullable(v.number()),
+    v.description("when its first page should start, from measured page times; null before any was measured"),
+  ),
+});
 export const Personalization = v.object({
   id: v.string(),
   status: v.string(),
@@ -80,6 +89,7 @@ export const Personalization = v.object({
   regenerationsLeft: v.number(),
   pages: v.array(Page),
   files: v.array(v.object({ name: v.string(), url: v.string(), fileName: v.string() })),
+  queue: v.nullable(QueuePlace),
   thumbnailUrl: v.nullable(v.string()),
   photoUrl: v.nullable(v.string()),
   createdAt: v.string(),

@@ -186,6 +186,11 @@ export interface Operations {
         url: string;
         fileName: string;
       }[];
+      queue: {
+        position: number;
+        pagesAhead: number;
+        etaSeconds: number | null;
+      } | null;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -235,6 +240,11 @@ export interface Operations {
           url: string;
           fileName: string;
         }[];
+        queue: {
+          position: number;
+          pagesAhead: number;
+          etaSeconds: number | null;
+        } | null;
         thumbnailUrl: string | null;
         photoUrl: string | null;
         createdAt: string;
@@ -284,6 +294,11 @@ export interface Operations {
         url: string;
         fileName: string;
       }[];
+      queue: {
+        position: number;
+        pagesAhead: number;
+        etaSeconds: number | null;
+      } | null;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -331,6 +346,11 @@ export interface Operations {
         url: string;
         fileName: string;
       }[];
+      queue: {
+        position: number;
+        pagesAhead: number;
+        etaSeconds: number | null;
+      } | null;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -378,6 +398,11 @@ export interface Operations {
         url: string;
         fileName: string;
       }[];
+      queue: {
+        position: number;
+        pagesAhead: number;
+        etaSeconds: number | null;
+      } | null;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -457,6 +482,11 @@ export interface Operations {
         url: string;
         fileName: string;
       }[];
+      queue: {
+        position: number;
+        pagesAhead: number;
+        etaSeconds: number | null;
+      } | null;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -506,6 +536,11 @@ export interface Operations {
         url: string;
         fileName: string;
       }[];
+      queue: {
+        position: number;
+        pagesAhead: number;
+        etaSeconds: number | null;
+      } | null;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -553,6 +588,11 @@ export interface Operations {
         url: string;
         fileName: string;
       }[];
+      queue: {
+        position: number;
+        pagesAhead: number;
+        etaSeconds: number | null;
+      } | null;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
