@@ -12,7 +12,7 @@ import type { Result } from "./lib.ts";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const resultsDir = path.join(here, "results");
 const historyDir = path.join(resultsDir, "tmp");
-const scripts = ["api", "sse", "pipeline", "e2e", "render", "gpu", "decode", "soak"] as const;
+const scripts = ["api", "sse", "queue", "pipeline", "e2e", "render", "gpu", "decode", "soak"] as const;
 const { values: args } = parseArgs({ options: { only: { type: "string" } } });
 const chosen = args.only ? scripts.filter((s) => args.only?.split(",").includes(s)) : [...scripts];
 

@@ -19,6 +19,7 @@ import { personalizationRoutes } from "./routes/personalizations.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
 import { noCatalogCache, redisCatalogCache } from "./services/catalog-cache.ts";
 import { memoryRateLimiter, redisRateLimiter, withFallback } from "./services/rate-limit.ts";
+import { queueWatch } from "./services/queue-watch.ts";
 import { sessionWatch } from "./services/session-watch.ts";
 
 /** JSON bodies of this api are small; anything bigger is refused before it is read. */
@@ -49,6 +50,9 @@ export function createContext(deps: AppDeps): ApiContext {
       : memoryRateLimiter(),
     sessions: sessionWatch(deps.db, deps.env.SSE_HEARTBEAT_SECONDS * 1000, (err) =>
       deps.logger.warn({ err }, "event streams: the session check failed; trying again at the next heartbeat"),
+    ),
+    queue: queueWatch(deps.db, deps.env.QUEUE_POSITION_INTERVAL_MS, (err) =>
+      deps.logger.warn({ err }, "queue positions: the query failed; trying again at the next tick"),
     ),
     cache: deps.redis ? redisCatalogCache(deps.redis, prefix, deps.env.CATALOG_CACHE_SECONDS) : noCatalogCache,
   };

@@ -72,6 +72,8 @@ export const ApiEnv = v.pipe(
     CATALOG_CACHE_SECONDS: int(300, 0),
     /** Heartbeat comments on idle event streams (and the catch-up read that comes with them). */
     SSE_HEARTBEAT_SECONDS: int(15, 1, 300),
+    /** How often the books waiting for the gpu are placed (one query for all) and their streams told of changes. */
+    QUEUE_POSITION_INTERVAL_MS: int(2000, 20, 60_000),
     /** Slow clients (slow-loris): the most a request's headers, and the whole request, may take to arrive. */
     HTTP_HEADERS_TIMEOUT_SECONDS: int(10, 1, 300),
     HTTP_REQUEST_TIMEOUT_SECONDS: int(30, 1, 3600),

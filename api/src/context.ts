@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppDeps, Bucket } from "./deps.ts";
 import type { AppEnv } from "./http/types.ts";
 import type { CatalogCache } from "./services/catalog-cache.ts";
+import type { QueueWatch } from "./services/queue-watch.ts";
 import type { RateLimiter } from "./services/rate-limit.ts";
 import type { SessionWatch } from "./services/session-watch.ts";
 import type { TokenConfig } from "./services/tokens.ts";
@@ -19,6 +20,8 @@ export interface ApiContext extends AppDeps {
   limiter: RateLimiter;
   /** Ends event streams whose session is revoked or expires (checked every SSE_HEARTBEAT_SECONDS). */
   sessions: SessionWatch;
+  /** The places of books waiting for the gpu: streams' `queue` events and the views' `queue`. */
+  queue: QueueWatch;
   cache: CatalogCache;
   tokens: TokenConfig;
   allowedOrigins: string[];

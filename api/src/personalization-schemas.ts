@@ -76,6 +76,15 @@ const Page = v.strictObject({
   /** The words printed on the page, the child's name in them, in the book's language (null in lists). */
   text: v.nullable(v.string()),
 });
+/** A book's place while it waits for the gpu: the view's `queue` and the stream's `queue` events. */
+export const QueuePlace = v.strictObject({
+  position: v.pipe(v.number(), v.description("1 is next: position − 1 books are ahead")),
+  pagesAhead: v.pipe(v.number(), v.description("face pages drawn before this book's first")),
+  etaSeconds: v.pipe(
+    v.nullable(v.number()),
+    v.description("when its first page should start, from measured page times; null before any was measured"),
+  ),
+});
 export type PageView = v.InferOutput<typeof Page>;
 export const Personalization = v.strictObject({
   id: v.string(),
@@ -94,6 +103,7 @@ export const Personalization = v.strictObject({
   pages: v.array(Page),
   /** `fileName`: what the download is saved as. */
   files: v.array(v.strictObject({ name: PrintFileName, url: v.string(), fileName: v.string() })),
+  queue: v.nullable(QueuePlace),
   thumbnailUrl: v.nullable(v.string()),
   /** The child's photo (short-lived): what a book shows before any page is drawn, or once its photo was refused. */
   photoUrl: v.nullable(v.string()),

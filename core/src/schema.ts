@@ -131,6 +131,15 @@ export interface RunnerHeartbeatsTable {
   last_seen_at: UpdatedAt;
 }
 
+export interface EnginePageTimesTable {
+  engine: string;
+  /** A moving mean of one face page's share of its runner, in ms (runners/src/pipeline/page-times.ts). */
+  mean_ms: number;
+  /** bigint: postgres.js returns it as a string. */
+  samples: ColumnType<string, string | number, string | number>;
+  updated_at: UpdatedAt;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -147,6 +156,7 @@ export interface Database {
   "app.personalization_pages": PersonalizationPagesTable;
   "app.events": EventsTable;
   "app.runner_heartbeats": RunnerHeartbeatsTable;
+  "app.engine_page_times": EnginePageTimesTable;
   "app.schema_migrations": SchemaMigrationsTable;
 }
 

@@ -31,6 +31,7 @@ describe("migrate", () => {
     const tables = await sql`select table_name from information_schema.tables where table_schema = 'app' order by 1`;
     expect(tables.map((t) => t.table_name)).toEqual([
       "books",
+      "engine_page_times",
       "events",
       "personalization_pages",
       "personalizations",

@@ -46,7 +46,7 @@ export function personalizationRoutes(ctx: ApiContext) {
   // Publish after commit, then answer with the fresh view.
   const respond = async <T extends { id: string }>(ownerId: string, change: Changed<T>) => {
     await ctx.bus.publish(change.value.id, change.events);
-    return getPersonalization(ctx.db, ctx.bucket, ownerId, change.value.id);
+    return getPersonalization(ctx.db, ctx.bucket, ctx.queue, ownerId, change.value.id);
   };
   const action = (summary: string) =>
     [
@@ -91,7 +91,8 @@ export function personalizationRoutes(ctx: ApiContext) {
       }),
       ctx.auth,
       query(PersonalizationQuery),
-      async (c) => c.json(await listPersonalizations(ctx.db, ctx.bucket, c.get("user").id, c.req.valid("query"))),
+      async (c) =>
+        c.json(await listPersonalizations(ctx.db, ctx.bucket, ctx.queue, c.get("user").id, c.req.valid("query"))),
     )
     .get(
       "/:id",
@@ -104,7 +105,8 @@ export function personalizationRoutes(ctx: ApiContext) {
       ctx.auth,
       params(PersonalizationId),
       query(NoQuery),
-      async (c) => c.json(await getPersonalization(ctx.db, ctx.bucket, c.get("user").id, c.req.valid("param").id)),
+      async (c) =>
+        c.json(await getPersonalization(ctx.db, ctx.bucket, ctx.queue, c.get("user").id, c.req.valid("param").id)),
     )
     .post(
       "/:id/generate",
@@ -202,6 +204,7 @@ export function personalizationRoutes(ctx: ApiContext) {
             try {
               await streamEvents(ctx.db, ctx.bus, ctx.bucket, id, lastEventId, sink, signal, {
                 heartbeatMs: ctx.env.SSE_HEARTBEAT_SECONDS * 1000,
+                queue: ctx.queue,
               });
             } finally {
               forget();

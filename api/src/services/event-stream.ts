@@ -1,11 +1,13 @@
 // The event stream of one personalisation: replay after Last-Event-ID from app.events, then live.
 // Persisted events are always read back from the table (in id order, nothing skipped); the bus only
-// says when to look, and carries the fine progress ticks that are never stored.
+// says when to look, and carries the fine progress ticks that are never stored. While the book waits
+// for the gpu, `queue` events (never stored either) say its place whenever it changes (queue-watch.ts).
 import type { ProgressBus, ProgressEvent } from "@faceapp/core";
 import type { Database } from "@faceapp/sql";
 import type { Kysely } from "kysely";
 import type { Bucket } from "../deps.ts";
 import { PAGE_URL_SECONDS } from "./personalization-views.ts";
+import type { QueuePlace, QueueWatch } from "./queue-watch.ts";
 import { presignGet } from "./storage.ts";
 
 export interface SseMessage {
@@ -23,18 +25,25 @@ export interface StreamOptions {
   heartbeatMs?: number;
   /** Replay batch size. */
   batch?: number;
+  /** Where the book stands while it waits for the gpu; no `queue` events without it. */
+  queue?: QueueWatch;
 }
+
+/** Live only, never stored: a progress tick, or the book's place in the gpu queue. */
+type Tick =
+  | ProgressEvent
+  | { type: "queue"; data: QueuePlace | { position: null; pagesAhead: null; etaSeconds: null } };
 
 const asId = (value: string | undefined): bigint => (value && /^\d{1,18}$/.test(value) ? BigInt(value) : 0n);
 
 /** Internal keys become short-lived URLs; nothing else changes. */
-async function toClient(bucket: Bucket, event: ProgressEvent): Promise<SseMessage> {
-  let data = event.data;
+async function toClient(bucket: Bucket, event: Tick): Promise<SseMessage> {
+  let data: Record<string, unknown> = { ...event.data };
   if (typeof data.webKey === "string") {
     const { webKey, ...rest } = data;
     data = { ...rest, webUrl: (await presignGet(bucket, webKey, PAGE_URL_SECONDS)).url };
   }
-  return { ...(event.id ? { id: event.id } : {}), event: event.type, data: JSON.stringify(data) };
+  return { ...("id" in event && event.id ? { id: event.id } : {}), event: event.type, data: JSON.stringify(data) };
 }
 
 /** Streams until `signal` aborts; always unsubscribes. */
@@ -51,12 +60,16 @@ export async function streamEvents(
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const batch = options.batch ?? 500;
   let last = asId(lastEventId);
-  const ticks: ProgressEvent[] = [];
+  const ticks: Tick[] = [];
   let persistedPending = true; // replay first
   let wake: (() => void) | null = null;
   const unsubscribe = bus.subscribe(personalizationId, (event) => {
     if (event.id) persistedPending = true;
     else ticks.push(event);
+    wake?.();
+  });
+  const unwatch = options.queue?.watch(personalizationId, (place) => {
+    ticks.push({ type: "queue", data: place ?? { position: null, pagesAhead: null, etaSeconds: null } });
     wake?.();
   });
   const onAbort = () => wake?.();
@@ -87,7 +100,7 @@ export async function streamEvents(
         persistedPending = false;
         await catchUp();
       }
-      while (ticks.length && !signal.aborted) await sink.send(await toClient(bucket, ticks.shift() as ProgressEvent));
+      while (ticks.length && !signal.aborted) await sink.send(await toClient(bucket, ticks.shift() as Tick));
       if (signal.aborted || persistedPending || ticks.length) continue;
       const timedOut = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(true), heartbeatMs);
@@ -105,6 +118,7 @@ export async function streamEvents(
     }
   } finally {
     unsubscribe();
+    unwatch?.();
     signal.removeEventListener("abort", onAbort);
   }
 }

@@ -7,6 +7,7 @@ import type { Bucket } from "../deps.ts";
 import { type PersonalizationView, PrintFileName } from "../personalization-schemas.ts";
 import { downloadName } from "./download-name.ts";
 import { MAX_REGENERATIONS } from "./personalizations.ts";
+import type { QueuePlace, QueueWatch } from "./queue-watch.ts";
 import { presignGet } from "./storage.ts";
 
 /** Page images are shown right away; a client asks again for fresh URLs. */
@@ -68,6 +69,7 @@ async function toView(
   bucket: Bucket,
   row: Row,
   pages: Awaited<ReturnType<typeof pagesOf>>,
+  places: Map<string, QueuePlace>,
   manifest?: Manifest,
 ): Promise<PersonalizationView> {
   const variables = { child_name: row.child_name ?? "", child_age: row.child_age ?? undefined };
@@ -108,6 +110,7 @@ async function toView(
             fileName: downloadName(row.book_title, row.child_name, name).name,
           }))
       : [],
+    queue: places.get(row.id) ?? null,
     thumbnailUrl: pageViews.find((p) => p.webUrl)?.webUrl ?? null,
     photoUrl: (await presignGet(bucket, keys.photo(row.owner_id, row.photo_upload_id), PAGE_URL_SECONDS)).url,
     createdAt: row.created_at.toISOString(),
@@ -125,15 +128,29 @@ function wordsOf(manifest: Manifest, page: PageId, variables: Parameters<typeof 
   }
 }
 
+const GENERATING: readonly string[] = ["preview_generating", "full_generating"];
+
+/** The places of the books among `rows` that may wait for the gpu (the others cost nothing). */
+function placesOf(queue: QueueWatch, rows: Row[]) {
+  return queue.placesOf(rows.filter((r) => GENERATING.includes(r.status)).map((r) => r.id));
+}
+
 /** One personalisation of the caller's; 404 for anyone else's. */
-export async function getPersonalization(db: Kysely<Database>, bucket: Bucket, ownerId: string, id: string) {
+export async function getPersonalization(
+  db: Kysely<Database>,
+  bucket: Bucket,
+  queue: QueueWatch,
+  ownerId: string,
+  id: string,
+) {
   const row = await baseQuery(db, ownerId)
     .select("b.manifest as book_manifest")
     .where("p.id", "=", id)
     .executeTakeFirst();
   if (!row) throw new AppError("not_found", "Personalisation not found");
+  const [pages, places] = await Promise.all([pagesOf(db, [row]), placesOf(queue, [row])]);
   // The manifest was validated on import: its pages give each page's words.
-  return toView(bucket, row, await pagesOf(db, [row]), row.book_manifest as Manifest);
+  return toView(bucket, row, pages, places, row.book_manifest as Manifest);
 }
 
 /**
@@ -157,6 +174,7 @@ export function createdView(
       last_event_id: null,
     },
     [],
+    new Map(),
   );
 }
 
@@ -209,6 +227,7 @@ function decodeCursor(cursor: string): v.InferOutput<typeof Cursor> {
 export async function listPersonalizations(
   db: Kysely<Database>,
   bucket: Bucket,
+  queue: QueueWatch,
   ownerId: string,
   options: { cursor?: string | undefined; limit: number },
 ): Promise<{ items: PersonalizationView[]; nextCursor: string | null }> {
@@ -224,8 +243,8 @@ export async function listPersonalizations(
     .limit(options.limit + 1)
     .execute();
   const page = rows.slice(0, options.limit);
-  const pages = await pagesOf(db, page);
-  const items = await Promise.all(page.map((row) => toView(bucket, row, pages)));
+  const [pages, places] = await Promise.all([pagesOf(db, page), placesOf(queue, page)]);
+  const items = await Promise.all(page.map((row) => toView(bucket, row, pages, places)));
   const last = page.at(-1);
   return { items, nextCursor: rows.length > options.limit && last ? encodeCursor(last) : null };
 }

@@ -195,6 +195,11 @@ export interface Operations {
         url: string;
         fileName: string;
       }>;
+      queue: {
+        position: number;
+        pagesAhead: number;
+        etaSeconds: number | null;
+      } | null;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -254,6 +259,11 @@ export interface Operations {
           url: string;
           fileName: string;
         }>;
+        queue: {
+          position: number;
+          pagesAhead: number;
+          etaSeconds: number | null;
+        } | null;
         thumbnailUrl: string | null;
         photoUrl: string | null;
         createdAt: string;
@@ -313,6 +323,11 @@ export interface Operations {
         url: string;
         fileName: string;
       }>;
+      queue: {
+        position: number;
+        pagesAhead: number;
+        etaSeconds: number | null;
+      } | null;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -370,6 +385,11 @@ export interface Operations {
         url: string;
         fileName: string;
       }>;
+      queue: {
+        position: number;
+        pagesAhead: number;
+        etaSeconds: number | null;
+      } | null;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -427,6 +447,11 @@ export interface Operations {
         url: string;
         fileName: string;
       }>;
+      queue: {
+        position: number;
+        pagesAhead: number;
+        etaSeconds: number | null;
+      } | null;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -518,6 +543,11 @@ export interface Operations {
         url: string;
         fileName: string;
       }>;
+      queue: {
+        position: number;
+        pagesAhead: number;
+        etaSeconds: number | null;
+      } | null;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -577,6 +607,11 @@ export interface Operations {
         url: string;
         fileName: string;
       }>;
+      queue: {
+        position: number;
+        pagesAhead: number;
+        etaSeconds: number | null;
+      } | null;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;
@@ -634,6 +669,11 @@ export interface Operations {
         url: string;
         fileName: string;
       }>;
+      queue: {
+        position: number;
+        pagesAhead: number;
+        etaSeconds: number | null;
+      } | null;
       thumbnailUrl: string | null;
       photoUrl: string | null;
       createdAt: string;

@@ -37,6 +37,7 @@ function view(overrides: Partial<Personalization> = {}): Personalization {
     regenerationsLeft: 3,
     pages: ["page_1", "cover_front", "page_2"].map(pendingPage),
     files: [],
+    queue: null,
     thumbnailUrl: null,
     photoUrl: null,
     createdAt: "2026-01-01T00:00:00Z",
@@ -197,6 +198,15 @@ describe("the live state of a personalisation", () => {
     );
     expect(bookProgress(live)).toEqual(bookProgress(reloaded));
     expect(bookProgress(fromView(view()))).toEqual({ done: 0, total: 3, stage: "preview" });
+  });
+
+  it("follows the book's place in the gpu queue until it no longer waits", () => {
+    let s = fromView(view({ queue: { position: 3, pagesAhead: 5, etaSeconds: 200 } }));
+    expect(s.queue).toEqual({ position: 3, pagesAhead: 5, etaSeconds: 200 });
+    s = fold(s, [{ type: "queue", data: { position: 2, pagesAhead: 3, etaSeconds: null } }]);
+    expect(s.queue).toEqual({ position: 2, pagesAhead: 3, etaSeconds: null });
+    s = fold(s, [{ type: "queue", data: { position: null, pagesAhead: null, etaSeconds: null } }]);
+    expect(s.queue).toBeNull();
   });
 
   it("offers what can be done in each status", () => {

@@ -1,6 +1,7 @@
 // The live state of one personalisation: the GET view, then each SSE event folded in. Pure, so the
 // component only renders it and the tests drive it with the api's own event shapes.
 import type { Personalization } from "../api/client.ts";
+import type { QueuePlace } from "./queue.ts";
 
 /**
  * What a page's tile says, in the order a page goes through them: waiting, the face being drawn (with
@@ -41,6 +42,8 @@ export interface LiveState {
   files: string[];
   /** The last error event's message. */
   error: string | null;
+  /** Its place while it waits for the gpu; null once it no longer waits. */
+  queue: QueuePlace | null;
 }
 
 export interface StreamEvent {
@@ -80,6 +83,7 @@ export function fromView(view: Personalization): LiveState {
     pages,
     files: view.files.map((f) => f.name),
     error: null,
+    queue: view.queue,
   };
 }
 
@@ -117,6 +121,7 @@ export function withView(state: LiveState, view: Personalization): LiveState {
     childNameForms: fresh.childNameForms,
     pages,
     files: fresh.files.length > 0 ? fresh.files : state.files,
+    queue: fresh.queue,
   };
 }
 
@@ -179,6 +184,18 @@ export function applyEvent(state: LiveState, event: StreamEvent): LiveState {
     }
     case "error":
       return { ...state, error: str(d.message) ?? str(d.reason) ?? "error" };
+    case "queue":
+      return {
+        ...state,
+        queue:
+          typeof d.position === "number"
+            ? {
+                position: d.position,
+                pagesAhead: typeof d.pagesAhead === "number" ? d.pagesAhead : 0,
+                etaSeconds: typeof d.etaSeconds === "number" ? d.etaSeconds : null,
+              }
+            : null,
+      };
     default:
       return state;
   }

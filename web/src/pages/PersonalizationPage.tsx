@@ -9,6 +9,7 @@ import { corrections, type NamePreview, NameForms } from "../components/NameForm
 import { nameAfterFor, needsGender, normalizeName, parseAge, validName } from "../lib/child.ts";
 import { createEventStream } from "../lib/event-stream.ts";
 import { isMessageKey } from "../lib/i18n.ts";
+import { queueText } from "../lib/queue.ts";
 import {
   actions,
   applyEvent,
@@ -418,7 +419,7 @@ export interface Story {
 }
 
 function PagesPanel(props: { state: LiveState; story: Story; onOpen: (spread: number) => void }): JSX.Element {
-  const { t } = useApp();
+  const { t, lang } = useApp();
   const preview = () => sortedPages(props.state, "preview");
   const count = () => bookProgress(props.state);
   // Counted once the pages of the stage being made are known: just after "Make the full book" the
@@ -456,6 +457,13 @@ function PagesPanel(props: { state: LiveState; story: Story; onOpen: (spread: nu
               })
             : ""}
         </p>
+      </Show>
+      <Show when={making() && props.state.queue}>
+        {(place) => (
+          <p class="queue" data-testid="queue">
+            {queueText(lang(), place())}
+          </p>
+        )}
       </Show>
       <ul class="pages" data-testid="preview-pages">
         <For each={preview()}>{(page) => <PageTile page={page} story={props.story} />}</For>

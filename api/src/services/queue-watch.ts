@@ -1,0 +1,172 @@
+// Where each book waiting for the gpu stands: one query per tick places every waiting personalisation
+// at once (a window over the queued face-page jobs, in the order graphile-worker takes them), and each
+// of this process's event streams is told when its own place changes. A stream, or a REST view, never
+// costs a query of its own: 10,000 waiting streams cost the same one query per tick (bench:queue).
+import type { Database } from "@faceapp/sql";
+import { type Kysely, sql } from "kysely";
+
+/** A waiting book's place: `position` 1 is next (`position - 1` books are ahead of it). */
+export interface QueuePlace {
+  position: number;
+  /** Face pages the gpu runners draw before this book's first: those being drawn and those queued before it. */
+  pagesAhead: number;
+  /** When its first page should start, from the runners' measured page times; null before any was measured. */
+  etaSeconds: number | null;
+}
+
+/** What a stream is told: its place, or null once it no longer waits (drawing, done, canceled). */
+export type QueueListener = (place: QueuePlace | null) => void;
+
+export interface QueueWatch {
+  /** Tells `listener` the book's place now (when it waits) and whenever it changes; returns `forget`. */
+  watch(personalizationId: string, listener: QueueListener): () => void;
+  /** The places of these books (absent: not waiting), from a snapshot no older than one interval. */
+  placesOf(personalizationIds: string[]): Promise<Map<string, QueuePlace>>;
+  /** Places every waiting book now and tells the watchers whose place changed (the interval runs it; tests may too). */
+  tick(): Promise<void>;
+}
+
+/** Gpu runners whose heartbeat is older than this are not counted as drawing. */
+const RUNNER_SILENT_SECONDS = 60;
+
+interface Row {
+  id: string;
+  position: number;
+  pages_ahead: number;
+  mean_ms: number | null;
+  runners: number;
+}
+
+/**
+ * Every waiting personalisation's place in one statement. A face-page job is being drawn while it is
+ * locked; the others wait in graphile-worker's order (priority, run_at, id). A book waits while it has
+ * queued face pages and none of its stage's face pages has been started (between two of its pages it
+ * is still being drawn); its position counts the books with a face page before its first. The ETA's
+ * inputs come along: the latest engine's measured page time, and how many gpu runners beat lately.
+ */
+export function placeWaitingQuery() {
+  return sql<Row>`
+    with face as materialized (
+      select split_part(j.key, ':', 2)::uuid as book, split_part(j.key, ':', 3) = 'full' as full_stage,
+        j.locked_at is not null as drawing, j.priority, j.run_at, j.id
+      from graphile_worker._private_jobs j
+      join graphile_worker._private_tasks t on t.id = j.task_id
+      where t.identifier = 'personalize_page' and j.key is not null
+        and (j.locked_at is not null or j.attempts < j.max_attempts)
+    ), ordered as (
+      select book, full_stage, drawing, row_number() over (order by drawing desc, priority, run_at, id) - 1 as place
+      from face
+    ), books as (
+      select book, case when bool_or(full_stage) then 'full' else 'preview' end as stage, min(place) as first,
+        bool_or(drawing) as drawing
+      from ordered group by book
+    ), ranked as (
+      select book, stage, first, drawing, row_number() over (order by first) as position from books
+    )
+    select r.book::text as id, r.position::int, r.first::int as pages_ahead,
+      (select mean_ms from app.engine_page_times order by updated_at desc limit 1) as mean_ms,
+      (select count(distinct (host, pid))::int from app.runner_heartbeats
+        where kind = 'gpu' and last_seen_at > now() - make_interval(secs => ${RUNNER_SILENT_SECONDS})) as runners
+    from ranked r
+    where not r.drawing and not exists (
+      select 1 from app.personalization_pages p
+      where p.personalization_id = r.book and p.stage = r.stage and p.needs_face and p.status <> 'pending')`;
+}
+
+/** Every waiting personalisation's place (placeWaitingQuery). */
+export async function placeWaiting(db: Kysely<Database>): Promise<Map<string, QueuePlace>> {
+  const { rows } = await placeWaitingQuery().execute(db);
+  const places = new Map<string, QueuePlace>();
+  for (const row of rows) places.set(row.id, { position: row.position, ...etaOf(row) });
+  return places;
+}
+
+function etaOf(row: Row): Pick<QueuePlace, "pagesAhead" | "etaSeconds"> {
+  const etaSeconds =
+    row.mean_ms === null ? null : Math.ceil((row.pages_ahead * row.mean_ms) / 1000 / Math.max(1, row.runners));
+  return { pagesAhead: row.pages_ahead, etaSeconds };
+}
+
+const same = (a: QueuePlace | null, b: QueuePlace | null) =>
+  a === b ||
+  (a !== null &&
+    b !== null &&
+    a.position === b.position &&
+    a.pagesAhead === b.pagesAhead &&
+    a.etaSeconds === b.etaSeconds);
+
+export function queueWatch(db: Kysely<Database>, intervalMs: number, onError: (err: unknown) => void): QueueWatch {
+  interface Watched {
+    listeners: Set<QueueListener>;
+    last: QueuePlace | null;
+  }
+  const watched = new Map<string, Watched>();
+  let snapshot: { at: number; places: Map<string, QueuePlace> } | null = null;
+  let refreshing: Promise<Map<string, QueuePlace>> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+
+  // Concurrent callers share one query.
+  const refresh = () => {
+    refreshing ??= placeWaiting(db)
+      .then((places) => {
+        snapshot = { at: Date.now(), places };
+        return places;
+      })
+      .finally(() => {
+        refreshing = null;
+      });
+    return refreshing;
+  };
+  const fresh = async () => (snapshot && Date.now() - snapshot.at < intervalMs ? snapshot.places : await refresh());
+
+  const tell = (entry: Watched, place: QueuePlace | null) => {
+    if (same(entry.last, place)) return;
+    entry.last = place;
+    for (const listener of entry.listeners) listener(place);
+  };
+
+  const tick = async () => {
+    if (watched.size === 0) return;
+    const places = await refresh();
+    for (const [id, entry] of watched) tell(entry, places.get(id) ?? null);
+  };
+
+  return {
+    watch(personalizationId, listener) {
+      let entry = watched.get(personalizationId);
+      if (!entry) {
+        entry = { listeners: new Set(), last: null };
+        watched.set(personalizationId, entry);
+      }
+      entry.listeners.add(listener);
+      // A newcomer hears the place already known; else the next snapshot (shared by every newcomer) says it.
+      if (entry.last) listener(entry.last);
+      else {
+        const own = entry;
+        fresh().then(
+          (places) => watched.get(personalizationId) === own && tell(own, places.get(personalizationId) ?? null),
+          onError,
+        );
+      }
+      if (!timer) {
+        timer = setInterval(() => tick().catch(onError), intervalMs);
+        timer.unref();
+      }
+      return () => {
+        const current = watched.get(personalizationId);
+        current?.listeners.delete(listener);
+        if (current?.listeners.size === 0) watched.delete(personalizationId);
+        if (watched.size === 0 && timer) {
+          clearInterval(timer);
+          timer = null;
+        }
+      };
+    },
+    async placesOf(ids) {
+      if (ids.length === 0) return new Map();
+      const places = await fresh();
+      return new Map(ids.flatMap((id) => (places.has(id) ? [[id, places.get(id) as QueuePlace]] : [])));
+    },
+    tick,
+  };
+}

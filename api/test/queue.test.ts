@@ -1,0 +1,103 @@
+import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
+import { describe, expect, it } from "vitest";
+import { addJob } from "@faceapp/core";
+import { useTestDatabase } from "@faceapp/testkit";
+import { placeWaiting, type QueuePlace, queueWatch } from "../src/services/queue-watch.ts";
+
+// The queue's arithmetic on real graphile-worker jobs: face-page jobs added as the api adds them,
+// "drawn" by locking them as a worker does and finished by deleting them as graphile-worker does.
+
+const t = useTestDatabase();
+
+async function queueBook(pages: number): Promise<string> {
+  const id = randomUUID();
+  for (let n = 1; n <= pages; n++)
+    await addJob(t.db, "personalize_page", {
+      personalizationId: id,
+      stage: "preview",
+      page: `page_${n}`,
+      generation: 0,
+    });
+  return id;
+}
+const job = (book: string, page: number) => `personalize_page:${book}:preview:page_${page}:0`;
+const draw = (book: string, page: number) =>
+  sql`update graphile_worker._private_jobs set locked_at = now(), locked_by = 'w', attempts = attempts + 1
+      where key = ${job(book, page)}`.execute(t.db);
+const finish = (book: string, page: number) =>
+  sql`delete from graphile_worker._private_jobs where key = ${job(book, page)}`.execute(t.db);
+
+describe("the gpu queue", () => {
+  it("places every waiting book in one query: books and face pages ahead, ETA from measured times and live runners", async () => {
+    const [a, b, c] = [await queueBook(2), await queueBook(1), await queueBook(3)] as [string, string, string];
+    await draw(a, 1);
+    let places = await placeWaiting(t.db);
+    // A is being drawn; B waits behind A's page in the works and A's queued one; C behind those and B's.
+    expect([...places.keys()].sort()).toEqual([b, c].sort());
+    expect(places.get(b)).toEqual({ position: 2, pagesAhead: 2, etaSeconds: null });
+    expect(places.get(c)).toEqual({ position: 3, pagesAhead: 3, etaSeconds: null });
+
+    // Measured pages of 30 s, two gpu runner processes alive (each beats for its pool and its workers).
+    await sql`insert into app.engine_page_times (engine, mean_ms, samples) values ('composite', 30000, 4)`.execute(
+      t.db,
+    );
+    await sql`insert into app.runner_heartbeats (worker_id, kind, host, pid) values
+      ('pool-1', 'gpu', 'h1', 10), ('w-1', 'gpu', 'h1', 10), ('pool-2', 'gpu', 'h2', 10), ('w-2', 'gpu', 'h2', 10),
+      ('r-1', 'render', 'h3', 11)`.execute(t.db);
+    places = await placeWaiting(t.db);
+    expect(places.get(c)).toEqual({ position: 3, pagesAhead: 3, etaSeconds: 45 });
+    // A silent runner no longer counts.
+    await sql`update app.runner_heartbeats set last_seen_at = now() - interval '5 minutes' where host = 'h2'`.execute(
+      t.db,
+    );
+    expect((await placeWaiting(t.db)).get(c)).toEqual({ position: 3, pagesAhead: 3, etaSeconds: 90 });
+
+    // A job that failed for good is no longer in the line; one retried later still is.
+    await sql`update graphile_worker._private_jobs set attempts = max_attempts where key = ${job(a, 2)}`.execute(t.db);
+    expect((await placeWaiting(t.db)).get(b)).toEqual({ position: 2, pagesAhead: 1, etaSeconds: 30 });
+    await sql`delete from graphile_worker._private_jobs`.execute(t.db);
+  });
+
+  it("tells each watcher its place when it changes, and once more when the book stops waiting", async () => {
+    await sql`delete from app.engine_page_times`.execute(t.db);
+    const [a, b, c] = [await queueBook(1), await queueBook(2), await queueBook(1)] as [string, string, string];
+    const watch = queueWatch(t.db, 60_000, (err) => {
+      throw err;
+    });
+    const seen: Record<string, (QueuePlace | null)[]> = { a: [], c: [] };
+    const forgetA = watch.watch(a, (place) => seen.a?.push(place));
+    const forgetC = watch.watch(c, (place) => seen.c?.push(place));
+    await expect.poll(() => seen.c?.length).toBe(1);
+    expect(seen.c).toEqual([{ position: 3, pagesAhead: 3, etaSeconds: null }]);
+    expect(seen.a).toEqual([{ position: 1, pagesAhead: 0, etaSeconds: null }]);
+
+    await watch.tick(); // nothing changed: nobody is told
+    expect(seen.c).toHaveLength(1);
+    await draw(a, 1);
+    await watch.tick();
+    expect(seen.a?.at(-1)).toBeNull();
+    expect(seen.c).toHaveLength(1); // A's page moved from queued to drawn: still 3 pages and 2 books ahead
+    await finish(a, 1);
+    await draw(b, 1);
+    await watch.tick();
+    expect(seen.c?.at(-1)).toEqual({ position: 2, pagesAhead: 2, etaSeconds: null });
+    await finish(b, 1);
+    await watch.tick();
+    expect(seen.c?.at(-1)).toEqual({ position: 2, pagesAhead: 1, etaSeconds: null });
+    await finish(b, 2);
+    await draw(c, 1);
+    await watch.tick();
+    expect(seen.c).toEqual([
+      { position: 3, pagesAhead: 3, etaSeconds: null },
+      { position: 2, pagesAhead: 2, etaSeconds: null },
+      { position: 2, pagesAhead: 1, etaSeconds: null },
+      null,
+    ]);
+    expect(seen.a).toEqual([{ position: 1, pagesAhead: 0, etaSeconds: null }, null]);
+    // A view asks the same snapshot; forgetting every watcher stops the ticks' work.
+    expect(await watch.placesOf([a, b, c])).toEqual(new Map());
+    forgetA();
+    forgetC();
+  });
+});
