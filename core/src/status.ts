@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { AnyKysely } from "./kysely.ts";
 import { insertEvent, type ProgressEvent } from "./progress.ts";
+import { queueWebhookDeliveries } from "./webhooks/events.ts";
 
 // The personalisation state machine (docs/ARCHITECTURE.md). Every move is one conditional UPDATE
 // (`... where status = any(expected)`), so two actors can never both move the same row.
@@ -36,7 +37,8 @@ export interface TransitionOptions {
 
 /**
  * Moves a personalisation from one of `from` to `to` and records the status event, in the caller's
- * transaction. Returns the event to publish after commit, or null when the row was not in `from`.
+ * transaction, with the webhook deliveries the move raises. Returns the event to publish after commit,
+ * or null when the row was not in `from`.
  */
 export async function transition(
   db: AnyKysely,
@@ -60,5 +62,7 @@ export async function transition(
       ${options.photoUploadId === undefined ? sql`` : sql`and photo_upload_id = ${options.photoUploadId}`}
     returning id`.execute(db);
   if (rows.length === 0) return null;
+  // Every move passes here, so this is the one place webhooks are raised.
+  await queueWebhookDeliveries(db, personalizationId, to, reason);
   return insertEvent(db, personalizationId, "status", { status: to, ...(reason ? { reason } : {}), ...options.data });
 }

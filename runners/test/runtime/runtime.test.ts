@@ -8,6 +8,7 @@ import { defineTask } from "../../src/runtime/task.ts";
 import { beat, RUNNER_LOST, sweep } from "../../src/runtime/heartbeat.ts";
 import { gpuTasks, renderTasks } from "../../src/tasks/index.ts";
 import type { RenderDeps } from "../../src/tasks/deps.ts";
+import { noWebhooks } from "../../src/webhooks/deliver.ts";
 
 const t = useTestDatabase();
 const bucket = useTestBucket();
@@ -25,6 +26,7 @@ function deps(): RenderDeps {
     logger,
     renderer: { render: unused, close: async () => {} },
     assembler: { assemble: unused },
+    webhooks: noWebhooks,
   };
 }
 
