@@ -142,7 +142,7 @@ async function deliveries(db: Kysely<Database>, ownerId: string, endpointId: str
           error: string | null;
           response_excerpt: string | null;
         }[]
-      >`coalesce((select json_agg(a order by a.id desc) from (
+      >`coalesce((select json_agg(a order by a.attempt desc) from (
           select attempt, started_at, duration_ms, status_code, error, response_excerpt from app.webhook_attempts
           where delivery_id = ${eb.ref("d.id")} order by id desc limit ${ATTEMPTS_SHOWN}) a), '[]')`.as("attempt_log"),
     )
