@@ -68,7 +68,6 @@ export const RunnerEnv = v.pipe(
   }),
   requiredInProduction("DATABASE_URL"),
   requiredInProduction("AWS_ENDPOINT_URL"),
-  webhooksInProduction("WEBHOOK_ENCRYPTION_KEY"),
   webhooksInProduction("WEBHOOKS_ALLOW_LOCAL"),
   v.transform((input) => ({
     ...input,

@@ -62,6 +62,12 @@ export async function main(kind: RunnerKindName): Promise<void> {
     });
     closeEngines = close;
     // The render runner also delivers webhooks: light work that needs no GPU.
+    if (!env.WEBHOOK_ENCRYPTION_KEY) {
+      log.fatal(
+        "WEBHOOK_ENCRYPTION_KEY must be set in production: the render runner signs webhooks with the secrets it seals",
+      );
+      process.exit(1);
+    }
     const webhooks = {
       encryptionKey: env.WEBHOOK_ENCRYPTION_KEY,
       allowLocal: env.WEBHOOKS_ALLOW_LOCAL,

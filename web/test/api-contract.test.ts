@@ -64,6 +64,13 @@ describe("the api client and the OpenAPI document", () => {
       "POST /v1/personalizations/{id}/cancel",
       "GET /v1/personalizations/{id}/files/{name}",
       "GET /v1/personalizations/{id}/events",
+      "POST /v1/webhooks",
+      "GET /v1/webhooks",
+      "GET /v1/webhooks/{id}",
+      "DELETE /v1/webhooks/{id}",
+      "POST /v1/webhooks/{id}/rotate-secret",
+      "GET /v1/webhooks/{id}/deliveries",
+      "POST /v1/webhooks/{id}/deliveries/{deliveryId}/retry",
     ])
       expect(ops).toContain(needed);
   });
