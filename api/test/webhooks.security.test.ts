@@ -3,7 +3,7 @@
 import { type LookupAll, openSecret } from "@faceapp/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
-import { bearer, type ErrorEnvelope, jsonInit, signUp, testEnv, useApi } from "./helpers.ts";
+import { bearer, body as json, type ErrorEnvelope, jsonInit, signUp, testEnv, useApi } from "./helpers.ts";
 
 const api = useApi();
 /** What each test host name resolves to. */
@@ -47,10 +47,10 @@ describe("registering a webhook", () => {
     expect(JSON.stringify(row)).not.toContain(created.secret.slice(6));
     expect(openSecret(row.secret_sealed, key)).toBe(created.secret);
 
-    const list = await (await app.request("/v1/webhooks", { headers: bearer(token) })).json();
+    const list = await json(await app.request("/v1/webhooks", { headers: bearer(token) }));
     expect(list.items).toHaveLength(1);
     expect(JSON.stringify(list)).not.toContain("whsec_");
-    const one = await (await app.request(`/v1/webhooks/${created.id}`, { headers: bearer(token) })).json();
+    const one = await json(await app.request(`/v1/webhooks/${created.id}`, { headers: bearer(token) }));
     expect(one.secret).toBeUndefined();
 
     const rotated = await app.request(`/v1/webhooks/${created.id}/rotate-secret`, {
@@ -112,7 +112,7 @@ describe("registering a webhook", () => {
       const res = await create(token, body);
       expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(400);
     }
-    expect((await app.request("/v1/webhooks", { headers: bearer(token) }).then((r) => r.json())).items).toEqual([]);
+    expect((await json(await app.request("/v1/webhooks", { headers: bearer(token) }))).items).toEqual([]);
   });
 
   it("allows a bounded number per user: the next one is a 409", async () => {
