@@ -72,8 +72,11 @@ export const RunnerEnv = v.pipe(
   v.transform((input) => ({
     ...input,
     DATA_DIR: input.DATA_DIR ?? defaultDataDir,
+    // Only the render runner signs webhooks: it refuses to start in production without the key
+    // (main.ts); the gpu runner is never given it.
     WEBHOOK_ENCRYPTION_KEY:
-      input.WEBHOOK_ENCRYPTION_KEY ?? localSecret(input.DATA_DIR ?? defaultDataDir, "webhook-key"),
+      input.WEBHOOK_ENCRYPTION_KEY ??
+      (input.NODE_ENV === "production" ? undefined : localSecret(input.DATA_DIR ?? defaultDataDir, "webhook-key")),
     // Without a ComfyUI to drive, the CPU composite engine keeps the product whole.
     FACE_ENGINE: input.FACE_ENGINE ?? (input.COMFY_BASE_URL ? "comfyui" : "composite"),
   })),

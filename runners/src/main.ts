@@ -14,6 +14,14 @@ const DEFAULT_CONCURRENCY: Record<RunnerKindName, number> = { gpu: 2, render: 2 
 
 /** Starts one runner process of a kind and runs it until SIGTERM or SIGINT, which drain it. */
 export async function main(kind: RunnerKindName): Promise<void> {
+  // The render runner signs webhooks: without the key that opens their secrets it cannot (only the
+  // development default is generated, env.ts), and says so before anything starts.
+  if (kind === "render" && !env.WEBHOOK_ENCRYPTION_KEY) {
+    process.stderr.write(
+      "Invalid configuration:\n  - WEBHOOK_ENCRYPTION_KEY: must be set in production (the render runner signs webhooks)\n",
+    );
+    process.exit(1);
+  }
   const log = createLogger(`${kind}-runner`, env.LOG_LEVEL);
   const services = await resolveServices(env, env.DATA_DIR, (line) => log.debug(line));
   const concurrency = env.RUNNER_CONCURRENCY ?? DEFAULT_CONCURRENCY[kind];
@@ -69,7 +77,7 @@ export async function main(kind: RunnerKindName): Promise<void> {
       process.exit(1);
     }
     const webhooks = {
-      encryptionKey: env.WEBHOOK_ENCRYPTION_KEY,
+      encryptionKey: env.WEBHOOK_ENCRYPTION_KEY as string,
       allowLocal: env.WEBHOOKS_ALLOW_LOCAL,
       lookup: systemLookup,
       retryDelaysMs: env.WEBHOOK_RETRY_SCHEDULE.map((seconds: number) => seconds * 1000),
