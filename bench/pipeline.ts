@@ -15,6 +15,7 @@ import { generatePreview } from "../api/src/services/personalizations.ts";
 import { startRunner } from "../runners/src/runtime/runner.ts";
 import { defineTask } from "../runners/src/runtime/task.ts";
 import { renderTasks } from "../runners/src/tasks/index.ts";
+import { noWebhooks } from "../runners/src/webhooks/deliver.ts";
 import { seedBook } from "../testkit/src/book.ts";
 import { clearQueue } from "../testkit/src/queue.ts";
 import { printResults, type Result, seedPersonalizations, seedUsers, summarize, throwawayDatabase } from "./lib.ts";
@@ -133,7 +134,7 @@ try {
     ...runnerOptions,
     kind: "render",
     concurrency,
-    deps: { ...deps, renderer: noop, assembler: { assemble: async () => {} } },
+    deps: { ...deps, renderer: noop, assembler: { assemble: async () => {} }, webhooks: noWebhooks },
     tasks: renderTasks,
   });
   for (;;) {

@@ -17,6 +17,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { meRoutes } from "./routes/me.ts";
 import { personalizationRoutes } from "./routes/personalizations.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
 import { noCatalogCache, redisCatalogCache } from "./services/catalog-cache.ts";
 import { memoryRateLimiter, redisRateLimiter, withFallback } from "./services/rate-limit.ts";
 import { queueWatch } from "./services/queue-watch.ts";
@@ -112,6 +113,7 @@ export function createApp(deps: AppDeps) {
   app.route("/v1/books", bookRoutes(ctx));
   app.route("/v1/uploads", uploadRoutes(ctx));
   app.route("/v1/personalizations", personalizationRoutes(ctx));
+  app.route("/v1/webhooks", webhookRoutes(ctx));
 
   const openapi = buildOpenApi(app, { title: "faceapp API", version: "1.0.0" });
   const docs = docsPage(openapi);

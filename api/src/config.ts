@@ -1,6 +1,16 @@
 // The api's configuration schema, apart from env.ts so tests and tools can parse their own.
 import * as v from "valibot";
-import { BaseEnv, bool, defaultDataDir, int, localSecret, requiredInProduction, str, url } from "@faceapp/core";
+import {
+  BaseEnv,
+  bool,
+  defaultDataDir,
+  int,
+  localSecret,
+  requiredInProduction,
+  str,
+  url,
+  webhooksInProduction,
+} from "@faceapp/core";
 
 /** Shannon entropy of a string's own character frequencies, in bits per character. */
 export function bitsPerChar(text: string): number {
@@ -79,6 +89,8 @@ export const ApiEnv = v.pipe(
     HTTP_REQUEST_TIMEOUT_SECONDS: int(30, 1, 3600),
     /** Bearer token a scraper sends to read /metrics; unset, /metrics answers 404 (off). */
     METRICS_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
+    /** Webhook endpoints one user may register. */
+    WEBHOOKS_PER_USER: int(10, 1, 1000),
     /** The built web app to serve (default web/dist when it exists); "off" serves none. */
     WEB_DIST_DIR: v.optional(str()),
   }),
@@ -101,6 +113,8 @@ export const ApiEnv = v.pipe(
   ),
   requiredInProduction("DATABASE_URL"),
   requiredInProduction("AWS_ENDPOINT_URL"),
+  webhooksInProduction("WEBHOOK_ENCRYPTION_KEY"),
+  webhooksInProduction("WEBHOOKS_ALLOW_LOCAL"),
   v.forward(
     v.partialCheck(
       [["HTTP_HEADERS_TIMEOUT_SECONDS"], ["HTTP_REQUEST_TIMEOUT_SECONDS"]],
@@ -116,6 +130,7 @@ export const ApiEnv = v.pipe(
       DATA_DIR: dataDir,
       // Development only: a random secret generated once and kept in the local data folder.
       JWT_SECRET_KEY: input.JWT_SECRET_KEY ?? localSecret(dataDir, "jwt-secret"),
+      WEBHOOK_ENCRYPTION_KEY: input.WEBHOOK_ENCRYPTION_KEY ?? localSecret(dataDir, "webhook-key"),
     };
   }),
 );

@@ -1,5 +1,5 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { Logger, ProgressBus, S3Config } from "@faceapp/core";
+import type { LookupAll, Logger, ProgressBus, S3Config } from "@faceapp/core";
 import type { Database } from "@faceapp/sql";
 import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
@@ -20,6 +20,8 @@ export interface AppDeps {
   redisPrefix?: string;
   /** Aborted when the process shuts down: long-lived responses (event streams) end. */
   closing?: AbortSignal;
+  /** Resolves webhook hosts for the address check (default: the system resolver; tests give their own). */
+  lookup?: LookupAll;
   /** The built web app (web/dist) to serve beside the api, when set. */
   webDist?: string | undefined;
 }

@@ -102,6 +102,13 @@ export const BaseEnv = {
   ),
   /** An S3 request that sends or receives nothing for this long is abandoned and retried: a store that hangs must not hold a page forever. */
   S3_TIMEOUT_SECONDS: int(30, 1, 600),
+  /**
+   * Seals webhook signing secrets at rest (docs/webhooks.md); required in production, a random one
+   * kept in the data folder otherwise. The api and the render runner must share it.
+   */
+  WEBHOOK_ENCRYPTION_KEY: v.optional(v.pipe(v.string(), v.minLength(32, "must be at least 32 characters"))),
+  /** Development and tests only: webhooks may use http:// and loopback addresses. Refused in production. */
+  WEBHOOKS_ALLOW_LOCAL: bool(false),
   /** Ports of the embedded services, used only when DATABASE_URL / AWS_ENDPOINT_URL are unset. */
   LOCAL_POSTGRES_PORT: int(54329, 1, 65535),
   LOCAL_S3_PORT: int(4569, 1, 65535),
@@ -133,6 +140,38 @@ export function requiredInProduction<T extends ServiceUrls>(
   );
   // The check reads only these fields and passes the whole input through unchanged.
   return action as unknown as v.BaseValidation<T, T, v.BaseIssue<unknown>>;
+}
+
+type Check<T> = v.BaseValidation<T, T, v.BaseIssue<unknown>>;
+type WebhookFields = { NODE_ENV: string; WEBHOOK_ENCRYPTION_KEY?: string | undefined; WEBHOOKS_ALLOW_LOCAL: boolean };
+const webhookFields: [["NODE_ENV"], ["WEBHOOK_ENCRYPTION_KEY"], ["WEBHOOKS_ALLOW_LOCAL"]] = [
+  ["NODE_ENV"],
+  ["WEBHOOK_ENCRYPTION_KEY"],
+  ["WEBHOOKS_ALLOW_LOCAL"],
+];
+
+/**
+ * Production webhooks: the secrets' key is set (`field` WEBHOOK_ENCRYPTION_KEY), and loopback/http
+ * targets are not allowed (WEBHOOKS_ALLOW_LOCAL). Pipe actions for the app's schema, after its
+ * `v.object({ ...BaseEnv, ... })`, one per field.
+ */
+export function webhooksInProduction<T extends WebhookFields>(
+  field: "WEBHOOK_ENCRYPTION_KEY" | "WEBHOOKS_ALLOW_LOCAL",
+): Check<T> {
+  const action =
+    field === "WEBHOOK_ENCRYPTION_KEY"
+      ? v.partialCheck(
+          webhookFields,
+          (input: WebhookFields) => input.NODE_ENV !== "production" || input.WEBHOOK_ENCRYPTION_KEY !== undefined,
+          "must be set in production (`openssl rand -hex 32`), the same for the api and the runners",
+        )
+      : v.partialCheck(
+          webhookFields,
+          (input: WebhookFields) => input.NODE_ENV !== "production" || !input.WEBHOOKS_ALLOW_LOCAL,
+          "must not be true in production: webhooks go to public https addresses only",
+        );
+  // The check reads only these fields and passes the whole input through unchanged.
+  return v.forward(action, [field]) as unknown as Check<T>;
 }
 
 /** Loads `.env` from a folder into the process environment when present (values already set win). */

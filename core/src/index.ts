@@ -15,3 +15,4 @@ export * from "./fallback-fonts.ts";
 export * from "./names.ts";
 export * from "./layout.ts";
 export * from "./memo.ts";
+export * from "./webhooks/index.ts";

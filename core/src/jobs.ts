@@ -63,6 +63,14 @@ export const jobs = {
     version: 1,
     payload: v.strictObject({ personalizationId: Uuid }),
   },
+  // One attempt to deliver a webhook per job; the task schedules the next attempt itself (its own
+  // backoff, docs/webhooks.md). Job attempts only cover the runner's own failures (database lost).
+  deliver_webhook: {
+    runner: "render",
+    maxAttempts: 3,
+    version: 1,
+    payload: v.strictObject({ deliveryId: Uuid }),
+  },
 } as const satisfies Record<string, JobSpec>;
 
 export type TaskName = keyof typeof jobs;
@@ -129,26 +137,40 @@ export class InvalidPayloadError extends FinalError {
  */
 export function jobKey<T extends TaskName>(task: T, payload: JobPayload<T>): string {
   const p = payload as Record<string, unknown>;
-  return [task, p.personalizationId, p.stage, p.page, p.generation].filter((x) => x !== undefined).join(":");
+  // A delivery's key names no personalisation, so removeJobsOf (a cancel) never removes its webhook.
+  return [task, p.personalizationId ?? p.deliveryId, p.stage, p.page, p.generation]
+    .filter((x) => x !== undefined)
+    .join(":");
+}
+
+export interface JobOptions {
+  /** Not before this time (a retry's backoff); at once when absent. */
+  runAt?: Date;
 }
 
 /**
  * graphile-worker's `add_job` call for a job, its payload validated first: for a statement of the
  * caller's own that adds the job with the change needing it (`select ${addJobCall(...)} from ...`).
  */
-export function addJobCall<T extends TaskName>(task: T, payload: JobPayload<T>) {
+export function addJobCall<T extends TaskName>(task: T, payload: JobPayload<T>, options: JobOptions = {}) {
   const parsed = parsePayload(task, payload);
   return sql<null>`graphile_worker.add_job(
     identifier => ${queueName(task, jobs[task].version)}::text,
     payload => ${parsed as object}::json,
+    ${options.runAt ? sql`run_at => ${options.runAt.toISOString()}::timestamptz,` : sql``}
     max_attempts => ${jobs[task].maxAttempts}::int,
     job_key => ${jobKey(task, parsed)}::text
   )`;
 }
 
 /** Adds a job in the caller's transaction (or connection), validating its payload first. */
-export async function addJob<T extends TaskName>(db: Kysely<Database>, task: T, payload: JobPayload<T>): Promise<void> {
-  await sql`select ${addJobCall(task, payload)}`.execute(db);
+export async function addJob<T extends TaskName>(
+  db: Kysely<Database>,
+  task: T,
+  payload: JobPayload<T>,
+  options: JobOptions = {},
+): Promise<void> {
+  await sql`select ${addJobCall(task, payload, options)}`.execute(db);
 }
 
 /**

@@ -140,6 +140,54 @@ export interface EnginePageTimesTable {
   updated_at: UpdatedAt;
 }
 
+export type WebhookEventType =
+  | "personalization.analyzed"
+  | "personalization.preview_ready"
+  | "personalization.completed"
+  | "personalization.failed"
+  | "personalization.canceled";
+export type WebhookDeliveryStatus = "pending" | "delivering" | "succeeded" | "failed";
+
+export interface WebhookEndpointsTable {
+  id: Generated<string>;
+  owner_id: string;
+  url: string;
+  events: WebhookEventType[];
+  /** The `whsec_` secret, sealed with WEBHOOK_ENCRYPTION_KEY (core's sealSecret). */
+  secret_sealed: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface WebhookDeliveriesTable {
+  /** The `webhook-id` header. */
+  id: Generated<string>;
+  endpoint_id: string;
+  personalization_id: string | null;
+  event_type: WebhookEventType;
+  payload: Json<Record<string, unknown>>;
+  status: Generated<WebhookDeliveryStatus>;
+  attempts: Generated<number>;
+  /** `attempts` when the current round of retries began (creation, or a re-send). */
+  round_start: Generated<number>;
+  next_attempt_at: Date | null;
+  last_error: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<string>;
+  delivery_id: string;
+  attempt: number;
+  started_at: Date;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_excerpt: string | null;
+  address: string | null;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -157,6 +205,9 @@ export interface Database {
   "app.events": EventsTable;
   "app.runner_heartbeats": RunnerHeartbeatsTable;
   "app.engine_page_times": EnginePageTimesTable;
+  "app.webhook_endpoints": WebhookEndpointsTable;
+  "app.webhook_deliveries": WebhookDeliveriesTable;
+  "app.webhook_attempts": WebhookAttemptsTable;
   "app.schema_migrations": SchemaMigrationsTable;
 }
 

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import type { Database } from "./schema.ts";
 import { insertEvent, type ProgressEvent } from "./progress.ts";
+import { queueWebhookDeliveries } from "./webhooks/events.ts";
 
 // The personalisation state machine: the one table of its moves (docs/ARCHITECTURE.md shows it, and
 // core/test/status.test.ts walks it). The api's services and the runners' tasks move a personalisation
@@ -86,8 +87,8 @@ export interface TransitionOptions {
 
 /**
  * Makes `action`'s move (personalizationMoves) and records the status event, in the caller's
- * transaction. Returns the event to publish after commit, or null when the row was not in one of the
- * statuses the action is allowed from.
+ * transaction, with the webhook deliveries the move raises. Returns the event to publish after
+ * commit, or null when the row was not in one of the statuses the action is allowed from.
  */
 export async function transition(
   db: Kysely<Database>,
@@ -111,5 +112,7 @@ export async function transition(
       ${options.photoUploadId === undefined ? sql`` : sql`and photo_upload_id = ${options.photoUploadId}`}
     returning id`.execute(db);
   if (rows.length === 0) return null;
+  // Every move passes here, so this is the one place webhooks are raised.
+  await queueWebhookDeliveries(db, personalizationId, to, reason);
   return insertEvent(db, personalizationId, "status", { status: to, ...(reason ? { reason } : {}), ...options.data });
 }

@@ -121,11 +121,33 @@ describe("production settings", () => {
     const result = loadApiEnv({
       NODE_ENV: "production",
       JWT_SECRET_KEY: strongSecret(),
+      WEBHOOK_ENCRYPTION_KEY: strongSecret(),
       DATABASE_URL: "postgres://faceapp:x@db:5432/faceapp",
       AWS_ENDPOINT_URL: "http://minio:9000",
     });
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
+  });
+
+  it("demand the webhook secrets' key, and refuse webhooks to local addresses", () => {
+    const result = loadApiEnv({
+      NODE_ENV: "production",
+      JWT_SECRET_KEY: strongSecret(),
+      WEBHOOKS_ALLOW_LOCAL: "true",
+      DATABASE_URL: "postgres://faceapp:x@db:5432/faceapp",
+      AWS_ENDPOINT_URL: "http://minio:9000",
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("WEBHOOK_ENCRYPTION_KEY: must be set in production");
+    expect(result.stderr).toContain("WEBHOOKS_ALLOW_LOCAL: must not be true in production");
+  });
+
+  it("start no render runner without the webhook secrets' key; the gpu runner needs none", () => {
+    const stores = { DATABASE_URL: "postgres://faceapp:x@127.0.0.1:9/faceapp", AWS_ENDPOINT_URL: "http://127.0.0.1:9" };
+    const result = startInProduction("runners/src/render-runner.ts", stores);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("WEBHOOK_ENCRYPTION_KEY: must be set in production");
+    expect(result.written).toEqual([]);
   });
 
   it.each([

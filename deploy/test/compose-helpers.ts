@@ -18,6 +18,7 @@ export const secrets: Record<string, string> = {
   POSTGRES_PASSWORD: "compose-test-postgres-password",
   AWS_SECRET_ACCESS_KEY: "compose-test-s3-secret",
   JWT_SECRET_KEY: "compose-test-jwt-secret-of-at-least-32-characters",
+  WEBHOOK_ENCRYPTION_KEY: "compose-test-webhook-key-of-at-least-32-characters",
 };
 
 export function read(file: string): string {

@@ -196,6 +196,7 @@ describe("compose/k8s", () => {
   const secretsByName: Record<string, string[]> = {
     faceapp: ["DATABASE_URL", "REDIS_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
     "faceapp-api": ["JWT_SECRET_KEY"],
+    "faceapp-webhooks": ["WEBHOOK_ENCRYPTION_KEY"],
   };
   const containers = docs
     .filter((d) => d.kind === "Deployment" || d.kind === "Job")

@@ -5,11 +5,13 @@ import {
   int,
   loadDotEnv,
   loadEnvOrExit,
+  localSecret,
   num,
   repoRoot,
   requiredInProduction,
   str,
   url,
+  webhooksInProduction,
 } from "@faceapp/core";
 
 loadDotEnv(repoRoot);
@@ -52,12 +54,29 @@ export const RunnerEnv = v.pipe(
     /** The browser is closed after this long without a page (0: kept); the next page launches one. */
     RENDER_BROWSER_IDLE_SECONDS: int(30, 0, 86_400),
     RENDER_TIMEOUT_SECONDS: int(20, 1, 600),
+    /** Seconds before each retry of a failed webhook delivery, comma-separated (docs/webhooks.md). */
+    WEBHOOK_RETRY_SCHEDULE: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^\d+(\.\d+)?(,\d+(\.\d+)?){0,19}$/, "must be up to 20 numbers of seconds, comma-separated"),
+        v.transform((s) => s.split(",").map(Number)),
+      ),
+      "5,300,1800,7200,18000,36000,36000",
+    ),
+    /** The most one webhook attempt may take, connection included (which has at most 5 s). */
+    WEBHOOK_TIMEOUT_SECONDS: int(15, 1, 60),
   }),
   requiredInProduction("DATABASE_URL"),
   requiredInProduction("AWS_ENDPOINT_URL"),
+  webhooksInProduction("WEBHOOKS_ALLOW_LOCAL"),
   v.transform((input) => ({
     ...input,
     DATA_DIR: input.DATA_DIR ?? defaultDataDir,
+    // Only the render runner signs webhooks: it refuses to start in production without the key
+    // (main.ts); the gpu runner is never given it.
+    WEBHOOK_ENCRYPTION_KEY:
+      input.WEBHOOK_ENCRYPTION_KEY ??
+      (input.NODE_ENV === "production" ? undefined : localSecret(input.DATA_DIR ?? defaultDataDir, "webhook-key")),
     // Without a ComfyUI to drive, the CPU composite engine keeps the product whole.
     FACE_ENGINE: input.FACE_ENGINE ?? (input.COMFY_BASE_URL ? "comfyui" : "composite"),
   })),

@@ -1,4 +1,4 @@
-import { type RunnerKindName, createLogger, createProgressBus, createS3Client } from "@faceapp/core";
+import { type RunnerKindName, createLogger, createProgressBus, createS3Client, systemLookup } from "@faceapp/core";
 import { resolveServices } from "@faceapp/core/local";
 import { createDb } from "@faceapp/sql";
 import { env } from "./env.ts";
@@ -6,6 +6,7 @@ import { startRunner } from "./runtime/runner.ts";
 import { gpuTasks, renderTasks } from "./tasks/index.ts";
 import { createGpuCapabilities } from "./gpu/wiring.ts";
 import { createRenderEngines } from "./render/index.ts";
+import { DEFAULT_SEND_LIMITS } from "./webhooks/deliver.ts";
 
 // gpu: two pages in flight keep ComfyUI busy (the next prompt queued while one runs); the engine
 // itself never sends it more than two.
@@ -13,6 +14,14 @@ const DEFAULT_CONCURRENCY: Record<RunnerKindName, number> = { gpu: 2, render: 2 
 
 /** Starts one runner process of a kind and runs it until SIGTERM or SIGINT, which drain it. */
 export async function main(kind: RunnerKindName): Promise<void> {
+  // The render runner signs webhooks: without the key that opens their secrets it cannot (only the
+  // development default is generated, env.ts), and says so before anything starts.
+  if (kind === "render" && !env.WEBHOOK_ENCRYPTION_KEY) {
+    process.stderr.write(
+      "Invalid configuration:\n  - WEBHOOK_ENCRYPTION_KEY: must be set in production (the render runner signs webhooks)\n",
+    );
+    process.exit(1);
+  }
   const log = createLogger(`${kind}-runner`, env.LOG_LEVEL);
   const services = await resolveServices(env, env.DATA_DIR, (line) => log.debug(line));
   const concurrency = env.RUNNER_CONCURRENCY ?? DEFAULT_CONCURRENCY[kind];
@@ -60,7 +69,26 @@ export async function main(kind: RunnerKindName): Promise<void> {
       },
     });
     closeEngines = close;
-    runner = await startRunner({ ...options, kind, deps: { ...base, renderer, assembler }, tasks: renderTasks });
+    // The render runner also delivers webhooks: light work that needs no GPU.
+    if (!env.WEBHOOK_ENCRYPTION_KEY) {
+      log.fatal(
+        "WEBHOOK_ENCRYPTION_KEY must be set in production: the render runner signs webhooks with the secrets it seals",
+      );
+      process.exit(1);
+    }
+    const webhooks = {
+      encryptionKey: env.WEBHOOK_ENCRYPTION_KEY as string,
+      allowLocal: env.WEBHOOKS_ALLOW_LOCAL,
+      lookup: systemLookup,
+      retryDelaysMs: env.WEBHOOK_RETRY_SCHEDULE.map((seconds: number) => seconds * 1000),
+      limits: { ...DEFAULT_SEND_LIMITS, timeoutMs: env.WEBHOOK_TIMEOUT_SECONDS * 1000 },
+    };
+    runner = await startRunner({
+      ...options,
+      kind,
+      deps: { ...base, renderer, assembler, webhooks },
+      tasks: renderTasks,
+    });
   }
   log.info({ healthPort: runner.healthPort, concurrency, workers: runner.workerIds(), bus: bus.kind }, "runner ready");
   // graphile-worker ending on its own (a fatal database error) must not leave a process that looks alive.

@@ -40,6 +40,9 @@ describe("migrate", () => {
       "sessions",
       "uploads",
       "users",
+      "webhook_attempts",
+      "webhook_deliveries",
+      "webhook_endpoints",
     ]);
     const [worker] =
       await sql`select count(*)::int as n from information_schema.routines where routine_schema = 'graphile_worker' and routine_name = 'add_job'`;

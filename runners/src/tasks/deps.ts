@@ -1,6 +1,7 @@
 import type { FaceColours, Manifest, NameForms, PageId } from "@faceapp/core";
 import type { Readiness } from "../runtime/health.ts";
 import type { RunnerDeps } from "../runtime/task.ts";
+import type { WebhookSettings } from "../webhooks/deliver.ts";
 
 // What the tasks need from the engines of each runner kind; gpu/ and render/ provide them.
 
@@ -86,6 +87,8 @@ export interface GpuDeps extends RunnerDeps {
 }
 
 export interface RenderDeps extends RunnerDeps {
+  /** The render runner also delivers webhooks: light work that needs no GPU. */
+  webhooks: WebhookSettings;
   renderer: PageRenderer;
   assembler: PrintAssembler;
 }

@@ -6,6 +6,7 @@ import type { TestDb } from "@faceapp/testkit";
 import { type RunnerOptions, startRunner } from "../../src/runtime/runner.ts";
 import type { RenderDeps } from "../../src/tasks/deps.ts";
 import { renderTasks } from "../../src/tasks/index.ts";
+import { noWebhooks } from "../../src/webhooks/deliver.ts";
 
 export function renderDeps(t: TestDb, bucket: S3Config): RenderDeps {
   const unused = async () => {
@@ -19,6 +20,7 @@ export function renderDeps(t: TestDb, bucket: S3Config): RenderDeps {
     logger: pino({ level: "silent" }),
     renderer: { render: unused, close: async () => {} },
     assembler: { assemble: unused },
+    webhooks: noWebhooks,
   };
 }
 

@@ -11,6 +11,9 @@ export type PersonalizationPage = Personalization["pages"][number];
 export type UploadTicket = Response<"POST /v1/uploads">;
 export type Upload = Response<"POST /v1/uploads/{id}/complete">;
 export type User = Response<"GET /v1/me">["user"];
+/** A partner's back-end registers these (docs/webhooks.md); the web app itself does not. */
+export type Webhook = Response<"GET /v1/webhooks/{id}">;
+export type WebhookDelivery = Response<"GET /v1/webhooks/{id}/deliveries">["items"][number];
 
 /** The api's error envelope, thrown by every failed call. */
 export class ApiError extends Error {

@@ -743,6 +743,179 @@ export interface Operations {
       verifiedAt: string | null;
     };
   };
+  "POST /v1/webhooks": {
+    status: 201;
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: {
+      url: string;
+      events: Array<
+        | "personalization.analyzed"
+        | "personalization.preview_ready"
+        | "personalization.completed"
+        | "personalization.failed"
+        | "personalization.canceled"
+      >;
+    };
+    response: {
+      id: string;
+      url: string;
+      events: Array<
+        | "personalization.analyzed"
+        | "personalization.preview_ready"
+        | "personalization.completed"
+        | "personalization.failed"
+        | "personalization.canceled"
+      >;
+      createdAt: string;
+      updatedAt: string;
+      secret: string;
+    };
+  };
+  "GET /v1/webhooks": {
+    status: 200;
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      items: Array<{
+        id: string;
+        url: string;
+        events: Array<
+          | "personalization.analyzed"
+          | "personalization.preview_ready"
+          | "personalization.completed"
+          | "personalization.failed"
+          | "personalization.canceled"
+        >;
+        createdAt: string;
+        updatedAt: string;
+      }>;
+    };
+  };
+  "GET /v1/webhooks/{id}": {
+    status: 200;
+    params: {
+      id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      id: string;
+      url: string;
+      events: Array<
+        | "personalization.analyzed"
+        | "personalization.preview_ready"
+        | "personalization.completed"
+        | "personalization.failed"
+        | "personalization.canceled"
+      >;
+      createdAt: string;
+      updatedAt: string;
+    };
+  };
+  "DELETE /v1/webhooks/{id}": {
+    status: 204;
+    params: {
+      id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: null;
+  };
+  "GET /v1/webhooks/{id}/deliveries": {
+    status: 200;
+    params: {
+      id: string;
+    };
+    query: {
+      limit?: string;
+    };
+    body: undefined;
+    response: {
+      items: Array<{
+        id: string;
+        eventType:
+          | "personalization.analyzed"
+          | "personalization.preview_ready"
+          | "personalization.completed"
+          | "personalization.failed"
+          | "personalization.canceled";
+        status: "pending" | "delivering" | "succeeded" | "failed";
+        attempts: number;
+        nextAttemptAt: string | null;
+        lastError: string | null;
+        payload: {
+          [key: string]: unknown;
+        };
+        createdAt: string;
+        attemptLog: Array<{
+          attempt: number;
+          startedAt: string;
+          durationMs: number;
+          statusCode: number | null;
+          error: string | null;
+          responseExcerpt: string | null;
+        }>;
+      }>;
+    };
+  };
+  "POST /v1/webhooks/{id}/deliveries/{deliveryId}/retry": {
+    status: 202;
+    params: {
+      id: string;
+      deliveryId: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      id: string;
+      eventType:
+        | "personalization.analyzed"
+        | "personalization.preview_ready"
+        | "personalization.completed"
+        | "personalization.failed"
+        | "personalization.canceled";
+      status: "pending" | "delivering" | "succeeded" | "failed";
+      attempts: number;
+      nextAttemptAt: string | null;
+      lastError: string | null;
+      payload: {
+        [key: string]: unknown;
+      };
+      createdAt: string;
+      attemptLog: Array<{
+        attempt: number;
+        startedAt: string;
+        durationMs: number;
+        statusCode: number | null;
+        error: string | null;
+        responseExcerpt: string | null;
+      }>;
+    };
+  };
+  "POST /v1/webhooks/{id}/rotate-secret": {
+    status: 200;
+    params: {
+      id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      id: string;
+      url: string;
+      events: Array<
+        | "personalization.analyzed"
+        | "personalization.preview_ready"
+        | "personalization.completed"
+        | "personalization.failed"
+        | "personalization.canceled"
+      >;
+      createdAt: string;
+      updatedAt: string;
+      secret: string;
+    };
+  };
 }
 
 export type OperationKey = keyof Operations;

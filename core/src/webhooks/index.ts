@@ -1,0 +1,3 @@
+export * from "./events.ts";
+export * from "./secret.ts";
+export * from "./target.ts";
