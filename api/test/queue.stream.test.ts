@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { redisUrl, type Spawned, serviceEnv, spawnRunner } from "@faceapp/testkit";
-import { bearer, body, jsonInit, signUp, useApi } from "./helpers.ts";
+import { bearer, body, jsonInit, signUp, useApi } from "@faceapp/testkit/api";
 import {
   book,
   createPersonalization,
@@ -8,7 +8,7 @@ import {
   readyPhoto,
   type SseEvent,
   waitForStatus,
-} from "./personalizations.helpers.ts";
+} from "@faceapp/testkit/api";
 
 // Three books wait for a gpu runner that draws one face page at a time (a real runner process, the
 // composite engine). Each one's event stream says its place as the pages ahead of it finish.

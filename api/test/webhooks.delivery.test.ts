@@ -13,8 +13,8 @@ import { startRunner } from "../../runners/src/runtime/runner.ts";
 import { renderTasks } from "../../runners/src/tasks/index.ts";
 import { EXCERPT_CHARS } from "../../runners/src/webhooks/deliver.ts";
 import { createApp } from "../src/app.ts";
-import { bearer, jsonInit, signUp, testEnv, useApi } from "./helpers.ts";
-import { book, createPersonalization, readyPhoto } from "./personalizations.helpers.ts";
+import { bearer, jsonInit, signUp, testEnv, useApi } from "@faceapp/testkit/api";
+import { book, createPersonalization, readyPhoto } from "@faceapp/testkit/api";
 
 const api = useApi();
 const KEY = "webhook-delivery-test-key-0123456789abcdef";
@@ -184,7 +184,7 @@ describe("webhook deliveries", () => {
     const { id: pid } = (await (await createPersonalization(app, token, slug, photo)).json()) as { id: string };
     await api.db.db
       .transaction()
-      .execute((tx) => transition(tx, pid, ["analyzing"], "analysis_failed", { failureReason: "no face found" }));
+      .execute((tx) => transition(tx, pid, "analysis_failed", { failureReason: "no face found" }));
     await finished(token, id);
     expect(verify(secret, at("/failed")[0]!)).toMatchObject({
       type: "personalization.failed",

@@ -3,7 +3,7 @@
 import { type LookupAll, openSecret } from "@faceapp/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
-import { bearer, body as json, type ErrorEnvelope, jsonInit, signUp, testEnv, useApi } from "./helpers.ts";
+import { bearer, body as json, type ErrorEnvelope, jsonInit, signUp, testEnv, useApi } from "@faceapp/testkit/api";
 
 const api = useApi();
 /** What each test host name resolves to. */

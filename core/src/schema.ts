@@ -2,6 +2,7 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "
 import type { Stage } from "./keys.ts";
 import type { EventType } from "./progress.ts";
 import type { PersonalizationStatus } from "./status.ts";
+import type { WebhookEventType } from "./webhooks/events.ts";
 
 // The Kysely types of the database. Mirrors sql/migrations. They live in core, not in @faceapp/sql
 // (which depends on core), so that core's shared statements are typed against the real tables;
@@ -140,12 +141,6 @@ export interface EnginePageTimesTable {
   updated_at: UpdatedAt;
 }
 
-export type WebhookEventType =
-  | "personalization.analyzed"
-  | "personalization.preview_ready"
-  | "personalization.completed"
-  | "personalization.failed"
-  | "personalization.canceled";
 export type WebhookDeliveryStatus = "pending" | "delivering" | "succeeded" | "failed";
 
 export interface WebhookEndpointsTable {

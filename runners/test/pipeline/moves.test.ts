@@ -23,6 +23,7 @@ import type { TaskContext } from "../../src/runtime/task.ts";
 import analyzePhoto from "../../src/tasks/analyze_photo.ts";
 import assemblePrint from "../../src/tasks/assemble_print.ts";
 import type { GpuDeps, RenderDeps } from "../../src/tasks/deps.ts";
+import { noWebhooks } from "../../src/webhooks/deliver.ts";
 
 const t = useTestDatabase();
 const bucket = useTestBucket();
@@ -51,6 +52,7 @@ function context(): TaskContext<GpuDeps & RenderDeps> {
       faceEngine: { name: "unused", personalize: unused },
       renderer: { render: unused, close: async () => {} },
       assembler: { assemble: async () => {} },
+      webhooks: noWebhooks,
     },
     log: logger,
     signal: new AbortController().signal,
