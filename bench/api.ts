@@ -13,7 +13,7 @@
 import { parseArgs } from "node:util";
 import type postgres from "postgres";
 import { resolveServices } from "@faceapp/core/local";
-import { createDb } from "@faceapp/sql";
+import { createPg } from "@faceapp/sql";
 import { dataDir, env } from "../api/src/env.ts";
 import { upsertBook } from "../api/src/services/books.ts";
 import {
@@ -59,21 +59,21 @@ const line = (name: string, value: string) => console.log(`${name.padEnd(48)} ${
 /** A database for the api: the catalog, one user per client with a verified photo, and `rows` queued personalisations. */
 async function prepare(adminUrl: string, rows: number) {
   const database = await throwawayDatabase(adminUrl);
-  const db = createDb(database.url, { max: 2, applicationName: "faceapp-bench" });
-  for (let i = 0; i < 30; i++) await upsertBook(db.db, syntheticManifest(i));
-  const users = await seedUsers(db.sql, CONCURRENCY);
+  const pg = createPg(database.url, { max: 2, applicationName: "faceapp-bench" });
+  for (let i = 0; i < 30; i++) await upsertBook(pg.db, syntheticManifest(i));
+  const users = await seedUsers(pg.sql, CONCURRENCY);
   const ids = users.map((u) => u.id);
   // The existing rows belong to the same users: their own personalisations grow as in a long run.
-  if (rows > 0) await seedPersonalizations(db.sql, ids, Math.ceil(rows / ids.length), BOOK, { queued: true });
-  await db.sql`analyze`; // as autovacuum would have by then
-  const uploads = await db.sql<{ id: string; owner_id: string }[]>`
+  if (rows > 0) await seedPersonalizations(pg.sql, ids, Math.ceil(rows / ids.length), BOOK, { queued: true });
+  await pg.sql`analyze`; // as autovacuum would have by then
+  const uploads = await pg.sql<{ id: string; owner_id: string }[]>`
     insert into app.uploads (owner_id, object_key, content_type, declared_bytes, status, width, height, bytes, sha256, verified_at)
     select u, 'uploads/' || u || '/' || gen_random_uuid(), 'image/png', 1000, 'ready', 512, 512, 1000, repeat('0', 64), now()
-    from unnest(${db.sql.array(ids)}::uuid[]) u
+    from unnest(${pg.sql.array(ids)}::uuid[]) u
     returning id, owner_id`;
   const uploadOf = new Map(uploads.map((u) => [u.owner_id, u.id]));
   const bodies = users.map((u) => JSON.stringify({ bookSlug: BOOK, photoUploadId: uploadOf.get(u.id) }));
-  return { database, db, users, bodies };
+  return { database, pg, users, bodies };
 }
 
 /** The Postgres backends of one database (server processes, when Postgres runs on this machine). */
@@ -91,8 +91,8 @@ async function main(): Promise<void> {
     databases.push(await prepare(services.databaseUrl, 0), await prepare(services.databaseUrl, ROWS));
     await measure(services, databases[0]!, databases[1]!, t0);
   } finally {
-    for (const { db, database } of databases) {
-      await db.close();
+    for (const { pg, database } of databases) {
+      await pg.close();
       await database.drop();
     }
     await services.stop();
@@ -105,7 +105,7 @@ async function measure(
   full: Awaited<ReturnType<typeof prepare>>,
   t0: number,
 ): Promise<void> {
-  const [queued] = await full.db.sql<{ count: number }[]>`select count(*)::int from graphile_worker.jobs`;
+  const [queued] = await full.pg.sql<{ count: number }[]>`select count(*)::int from graphile_worker.jobs`;
   const seeded = queued?.count ?? 0;
   line("seeded", `${seeded} queued jobs and personalisations in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const profile = args["cpu-prof"];
@@ -132,20 +132,25 @@ async function measure(
         body,
       });
     const uploadBody = JSON.stringify({ contentType: "image/jpeg", byteSize: 2_000_000 });
-    const create = (api: ApiProcess, db: typeof empty) => (i: number) =>
-      post(api.url, db.users[i % db.users.length]!.token, "/v1/personalizations", db.bodies[i % db.bodies.length]!);
+    const create = (api: ApiProcess, seeded: typeof empty) => (i: number) =>
+      post(
+        api.url,
+        seeded.users[i % seeded.users.length]!.token,
+        "/v1/personalizations",
+        seeded.bodies[i % seeded.bodies.length]!,
+      );
     const createEmpty = "POST /v1/personalizations, empty database";
     const createFull = `POST /v1/personalizations, ${ROWS} rows`;
-    const cases: Record<string, { send: (i: number) => Promise<Response>; api: ApiProcess; db: typeof empty }> = {
-      "GET /healthz": { send: () => fetch(`${apiOther.url}/healthz`), api: apiOther, db: empty },
-      "GET /v1/books": { send: () => fetch(`${apiOther.url}/v1/books?limit=20`), api: apiOther, db: empty },
+    const cases: Record<string, { send: (i: number) => Promise<Response>; api: ApiProcess; seeded: typeof empty }> = {
+      "GET /healthz": { send: () => fetch(`${apiOther.url}/healthz`), api: apiOther, seeded: empty },
+      "GET /v1/books": { send: () => fetch(`${apiOther.url}/v1/books?limit=20`), api: apiOther, seeded: empty },
       "POST /v1/uploads": {
         send: (i) => post(apiOther.url, empty.users[i % empty.users.length]!.token, "/v1/uploads", uploadBody),
         api: apiOther,
-        db: empty,
+        seeded: empty,
       },
-      [createEmpty]: { send: create(apiEmpty, empty), api: apiEmpty, db: empty },
-      [createFull]: { send: create(apiFull, full), api: apiFull, db: full },
+      [createEmpty]: { send: create(apiEmpty, empty), api: apiEmpty, seeded: empty },
+      [createFull]: { send: create(apiFull, full), api: apiFull, seeded: full },
     };
     console.log(
       `api processes for GET /healthz, GET /v1/books and POST /v1/uploads; for creation on an empty database; for creation on ${ROWS} personalisations and queued jobs; ${CONCURRENCY} concurrent clients, ${ROUNDS} rounds of ${SECONDS} s per case, catalog cache: ${benchRedisUrl() ? "redis" : "none"}`,
@@ -164,13 +169,13 @@ async function measure(
       const names = Object.keys(cases).filter((n) => n !== createEmpty && n !== createFull);
       names.push(...(round % 2 ? [createFull, createEmpty] : [createEmpty, createFull]));
       for (const name of names) {
-        const { send, api, db } = cases[name]!;
-        const pids = await backends(empty.db.sql, new URL(db.database.url).pathname.slice(1));
+        const { send, api, seeded } = cases[name]!;
+        const pids = await backends(empty.pg.sql, new URL(seeded.database.url).pathname.slice(1));
         const before = { api: cpuMs(api.pid), pg: pids.map(cpuMs) };
         const run = await load(send, SECONDS, CONCURRENCY);
         const api1 = cpuMs(api.pid);
         // Backends that started during the round count from zero.
-        const after = await backends(empty.db.sql, new URL(db.database.url).pathname.slice(1));
+        const after = await backends(empty.pg.sql, new URL(seeded.database.url).pathname.slice(1));
         const pg = after.reduce((sum, pid) => sum + cpuMs(pid) - (before.pg[pids.indexOf(pid)] ?? 0), 0);
         add(rates, name, run.requests / run.seconds);
         add(p99s, name, summarize(run.latencies).p99);

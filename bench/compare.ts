@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { resolveServices } from "@faceapp/core/local";
-import { createDb } from "@faceapp/sql";
+import { createPg } from "@faceapp/sql";
 import { dataDir, env } from "../api/src/env.ts";
 import { upsertBook } from "../api/src/services/books.ts";
 import { type ApiProcess, cpuMs, load, seedUsers, spawnApi, syntheticManifest, throwawayDatabase } from "./lib.ts";
@@ -42,15 +42,15 @@ for (const dir of ["", "core", "sql", "testkit", "api", "runners", "web"]) {
 }
 const services = await resolveServices(env, dataDir);
 const database = await throwawayDatabase(services.databaseUrl);
-const db = createDb(database.url, { max: 2, applicationName: "faceapp-bench" });
+const pg = createPg(database.url, { max: 2, applicationName: "faceapp-bench" });
 const apis: ApiProcess[] = [];
 try {
-  for (let i = 0; i < 30; i++) await upsertBook(db.db, syntheticManifest(i));
-  const users = await seedUsers(db.sql, CONCURRENCY);
-  const uploads = await db.sql<{ id: string; owner_id: string }[]>`
+  for (let i = 0; i < 30; i++) await upsertBook(pg.db, syntheticManifest(i));
+  const users = await seedUsers(pg.sql, CONCURRENCY);
+  const uploads = await pg.sql<{ id: string; owner_id: string }[]>`
     insert into app.uploads (owner_id, object_key, content_type, declared_bytes, status, width, height, bytes, sha256, verified_at)
     select u, 'uploads/' || u || '/bench', 'image/png', 1000, 'ready', 512, 512, 1000, repeat('0', 64), now()
-    from unnest(${db.sql.array(users.map((u) => u.id))}::uuid[]) u
+    from unnest(${pg.sql.array(users.map((u) => u.id))}::uuid[]) u
     returning id, owner_id`;
   const uploadOf = new Map(uploads.map((u) => [u.owner_id, u.id]));
   const apiEnv = { UPLOAD_RATE_LIMIT_PER_USER: "1000000000" };
@@ -72,7 +72,7 @@ try {
     });
   const backends = async () =>
     (
-      await db.sql<{ pid: number }[]>`
+      await pg.sql<{ pid: number }[]>`
         select pid from pg_stat_activity where datname = ${new URL(database.url).pathname.slice(1)}
           and application_name = 'faceapp-api'`
     ).map((r) => r.pid);
@@ -114,7 +114,7 @@ try {
   }
 } finally {
   for (const api of apis) await api.stop();
-  await db.close();
+  await pg.close();
   await database.drop();
   await services.stop();
   git("worktree", "remove", "--force", other);

@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import sharp, { type Sharp } from "sharp";
 import { PHOTO_LIMITS } from "@faceapp/core";
 import { resolveServices } from "@faceapp/core/local";
-import { createDb } from "@faceapp/sql";
+import { createPg } from "@faceapp/sql";
 import { dataDir, env } from "../api/src/env.ts";
 import { DECODE_BUDGET_BYTES, DECODE_FIXED_BYTES, decodeCost } from "../api/src/services/image-check.ts";
 import { collectGarbage, printResults, type Result, rssMb, seedUsers, spawnApi, throwawayDatabase } from "./lib.ts";
@@ -90,11 +90,11 @@ const resetPeak = (pid: number) => writeFileSync(`/proc/${pid}/clear_refs`, "5")
 async function main() {
   const services = await resolveServices(env, dataDir);
   const database = await throwawayDatabase(services.databaseUrl);
-  const db = createDb(database.url, { max: 4, applicationName: "faceapp-bench" });
+  const pg = createPg(database.url, { max: 4, applicationName: "faceapp-bench" });
   const api = await spawnApi(database.url, services.s3, { UPLOAD_RATE_LIMIT_PER_USER: "1000" });
   const results: Result[] = [];
   try {
-    const users = await seedUsers(db.sql, CONCURRENT);
+    const users = await seedUsers(pg.sql, CONCURRENT);
     const call = async (token: string, method: string, route: string, body?: unknown) => {
       const res = await fetch(`${api.url}${route}`, {
         method,
@@ -183,7 +183,7 @@ async function main() {
     line("api resident memory at the end", `${after.toFixed(0)} MB`);
   } finally {
     await api.stop();
-    await db.close();
+    await pg.close();
     await database.drop();
     await services.stop();
   }

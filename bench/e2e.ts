@@ -15,7 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { resolveServices } from "@faceapp/core/local";
-import { createDb } from "@faceapp/sql";
+import { createPg } from "@faceapp/sql";
 import { dataDir, env } from "../api/src/env.ts";
 import { generateBooks } from "../books/generate.ts";
 import { fixturePath } from "../testkit/src/fixtures.ts";
@@ -101,7 +101,7 @@ const status = (s: string) => (e: Received) => e.type === "status" && e.data.sta
 async function main() {
   const services = await resolveServices(env, dataDir);
   const database = await throwawayDatabase(services.databaseUrl);
-  const db = createDb(database.url, { max: 2, applicationName: "faceapp-bench" });
+  const pg = createPg(database.url, { max: 2, applicationName: "faceapp-bench" });
   const stores = serviceEnv(database.url, services.s3, benchRedisUrl());
   const children: Spawned[] = [];
   const results: Result[] = [];
@@ -119,7 +119,7 @@ async function main() {
     };
     const [gpu, render] = await Promise.all([spawnRunner("gpu", runnerEnv), spawnRunner("render", runnerEnv)]);
     children.push(gpu, render);
-    const [user] = await seedUsers(db.sql, 1);
+    const [user] = await seedUsers(pg.sql, 1);
     const token = user!.token;
     const call = async (method: string, route: string, body?: unknown) => {
       const res = await fetch(`${api.url}${route}`, {
@@ -236,7 +236,7 @@ async function main() {
     printResults(results);
   } finally {
     await Promise.all(children.map((c) => c.stop()));
-    await db.close();
+    await pg.close();
     await database.drop();
     await services.stop();
   }

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { addJob, createLogger, createProgressBus, createS3Client } from "@faceapp/core";
 import { resolveServices } from "@faceapp/core/local";
-import { createDb } from "@faceapp/sql";
+import { createPg } from "@faceapp/sql";
 import { sql } from "kysely";
 import { dataDir, env } from "../api/src/env.ts";
 import { generatePreview } from "../api/src/services/personalizations.ts";
@@ -33,28 +33,28 @@ const PERSONALIZATIONS = Math.min(2_000, Math.max(1, Number(args.personalization
 const logger = createLogger("bench", "silent");
 const services = await resolveServices(env, dataDir);
 const database = await throwawayDatabase(services.databaseUrl);
-const db = createDb(database.url, { max: 20, applicationName: "faceapp-bench" });
+const pg = createPg(database.url, { max: 20, applicationName: "faceapp-bench" });
 const s3 = createS3Client(services.s3);
-const bus = createProgressBus(env.REDIS_URL, db.sql);
+const bus = createProgressBus(env.REDIS_URL, pg.sql);
 const results: Result[] = [];
 const row = (name: string, value: string) => console.log(`${name.padEnd(58)} ${value}`);
 
 try {
   // The book: 12 preview pages and the front cover, no face pages (the gpu runner is not measured here).
-  await seedBook(db, services.s3, {
+  await seedBook(pg, services.s3, {
     slug: "bench",
     facePages: [],
     previewPages: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
   });
   // The personalisations whose previews the no-op pages make (POST /v1/personalizations is measured by bench:api).
-  const users = await seedUsers(db.sql, Math.ceil(PERSONALIZATIONS / 8));
+  const users = await seedUsers(pg.sql, Math.ceil(PERSONALIZATIONS / 8));
   await seedPersonalizations(
-    db.sql,
+    pg.sql,
     users.map((u) => u.id),
     8,
     "bench",
   );
-  await clearQueue(db);
+  await clearQueue(pg);
 
   // Enqueue → start: one job at a time, each added by core's addJob and picked up by our runtime.
   let started: (() => void) | null = null;
@@ -71,7 +71,7 @@ try {
     drainSeconds: 5,
     healthPort: 0,
   };
-  const deps = { db, s3, s3Config: services.s3, bus, logger };
+  const deps = { pg, s3, s3Config: services.s3, bus, logger };
   const latencyRunner = await startRunner({
     ...runnerOptions,
     kind: "render",
@@ -85,7 +85,7 @@ try {
       started = resolve;
     });
     const t0 = performance.now();
-    await addJob(db.db, "render_page", {
+    await addJob(pg.db, "render_page", {
       personalizationId: crypto.randomUUID(),
       stage: "preview",
       page: "page_1",
@@ -106,12 +106,12 @@ try {
   );
 
   // No-op pages: previews of PERSONALIZATIONS personalisations (13 pages each) through one render runner.
-  const all = await db.db
+  const all = await pg.db
     .selectFrom("app.personalizations")
     .select(["id", "owner_id"])
     .limit(PERSONALIZATIONS)
     .execute();
-  await db.db
+  await pg.db
     .updateTable("app.personalizations")
     .set({ status: "analyzed", analysis: { ok: true } })
     .where(
@@ -121,7 +121,7 @@ try {
     )
     .execute();
   for (const p of all)
-    await generatePreview(db.db, { client: s3, config: services.s3 }, p.owner_id, p.id, { childName: "Ada" });
+    await generatePreview(pg.db, { client: s3, config: services.s3 }, p.owner_id, p.id, { childName: "Ada" });
   const pages = all.length * 13;
   const web = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#fff" } })
     .jpeg()
@@ -140,11 +140,11 @@ try {
   for (;;) {
     const { rows } = await sql<{ done: number; failed: number }>`
       select count(*) filter (where status = 'done')::int as done, count(*) filter (where status = 'failed')::int as failed
-      from app.personalization_pages`.execute(db.db);
+      from app.personalization_pages`.execute(pg.db);
     if (rows[0]?.failed) {
       const { rows: why } = await sql<{
         last_error: string;
-      }>`select last_error from graphile_worker.jobs where last_error is not null limit 3`.execute(db.db);
+      }>`select last_error from graphile_worker.jobs where last_error is not null limit 3`.execute(pg.db);
       throw new Error(`${rows[0].failed} pages failed: ${why.map((w) => w.last_error).join("; ")}`);
     }
     if ((rows[0]?.done ?? 0) >= pages) break;
@@ -167,7 +167,7 @@ try {
   printResults(results);
 } finally {
   await bus.close();
-  await db.close();
+  await pg.close();
   await database.drop();
   await services.stop();
 }

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createProgressBus, insertEvent } from "@faceapp/core";
 import { resolveServices } from "@faceapp/core/local";
-import { createDb } from "@faceapp/sql";
+import { createPg } from "@faceapp/sql";
 import { dataDir, env } from "../api/src/env.ts";
 import { upsertBook } from "../api/src/services/books.ts";
 import {
@@ -80,9 +80,9 @@ async function heapMb(base: string): Promise<number> {
 async function main() {
   const services = await resolveServices(env, dataDir);
   const database = await throwawayDatabase(services.databaseUrl);
-  const db = createDb(database.url, { max: 16, applicationName: "faceapp-bench" });
+  const pg = createPg(database.url, { max: 16, applicationName: "faceapp-bench" });
   const api = await spawnApi(database.url, services.s3, args["cpu-prof"] ? cpuProfile(args["cpu-prof"]) : {});
-  const bus = createProgressBus(benchRedisUrl(), db.sql);
+  const bus = createProgressBus(benchRedisUrl(), pg.sql);
   const client = fork(path.join(here, "sse-client.ts"), [], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -93,12 +93,12 @@ async function main() {
     if (limit < STREAMS + 1000) {
       throw new Error(`ulimit -n is ${limit}: ${STREAMS} streams need more; raise it (ulimit -n 65536) and rerun`);
     }
-    await upsertBook(db.db, syntheticManifest(0));
+    await upsertBook(pg.db, syntheticManifest(0));
     const t0 = performance.now();
-    const users = await seedUsers(db.sql, Math.ceil(STREAMS / PER_USER));
+    const users = await seedUsers(pg.sql, Math.ceil(STREAMS / PER_USER));
     const tokenOf = new Map(users.map((u) => [u.id, u.token]));
     const personalizations = await seedPersonalizations(
-      db.sql,
+      pg.sql,
       users.map((u) => u.id),
       PER_USER,
       "bench-book-0",
@@ -153,7 +153,7 @@ async function main() {
       pending.push(
         (async () => {
           // As a runner finishing a page: the row committed, then published.
-          const event = await insertEvent(db.db, id, "page", {
+          const event = await insertEvent(pg.db, id, "page", {
             stage: "preview",
             page: `page_${k % 24}`,
             state: "done",
@@ -215,7 +215,7 @@ async function main() {
     client.kill();
     await api.stop();
     await bus.close();
-    await db.close();
+    await pg.close();
     await database.drop();
     await services.stop();
   }

@@ -33,7 +33,7 @@ const PAGES = long ? Array.from({ length: 20 }, (_, i) => i + 1) : [1, 2, 3, 4, 
 /** Restarts, alternating SIGTERM and SIGKILL. */
 const SIGNALS: NodeJS.Signals[] = long ? ["SIGTERM", "SIGKILL", "SIGTERM", "SIGKILL"] : ["SIGTERM", "SIGKILL"];
 
-const db = useTestDatabase();
+const pg = useTestDatabase();
 const bucket = useTestBucket();
 let env: Record<string, string>;
 let port: number;
@@ -42,9 +42,9 @@ let runner: Spawned;
 let stream: EventStream | undefined;
 
 beforeAll(async () => {
-  await seedBook(db, bucket, { slug: SLUG, facePages: [], previewPages: PAGES });
+  await seedBook(pg, bucket, { slug: SLUG, facePages: [], previewPages: PAGES });
   port = await freePort();
-  env = { ...serviceEnv(db.url, bucket), SSE_HEARTBEAT_SECONDS: "2" };
+  env = { ...serviceEnv(pg.url, bucket), SSE_HEARTBEAT_SECONDS: "2" };
   [api, runner] = await Promise.all([
     startApi(env, port),
     // One page at a time: pages keep coming across the restarts.
@@ -65,7 +65,7 @@ describe("the api restarted while it streams events", () => {
     expect(created.status).toBe(202);
     const id = created.body.id as string;
     // Analysis is not what this scenario is about (no gpu runner).
-    await skipAnalysis(db, id);
+    await skipAnalysis(pg, id);
     stream = openEventStream(api.base, token, id, { reconnect: true, retryMs: 200 });
     await stream.waitFor((e) => e.event === "status");
     const generated = await call(api.base, "POST", `/v1/personalizations/${id}/generate`, {
@@ -96,7 +96,7 @@ describe("the api restarted while it streams events", () => {
     await waitUntil(
       "the preview ready",
       async () => {
-        const row = await db.db
+        const row = await pg.db
           .selectFrom("app.personalizations")
           .select("status")
           .where("id", "=", id)
@@ -108,7 +108,7 @@ describe("the api restarted while it streams events", () => {
       dumpLogs([api, runner]);
       throw error;
     });
-    const rows = await db.db
+    const rows = await pg.db
       .selectFrom("app.events")
       .select("id")
       .where("personalization_id", "=", id)

@@ -56,7 +56,7 @@ const runners: Spawned[] = [];
 beforeAll(async () => {
   await comfy.listen();
   const env = {
-    ...serviceEnv(api.db.url, api.s3Config, redisUrl),
+    ...serviceEnv(api.pg.url, api.s3Config, redisUrl),
     FACE_ENGINE: "comfyui",
     COMFY_BASE_URL: comfy.url,
     COMFY_PROMPT_TIMEOUT_SECONDS: String(PROMPT_TIMEOUT_S),

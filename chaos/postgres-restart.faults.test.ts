@@ -3,7 +3,7 @@
 // answers 503 `unavailable` at once (never hangs); once it is back everything carries on by itself and
 // no personalisation the api accepted is lost.
 import { randomUUID } from "node:crypto";
-import { createDb } from "@faceapp/sql";
+import { createPg } from "@faceapp/sql";
 import { serviceEnv, type Spawned, seedBook, spawnRunner, useTestBucket, long, record } from "@faceapp/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -30,21 +30,21 @@ const SLUG = "pg-restart-book";
 const CLIENT_TIMEOUT_MS = 8_000;
 
 const bucket = useTestBucket();
-let pg: PrivatePostgres;
+let privatePostgres: PrivatePostgres;
 let api: ApiProcess;
 const runners: Spawned[] = [];
 
 beforeAll(async () => {
-  pg = await startPrivatePostgres();
-  const db = createDb(pg.url, { max: 2 });
+  privatePostgres = await startPrivatePostgres();
+  const pg = createPg(privatePostgres.url, { max: 2 });
   try {
     // Text-only pages: the render runner makes them; the gpu runner analyses the photos.
-    await seedBook(db, bucket, { slug: SLUG, facePages: [], previewPages: [1, 2, 3] });
+    await seedBook(pg, bucket, { slug: SLUG, facePages: [], previewPages: [1, 2, 3] });
   } finally {
-    await db.close();
+    await pg.close();
   }
   const env = {
-    ...serviceEnv(pg.url, bucket),
+    ...serviceEnv(privatePostgres.url, bucket),
     RUNNER_HEARTBEAT_SECONDS: "1",
     // Longer than the outage plus the catch-up after it: no runner's jobs are taken from it.
     RUNNER_STALE_AFTER_SECONDS: String(Math.ceil(OUTAGE_MS / 1000) + 30),
@@ -60,7 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([api?.stop("SIGKILL"), ...runners.map((r) => r.stop("SIGKILL"))]);
-  await pg?.destroy();
+  await privatePostgres?.destroy();
 });
 
 interface Tracked {
@@ -124,7 +124,7 @@ describe("PostgreSQL restarted under load", () => {
     // Under load: pages being made when PostgreSQL goes away.
     await waitUntil("a preview being made", () => [...accepted.values()].some((p) => p.generated), 120_000);
     const stopAt = performance.now();
-    await pg.stop();
+    await privatePostgres.stop();
     const downAt = performance.now();
 
     // While it is down: every probe answered, promptly, in the envelope.
@@ -156,7 +156,7 @@ describe("PostgreSQL restarted under load", () => {
     expect(probes.filter((p) => p.route === "books").length).toBeGreaterThan(0);
 
     // Back: the api recovers by itself, within seconds.
-    await pg.start();
+    await privatePostgres.start();
     const upAt = performance.now();
     let recoveredAt = 0;
     await waitUntil(
@@ -199,16 +199,16 @@ describe("PostgreSQL restarted under load", () => {
     await driver;
 
     // Final state in the database: exactly the accepted ones, every page done once.
-    const db = createDb(pg.url, { max: 2 });
+    const pg = createPg(privatePostgres.url, { max: 2 });
     try {
-      const rows = await db.db.selectFrom("app.personalizations").select(["id", "status"]).execute();
+      const rows = await pg.db.selectFrom("app.personalizations").select(["id", "status"]).execute();
       expect(rows.map((r) => r.id).sort()).toEqual([...accepted.keys()].sort());
       expect(rows.every((r) => r.status === "preview_ready")).toBe(true);
-      const pages = await db.db.selectFrom("app.personalization_pages").select(["status"]).execute();
+      const pages = await pg.db.selectFrom("app.personalization_pages").select(["status"]).execute();
       expect(pages.length).toBe(TARGET * 4); // the front cover and three pages each
       expect(pages.every((p) => p.status === "done")).toBe(true);
     } finally {
-      await db.close();
+      await pg.close();
     }
     // Nothing died: the same api and runners carried on.
     expect(alive(api)).toBe(true);

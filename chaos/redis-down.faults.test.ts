@@ -41,7 +41,7 @@ const PAGES = long ? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] : [1, 2, 3, 4, 5];
 const describeRedis = redisServer ? describe : describe.skip;
 if (!redisServer) console.warn("[chaos] redis-server is not installed: the Redis outage scenario is skipped.");
 
-const db = useTestDatabase();
+const pg = useTestDatabase();
 const bucket = useTestBucket();
 let redis: PrivateRedis;
 let api: ApiProcess;
@@ -50,9 +50,9 @@ const streams: EventStream[] = [];
 
 beforeAll(async () => {
   if (!redisServer) return;
-  await seedBook(db, bucket, { slug: SLUG, facePages: [], previewPages: PAGES });
+  await seedBook(pg, bucket, { slug: SLUG, facePages: [], previewPages: PAGES });
   redis = await startPrivateRedis();
-  const env = { ...serviceEnv(db.url, bucket, redis.url), SSE_HEARTBEAT_SECONDS: "1", CATALOG_CACHE_SECONDS: "300" };
+  const env = { ...serviceEnv(pg.url, bucket, redis.url), SSE_HEARTBEAT_SECONDS: "1", CATALOG_CACHE_SECONDS: "300" };
   [api, runner] = await Promise.all([
     startApi(env),
     // One page at a time: the pages of a preview are still being made while Redis is down.
@@ -72,7 +72,7 @@ async function startPreview(token: string, photo: string): Promise<string> {
   expect(created.status, JSON.stringify(created.body)).toBe(202);
   const id = created.body.id as string;
   // Analysis is not what this scenario is about (no gpu runner).
-  await skipAnalysis(db, id);
+  await skipAnalysis(pg, id);
   const generated = await call(api.base, "POST", `/v1/personalizations/${id}/generate`, {
     token,
     json: { childName: "Ada" },
@@ -82,7 +82,7 @@ async function startPreview(token: string, photo: string): Promise<string> {
 }
 
 async function persistedIds(id: string): Promise<string[]> {
-  const rows = await db.db
+  const rows = await pg.db
     .selectFrom("app.events")
     .select("id")
     .where("personalization_id", "=", id)
@@ -92,7 +92,7 @@ async function persistedIds(id: string): Promise<string[]> {
 }
 
 async function status(id: string): Promise<string> {
-  const row = await db.db.selectFrom("app.personalizations").select("status").where("id", "=", id).executeTakeFirst();
+  const row = await pg.db.selectFrom("app.personalizations").select("status").where("id", "=", id).executeTakeFirst();
   return row?.status ?? "missing";
 }
 

@@ -45,7 +45,7 @@ interface Live {
 }
 
 const runnerEnv = (kind: Kind): Record<string, string> => ({
-  ...serviceEnv(api.db.url, api.s3Config, redisUrl),
+  ...serviceEnv(api.pg.url, api.s3Config, redisUrl),
   RUNNER_HEARTBEAT_SECONDS: "1",
   RUNNER_STALE_AFTER_SECONDS: "3",
   MALLOC_ARENA_MAX: "2",
@@ -117,8 +117,8 @@ async function analysedPersonalizations(): Promise<{ token: string; ids: string[
     const faceCropKey = keys.faceCrop(id, photo);
     await putObjectBytes(s3, api.s3Config.bucket, faceCropKey, face, "image/png");
     const analysis = { faceCropKey, prompt: "a smiling child", crop: { size: 96, landmarks } };
-    await removeJob(api.db, jobKey("analyze_photo", { personalizationId: id, photoUploadId: photo }));
-    await api.db.db
+    await removeJob(api.pg, jobKey("analyze_photo", { personalizationId: id, photoUploadId: photo }));
+    await api.pg.db
       .updateTable("app.personalizations")
       .set({ status: "analyzed", analysis })
       .where("id", "=", id)
@@ -131,12 +131,12 @@ async function analysedPersonalizations(): Promise<{ token: string; ids: string[
 async function donePages(ids: string[]): Promise<number> {
   const { rows } = await sql<{ n: number }>`
     select count(*)::int as n from app.personalization_pages
-    where personalization_id = any(${ids}::uuid[]) and status = 'done'`.execute(api.db.db);
+    where personalization_id = any(${ids}::uuid[]) and status = 'done'`.execute(api.pg.db);
   return rows[0]?.n ?? 0;
 }
 
 async function statuses(ids: string[]): Promise<string[]> {
-  const rows = await api.db.db.selectFrom("app.personalizations").select("status").where("id", "in", ids).execute();
+  const rows = await api.pg.db.selectFrom("app.personalizations").select("status").where("id", "in", ids).execute();
   return rows.map((r) => r.status);
 }
 
@@ -146,7 +146,7 @@ describe("runner killed", () => {
     async () => {
       const { token, ids } = await analysedPersonalizations();
       const live: Live[] = await Promise.all([startLive("render"), startLive("render"), startLive("gpu")]);
-      const watch = new KillWatch(api.db.db);
+      const watch = new KillWatch(api.pg.db);
       const t0 = Date.now();
       for (const id of ids) {
         const res = await api.app.request(
@@ -226,7 +226,7 @@ describe("runner killed", () => {
       let pages = 0;
       let maxAttempt = 0;
       for (const id of ids) {
-        const rows = await api.db.db
+        const rows = await api.pg.db
           .selectFrom("app.personalization_pages")
           .select(["page", "stage", "status", "generation", "needs_face", "attempt", "failure_reason"])
           .where("personalization_id", "=", id)
@@ -284,7 +284,7 @@ async function remainingJobs() {
     max_attempts: number;
     last_error: string | null;
   }>`select task_identifier, key, locked_by, attempts, max_attempts, last_error from graphile_worker.jobs`.execute(
-    api.db.db,
+    api.pg.db,
   );
   return rows;
 }
@@ -292,10 +292,10 @@ async function remainingJobs() {
 /** Why a run went wrong: failed personalisations and pages, and the jobs' last errors. */
 async function diagnose(ids: string[]): Promise<string> {
   const { rows: personalizations } = await sql`
-    select id, status, failure_reason from app.personalizations where id = any(${ids}::uuid[])`.execute(api.db.db);
+    select id, status, failure_reason from app.personalizations where id = any(${ids}::uuid[])`.execute(api.pg.db);
   const { rows: pages } = await sql`
     select personalization_id, page, status, attempt, failure_reason from app.personalization_pages
-    where status <> 'done' order by updated_at limit 20`.execute(api.db.db);
+    where status <> 'done' order by updated_at limit 20`.execute(api.pg.db);
   const warnings = all
     .flatMap((p) => p.logs)
     .filter((l) => Number(l.level) >= 40 && l.msg !== "unlocked the jobs of silent workers")

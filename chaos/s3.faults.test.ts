@@ -30,7 +30,7 @@ let runnerHealth: string;
 
 beforeAll(async () => {
   runner = await spawnRunner("render", {
-    ...serviceEnv(api.db.url, api.s3Config, redisUrl),
+    ...serviceEnv(api.pg.url, api.s3Config, redisUrl),
     // Above the slow scenario's delay per answer, low enough that a hung store costs seconds here.
     S3_TIMEOUT_SECONDS: String(S3_TIMEOUT_S),
   });

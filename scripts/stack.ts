@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { defaultDataDir, repoRoot } from "@faceapp/core";
 import { localS3Credentials } from "@faceapp/core/local";
-import { createDb, migrate } from "@faceapp/sql";
+import { createPg, migrate } from "@faceapp/sql";
 import { env, inheritedEnv } from "./env.ts";
 import type { Part, Supervisor } from "./supervisor.ts";
 
@@ -98,15 +98,15 @@ async function ensureDemoBooks(sup: Supervisor, { databaseUrl, childEnv }: Store
     sup.warn("no demo books under books/: the catalog stays as it is");
     return;
   }
-  const database = createDb(databaseUrl, { max: 1, applicationName: "faceapp-start" });
+  const pg = createPg(databaseUrl, { max: 1, applicationName: "faceapp-start" });
   let present: Set<string>;
   try {
-    const rows = await database.sql<
+    const rows = await pg.sql<
       { slug: string }[]
-    >`select slug from app.books where slug in ${database.sql([...books.keys()])}`;
+    >`select slug from app.books where slug in ${pg.sql([...books.keys()])}`;
     present = new Set(rows.map((r) => r.slug));
   } finally {
-    await database.close();
+    await pg.close();
   }
   const missing = [...books].filter(([slug]) => !present.has(slug));
   if (!missing.length) {

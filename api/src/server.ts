@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { createLogger, createProgressBus, createS3Client, repoRoot } from "@faceapp/core";
 import { resolveServices } from "@faceapp/core/local";
-import { createDb, migrate } from "@faceapp/sql";
+import { createPg, migrate } from "@faceapp/sql";
 import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
 import { createApp } from "./app.ts";
@@ -14,11 +14,11 @@ const logger = createLogger("api", env.LOG_LEVEL);
 
 const services = await resolveServices(env, dataDir, (line) => logger.debug({ service: "postgres" }, line));
 if (env.MIGRATE_ON_START) await migrate(services.databaseUrl);
-const database = createDb(services.databaseUrl, { applicationName: "faceapp-api" });
+const pg = createPg(services.databaseUrl, { applicationName: "faceapp-api" });
 const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false }) : null;
 redis?.on("error", (err) => logger.warn({ err }, "redis error"));
 // One subscription per process: Redis pub/sub when configured, Postgres LISTEN/NOTIFY otherwise.
-const bus = createProgressBus(env.REDIS_URL, database.sql, {
+const bus = createProgressBus(env.REDIS_URL, pg.sql, {
   onError: (err) => logger.warn({ err }, "progress publish failed"),
 });
 
@@ -30,7 +30,7 @@ const closing = new AbortController();
 const app = createApp({
   closing: closing.signal,
   webDist: webDist && fs.existsSync(path.join(webDist, "index.html")) ? webDist : undefined,
-  db: database.db,
+  db: pg.db,
   s3: createS3Client(services.s3),
   s3Config: services.s3,
   redis,
@@ -93,7 +93,7 @@ async function shutdown(signal: string): Promise<void> {
   if (inFlight > 0) await new Promise<void>((resolve) => (onDrained = resolve));
   http.closeIdleConnections();
   await bus.close();
-  await database.close();
+  await pg.close();
   await redis?.quit().catch(() => {});
   await services.stop();
   logger.info("stopped");

@@ -33,7 +33,7 @@ describe("signup", () => {
 
   it("stores a scrypt hash, never the password", async () => {
     const { user } = await signUp(api.app);
-    const row = await api.db.db
+    const row = await api.pg.db
       .selectFrom("app.users")
       .select("password_hash")
       .where("id", "=", user.id)

@@ -106,7 +106,7 @@ describe("the JWT attack set: every forged or stale token is refused with 401", 
   it("an expired session row, even with a token that has not expired", async () => {
     const { token } = await signUp(api.app);
     const { sid } = await claimsOf(token);
-    await api.db
+    await api.pg
       .sql`update app.sessions set created_at = now() - interval '2 days', expires_at = now() - interval '1 second' where id = ${sid}`;
     expect((await me(token)).status).toBe(401);
   });
@@ -128,7 +128,7 @@ describe("requireAuth's foldedSession: the route's own statement checks the sess
     }),
   };
   const written = async () => {
-    const [row] = await api.db.sql<{ rows: number }[]>`
+    const [row] = await api.pg.sql<{ rows: number }[]>`
       select (select count(*) from app.uploads) + (select count(*) from app.personalizations)
         + (select count(*) from app.events) + (select count(*) from graphile_worker.jobs) as rows`;
     return Number(row!.rows);
@@ -148,7 +148,7 @@ describe("requireAuth's foldedSession: the route's own statement checks the sess
       expect((await api.app.request(path, jsonInit(method, payload, bearer(token)))).status).toBeLessThan(300);
       expect(await written()).toBeGreaterThan(before);
       const { sid } = await claimsOf(token);
-      await api.db.sql`update app.sessions set revoked_at = now() where id = ${sid}`;
+      await api.pg.sql`update app.sessions set revoked_at = now() where id = ${sid}`;
       const ended = await written();
       const res = await api.app.request(path, jsonInit(method, payload, bearer(token)));
       expect(res.status).toBe(401);
@@ -163,7 +163,7 @@ describe("routes that write, with an ended session (POST /v1/uploads, POST /v1/p
     ["/v1/personalizations", { bookSlug: "no-such-book", photoUploadId: "00000000-0000-4000-8000-000000000000" }],
   ] as const;
   const rowsOf = async (userId: string) => {
-    const [row] = await api.db.sql<{ uploads: number; personalizations: number }[]>`
+    const [row] = await api.pg.sql<{ uploads: number; personalizations: number }[]>`
       select (select count(*)::int from app.uploads where owner_id = ${userId}) as uploads,
              (select count(*)::int from app.personalizations where owner_id = ${userId}) as personalizations`;
     return row;
@@ -173,9 +173,9 @@ describe("routes that write, with an ended session (POST /v1/uploads, POST /v1/p
     for (const end of ["revoke", "expire"] as const) {
       const { token, cookie, user } = await signUp(api.app);
       const { sid } = await claimsOf(token);
-      if (end === "revoke") await api.db.sql`update app.sessions set revoked_at = now() where id = ${sid}`;
+      if (end === "revoke") await api.pg.sql`update app.sessions set revoked_at = now() where id = ${sid}`;
       else
-        await api.db
+        await api.pg
           .sql`update app.sessions set created_at = now() - interval '2 days', expires_at = now() - interval '1 second' where id = ${sid}`;
       for (const [path, payload] of routes) {
         const viaBearer = await api.app.request(path, jsonInit("POST", payload, bearer(token)));
@@ -206,7 +206,7 @@ describe("routes that write, with an ended session (POST /v1/uploads, POST /v1/p
       jsonInit("POST", routes[1][1], bearer(live.token)),
     );
     expect(unknownBook.status).toBe(404);
-    await api.db.sql`update app.sessions set revoked_at = now() where id = ${sid}`;
+    await api.pg.sql`update app.sessions set revoked_at = now() where id = ${sid}`;
     for (const [path, payload] of routes) {
       expect((await api.app.request(path, jsonInit("POST", { nope: 1 }, bearer(token)))).status).toBe(401);
       expect(

@@ -10,13 +10,13 @@ import { body, bookFolder, useApi } from "@faceapp/testkit/api";
 const api = useApi();
 
 async function importError(dir: string): Promise<AppError> {
-  const error = await importBook(api.db.db, api.bucket, noCatalogCache, dir).catch((e: unknown) => e);
+  const error = await importBook(api.pg.db, api.bucket, noCatalogCache, dir).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(AppError);
   return error as AppError;
 }
 
 async function nothingStored(slug: string) {
-  const row = await api.db.db.selectFrom("app.books").select("id").where("slug", "=", slug).executeTakeFirst();
+  const row = await api.pg.db.selectFrom("app.books").select("id").where("slug", "=", slug).executeTakeFirst();
   expect(row).toBeUndefined();
   expect(await headObject(api.bucket, `books/${slug}/manifest.json`)).toBeNull();
 }

@@ -14,7 +14,7 @@ const appCache = () =>
   api.deps.redis ? redisCatalogCache(api.deps.redis, api.deps.redisPrefix!, 300) : noCatalogCache;
 
 async function importFolder(dir: string) {
-  return importBook(api.db.db, api.bucket, appCache(), dir);
+  return importBook(api.pg.db, api.bucket, appCache(), dir);
 }
 
 beforeAll(async () => {
@@ -86,7 +86,7 @@ describe("GET /v1/books", () => {
 
   it("leaves out unpublished books", async () => {
     await importFolder(await bookFolder("hidden-book"));
-    await api.db.db.updateTable("app.books").set({ published: false }).where("slug", "=", "hidden-book").execute();
+    await api.pg.db.updateTable("app.books").set({ published: false }).where("slug", "=", "hidden-book").execute();
     const page = await body(await api.app.request("/v1/books?limit=100"));
     expect(page.items.map((b: { slug: string }) => b.slug)).not.toContain("hidden-book");
     expect((await api.app.request("/v1/books/hidden-book")).status).toBe(404);
@@ -133,7 +133,7 @@ describe("the import", () => {
     await importFolder(await bookFolder("moon-trip", (m) => (m.title = "Moon trip, second edition")));
     const book = await body(await api.app.request("/v1/books/moon-trip"));
     expect(book.title).toBe("Moon trip, second edition");
-    const count = await api.db.db
+    const count = await api.pg.db
       .selectFrom("app.books")
       .select((eb) => eb.fn.countAll().as("n"))
       .where("slug", "=", "moon-trip")
@@ -148,7 +148,7 @@ describe("the import", () => {
       encoding: "utf8",
       env: {
         PATH: process.env.PATH,
-        DATABASE_URL: api.db.url,
+        DATABASE_URL: api.pg.url,
         AWS_ENDPOINT_URL: api.s3Config.endpoint,
         AWS_ACCESS_KEY_ID: api.s3Config.credentials!.accessKeyId,
         AWS_SECRET_ACCESS_KEY: api.s3Config.credentials!.secretAccessKey,
@@ -169,7 +169,7 @@ describeWithRedis("the catalog cache in Redis", () => {
     await app.request("/v1/books/sea-song");
     await app.request("/v1/books?category=adventure");
     // change the row behind the cache's back: cached answers do not see it
-    await api.db.db
+    await api.pg.db
       .updateTable("app.books")
       .set({ title: "Changed underneath" })
       .where("slug", "=", "sea-song")

@@ -12,7 +12,7 @@ describe("book import refuses paths that leave the book folder", () => {
     const dir = await bookFolder("escape-book", (m) => {
       (m.pages as { base_uri: string }[])[0]!.base_uri = uri;
     });
-    const error = await importBook(api.db.db, api.bucket, noCatalogCache, dir).catch((e: unknown) => e);
+    const error = await importBook(api.pg.db, api.bucket, noCatalogCache, dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).message).toContain("pages.0.base_uri");
   });
@@ -20,7 +20,7 @@ describe("book import refuses paths that leave the book folder", () => {
 
 describe("catalog search", () => {
   it("treats search text as words, never as SQL or query syntax", async () => {
-    await importBook(api.db.db, api.bucket, noCatalogCache, await bookFolder("safe-book"));
+    await importBook(api.pg.db, api.bucket, noCatalogCache, await bookFolder("safe-book"));
     for (const q of ["'; drop table app.books; --", "a & | ! ( ) : *", "\\", '"unterminated', "<script>"]) {
       const res = await api.app.request(`/v1/books?q=${encodeURIComponent(q)}`);
       expect(res.status).toBe(200);

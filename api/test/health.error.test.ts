@@ -1,15 +1,15 @@
 import { createS3Client } from "@faceapp/core";
-import { createDb } from "@faceapp/sql";
+import { createPg } from "@faceapp/sql";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
 import { body, jsonInit, unreachableRedis, useApi } from "@faceapp/testkit/api";
 
 const api = useApi();
 const closed = "http://127.0.0.1:9"; // discard port: nothing listens
-const brokenDb = createDb("postgres://postgres@127.0.0.1:9/none", { max: 1 });
+const brokenDb = createPg("postgres://postgres@127.0.0.1:9/none", { max: 1 });
 // A database that answers but has none of our tables (made in the test): every query fails in an
 // unexpected way.
-let withoutTables: ReturnType<typeof createDb> | undefined;
+let withoutTables: ReturnType<typeof createPg> | undefined;
 afterAll(async () => {
   await brokenDb.close();
   await withoutTables?.close();
@@ -46,9 +46,9 @@ describe("GET /readyz names what is down with 503", () => {
 
 describe("an unexpected failure", () => {
   it("is a 500 internal envelope that leaks no detail", async () => {
-    const url = new URL(api.db.url);
+    const url = new URL(api.pg.url);
     url.pathname = "/template1";
-    withoutTables = createDb(url.toString(), { max: 1 });
+    withoutTables = createPg(url.toString(), { max: 1 });
     const app = createApp({ ...api.deps, db: withoutTables.db, redis: null });
     const res = await app.request("/v1/books");
     expect(res.status).toBe(500);

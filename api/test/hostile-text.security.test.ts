@@ -36,7 +36,7 @@ beforeAll(async () => {
   listener.on("connection", () => requests++);
   await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(listener.address() as { port: number }).port}`;
-  runner = await spawnRunner("render", serviceEnv(api.db.url, api.s3Config, redisUrl));
+  runner = await spawnRunner("render", serviceEnv(api.pg.url, api.s3Config, redisUrl));
 }, 120_000);
 afterAll(async () => {
   await runner?.stop();
@@ -49,7 +49,7 @@ it("refuses names that carry markup, controls or direction overrides, in the env
   const photo = await readyPhoto(api.app, user.token);
   const { id } = await body(await createPersonalization(api.app, user.token, "hostile-refuse", photo));
   await sql`update app.personalizations set status = 'analyzed', analysis = '{"ok":true}' where id = ${id}`.execute(
-    api.db.db,
+    api.pg.db,
   );
   for (const childName of [
     `<img src="${base}/n">`,
@@ -84,7 +84,7 @@ it("prints manifest HTML and edge-case names literally into the PDF, with no req
   const ids: string[] = [];
   for (const childName of names) {
     const { id } = await body(await createPersonalization(api.app, user.token, "hostile-print", photo));
-    await skipAnalysis(api.db, id);
+    await skipAnalysis(api.pg, id);
     const generate = await api.app.request(
       `/v1/personalizations/${id}/generate`,
       jsonInit("POST", { childName }, bearer(user.token)),

@@ -26,7 +26,7 @@ beforeAll(async () => {
 async function analyzed(slug: string): Promise<string> {
   const { id } = await body(await createPersonalization(api.app, token, slug, photo));
   await sql`update app.personalizations set status = 'analyzed', analysis = '{"ok":true}' where id = ${id}`.execute(
-    api.db.db,
+    api.pg.db,
   );
   return id;
 }
@@ -35,7 +35,7 @@ const generate = (id: string, payload: object) =>
   api.app.request(`/v1/personalizations/${id}/generate`, jsonInit("POST", payload, bearer(token)));
 
 const stored = (id: string) =>
-  api.db.db
+  api.pg.db
     .selectFrom("app.personalizations")
     .select(["status", "child_gender", "child_name_forms", "child_name_overrides"])
     .where("id", "=", id)
@@ -109,7 +109,7 @@ describe("a name the book cannot print", () => {
       { character: "በ", codePoint: "U+1260" },
     ]);
     expect((await stored(id)).status).toBe("analyzed");
-    const pages = await api.db.db
+    const pages = await api.pg.db
       .selectFrom("app.personalization_pages")
       .select("page")
       .where("personalization_id", "=", id)

@@ -1,7 +1,7 @@
 // A store that is down makes the api answer 503 `unavailable` at once, in the envelope: not a hang,
 // not a crash, not a 500.
 import { createLogger, createProgressBus, createRedisBus, createS3Client } from "@faceapp/core";
-import { createDb } from "@faceapp/sql";
+import { createPg } from "@faceapp/sql";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
 import {
@@ -19,7 +19,7 @@ import {
 
 const api = useApi();
 // Port 1 on loopback: nothing listens, connections are refused at once.
-const down = createDb("postgres://postgres@127.0.0.1:1/faceapp", { max: 2 });
+const down = createPg("postgres://postgres@127.0.0.1:1/faceapp", { max: 2 });
 afterAll(async () => {
   await down.close();
 });
@@ -58,7 +58,7 @@ describe("with Redis down", () => {
     const { id } = await body(await createPersonalization(api.app, user.token, "outage-book", photo));
     const deadBus = createRedisBus("redis://127.0.0.1:1");
     const app = createApp({
-      db: api.db.db,
+      db: api.pg.db,
       s3: createS3Client(api.s3Config),
       s3Config: api.s3Config,
       redis: null,
@@ -70,7 +70,7 @@ describe("with Redis down", () => {
     expect(res.status).toBe(200);
     const reading = readEvents(res, (events) => events.some((e) => e.event === "error"));
     // A runner's event that was committed but whose publish was lost with Redis.
-    await api.db.db
+    await api.pg.db
       .insertInto("app.events")
       .values({ personalization_id: id, type: "error", data: { message: "late" } })
       .execute();

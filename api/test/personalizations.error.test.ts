@@ -15,7 +15,7 @@ async function started() {
 /** Puts a personalisation in a state directly (with an analysis, as every state past it has one). */
 const setStatus = (id: string, status: string, extra = sql``) =>
   sql`update app.personalizations set status = ${status}, analysis = '{"ok":true}' ${extra} where id = ${id}`.execute(
-    api.db.db,
+    api.pg.db,
   );
 
 describe("personalisations refuse", () => {
@@ -103,7 +103,7 @@ describe("personalisations refuse", () => {
     const conflict = await createPersonalization(api.app, user.token, "error-book", other, key);
     expect(conflict.status).toBe(409);
     expect((await body(conflict)).error.code).toBe("conflict");
-    const { count } = await api.db.db
+    const { count } = await api.pg.db
       .selectFrom("app.personalizations")
       .select((eb) => eb.fn.countAll<number>().as("count"))
       .where("idempotency_key", "=", "order-42")
@@ -114,7 +114,7 @@ describe("personalisations refuse", () => {
     const key42 = `analyze_photo:${id}`;
     const jobs = await sql<{
       n: number;
-    }>`select count(*)::int as n from graphile_worker.jobs where key = ${key42}`.execute(api.db.db);
+    }>`select count(*)::int as n from graphile_worker.jobs where key = ${key42}`.execute(api.pg.db);
     expect(jobs.rows[0]?.n).toBe(1);
     expect(
       (await createPersonalization(api.app, user.token, "error-book", photo, { "idempotency-key": "" })).status,
@@ -140,7 +140,7 @@ describe("concurrent creates with one Idempotency-Key", () => {
     const counts = await sql<{ rows: number; jobs: number; events: number }>`
       select (select count(*)::int from app.personalizations where owner_id = ${user.user.id}) as rows,
              (select count(*)::int from graphile_worker.jobs where key = ${`analyze_photo:${id}`}) as jobs,
-             (select count(*)::int from app.events where personalization_id = ${id}) as events`.execute(api.db.db);
+             (select count(*)::int from app.events where personalization_id = ${id}) as events`.execute(api.pg.db);
     expect(counts.rows[0]).toEqual({ rows: 1, jobs: 1, events: 1 });
   });
 });
@@ -172,10 +172,10 @@ describe("the list", () => {
       ids.push((await body(await createPersonalization(api.app, user.token, "list-book", photo))).id);
     // Two rows in the same millisecond but different microseconds, the case a JS Date cursor loses.
     await sql`update app.personalizations set created_at = '2026-01-01 00:00:00.000100+00' where id = ${ids[1]}`.execute(
-      api.db.db,
+      api.pg.db,
     );
     await sql`update app.personalizations set created_at = '2026-01-01 00:00:00.000900+00' where id = ${ids[2]}`.execute(
-      api.db.db,
+      api.pg.db,
     );
     const seen: string[] = [];
     let cursor: string | null = null;

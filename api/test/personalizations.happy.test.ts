@@ -28,7 +28,7 @@ const runners: Spawned[] = [];
 
 beforeAll(async () => {
   await book(api, { slug: "moon", facePages: [1], previewPages: [1, 2] });
-  const env = serviceEnv(api.db.url, api.s3Config, redisUrl);
+  const env = serviceEnv(api.pg.url, api.s3Config, redisUrl);
   runners.push(...(await Promise.all([spawnRunner("gpu", env), spawnRunner("render", env)])));
 }, 120_000);
 
@@ -94,7 +94,7 @@ describe("a personalisation", () => {
   });
 
   it("replays after Last-Event-ID without missing or repeating anything", async () => {
-    const all = await api.db.db
+    const all = await api.pg.db
       .selectFrom("app.events")
       .select(["id", "type"])
       .where("personalization_id", "=", id)
@@ -117,7 +117,7 @@ describe("a personalisation", () => {
   });
 
   it("names in its view the last event the view shows, and streams only what came after it", async () => {
-    const all = await api.db.db
+    const all = await api.pg.db
       .selectFrom("app.events")
       .select(["id"])
       .where("personalization_id", "=", id)
@@ -156,7 +156,7 @@ describe("a personalisation", () => {
   });
 
   it("regenerates with new seeds, counting down", async () => {
-    const before = await api.db.db
+    const before = await api.pg.db
       .selectFrom("app.personalization_pages")
       .select(["page", "seed", "background_key", "web_key"])
       .where("personalization_id", "=", id)
@@ -169,12 +169,12 @@ describe("a personalisation", () => {
     const ready = await waitForStatus(api.app, token, id, ["preview_ready", "generation_failed"]);
     expect(ready.status).toBe("preview_ready");
     expect(ready.regenerationsLeft).toBe(2);
-    const after = await api.db.db
+    const after = await api.pg.db
       .selectFrom("app.personalization_pages")
       .select(["page", "seed", "generation", "status", "background_key", "web_key"])
       .where("personalization_id", "=", id)
       .execute();
-    const { generation } = await api.db.db
+    const { generation } = await api.pg.db
       .selectFrom("app.personalizations")
       .select("generation")
       .where("id", "=", id)
@@ -231,7 +231,7 @@ describe("a personalisation", () => {
     expect(info).toMatch(/Pages:\s+24/);
     expect(info).toMatch(/Page size:\s+612\.2\d x 612\.2\d pts/);
     expect(info).toMatch(/Title:\s+.*Zoë/);
-    const events = await api.db.db
+    const events = await api.pg.db
       .selectFrom("app.events")
       .select(["type", "data"])
       .where("personalization_id", "=", id)
@@ -298,7 +298,7 @@ describe("a photo the analysis refuses", () => {
     const refusedPhoto = await fetch(failed.photoUrl);
     expect(refusedPhoto.status).toBe(200);
     expect(refusedPhoto.headers.get("content-type")).toMatch(/^image\//);
-    const events = await api.db.db
+    const events = await api.pg.db
       .selectFrom("app.events")
       .select(["type", "data"])
       .where("personalization_id", "=", id)
@@ -306,7 +306,7 @@ describe("a photo the analysis refuses", () => {
       .execute();
     expect(events.map((e) => e.type)).toEqual(["status", "status", "analysis"]);
     expect(
-      await api.db.db
+      await api.pg.db
         .selectFrom("app.personalization_pages")
         .selectAll()
         .where("personalization_id", "=", id)

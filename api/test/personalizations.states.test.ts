@@ -56,12 +56,12 @@ async function inStatus(status: Status, regenerated = 0): Promise<string> {
   const analysis = HAS_ANALYSIS.includes(status) ? JSON.stringify({ face: { score: 0.9 } }) : null;
   const files = status === "completed" ? JSON.stringify({ "block.pdf": `books/${id}/block.pdf` }) : "{}";
   await sql`update app.personalizations set status = ${status}, analysis = ${analysis}::text::jsonb,
-    files = ${files}::text::jsonb, regenerate_count = ${regenerated} where id = ${id}`.execute(api.db.db);
+    files = ${files}::text::jsonb, regenerate_count = ${regenerated} where id = ${id}`.execute(api.pg.db);
   return id;
 }
 
 const statusOf = async (id: string) =>
-  (await api.db.db.selectFrom("app.personalizations").select("status").where("id", "=", id).executeTakeFirstOrThrow())
+  (await api.pg.db.selectFrom("app.personalizations").select("status").where("id", "=", id).executeTakeFirstOrThrow())
     .status;
 
 describe.each(Object.entries(ACTIONS))("%s", (_, action) => {
@@ -118,7 +118,7 @@ describe("the moves' own conditions", () => {
   it("a new photo drops the old analysis and the pages made from it", async () => {
     const id = await inStatus("preview_ready");
     await sql`insert into app.personalization_pages (personalization_id, stage, page, generation, needs_face, seed)
-      values (${id}, 'preview', 'page_1', 0, true, 1)`.execute(api.db.db);
+      values (${id}, 'preview', 'page_1', 0, true, 1)`.execute(api.pg.db);
     const res = await api.app.request(
       `/v1/personalizations/${id}/photo`,
       jsonInit("PUT", { photoUploadId: photos[1] }, bearer(token)),

@@ -19,7 +19,7 @@ const runners: Spawned[] = [];
 
 beforeAll(async () => {
   await book(api, { slug: "moon", facePages: [1, 2], previewPages: [1, 2] });
-  env = { ...serviceEnv(api.db.url, api.s3Config, redisUrl), RUNNER_CONCURRENCY: "1" };
+  env = { ...serviceEnv(api.pg.url, api.s3Config, redisUrl), RUNNER_CONCURRENCY: "1" };
 }, 60_000);
 afterAll(async () => {
   await Promise.all(runners.map((r) => r.stop()));
@@ -113,7 +113,7 @@ describe("books waiting for the gpu", () => {
     const after = await body(await api.app.request(`/v1/personalizations/${c.id}`, { headers: bearer(c.token) }));
     expect(after.queue).toBeNull();
     // The four pages ahead of C were each measured before C's first page began.
-    const [figure] = await api.db.sql`select samples::int as n from app.engine_page_times where engine = 'composite'`;
+    const [figure] = await api.pg.sql`select samples::int as n from app.engine_page_times where engine = 'composite'`;
     expect(figure?.n).toBeGreaterThanOrEqual(4);
   });
 });

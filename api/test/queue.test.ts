@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { addJob } from "@faceapp/core";
-import { useTestDatabase } from "@faceapp/testkit";
+import { clearQueue, completeJob, failJobForGood, takeJobAs, useTestDatabase } from "@faceapp/testkit";
 import { placeWaiting, type QueuePlace, queueWatch } from "../src/services/queue-watch.ts";
 
 // The queue's arithmetic on real graphile-worker jobs: face-page jobs added as the api adds them,
@@ -22,11 +22,8 @@ async function queueBook(pages: number): Promise<string> {
   return id;
 }
 const job = (book: string, page: number) => `personalize_page:${book}:preview:page_${page}:0`;
-const draw = (book: string, page: number) =>
-  sql`update graphile_worker._private_jobs set locked_at = now(), locked_by = 'w', attempts = attempts + 1
-      where key = ${job(book, page)}`.execute(t.db);
-const finish = (book: string, page: number) =>
-  sql`delete from graphile_worker._private_jobs where key = ${job(book, page)}`.execute(t.db);
+const draw = (book: string, page: number) => takeJobAs(t, "w", job(book, page));
+const finish = (book: string, page: number) => completeJob(t, job(book, page));
 
 describe("the gpu queue", () => {
   it("places every waiting book in one query: books and face pages ahead, ETA from measured times and live runners", async () => {
@@ -54,9 +51,9 @@ describe("the gpu queue", () => {
     expect((await placeWaiting(t.db)).get(c)).toEqual({ position: 3, pagesAhead: 3, etaSeconds: 90 });
 
     // A job that failed for good is no longer in the line; one retried later still is.
-    await sql`update graphile_worker._private_jobs set attempts = max_attempts where key = ${job(a, 2)}`.execute(t.db);
+    await failJobForGood(t, job(a, 2), "failed for good");
     expect((await placeWaiting(t.db)).get(b)).toEqual({ position: 2, pagesAhead: 1, etaSeconds: 30 });
-    await sql`delete from graphile_worker._private_jobs`.execute(t.db);
+    await clearQueue(t);
   });
 
   it("tells each watcher its place when it changes, and once more when the book stops waiting", async () => {

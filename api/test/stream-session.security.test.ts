@@ -75,7 +75,7 @@ it("an expired session row ends its streams within a heartbeat", async () => {
   const user = await watcher(app, "stream-expire");
   const res = await open(app, user.id, bearer(user.token));
   const sid = JSON.parse(Buffer.from(user.token.split(".")[1]!, "base64url").toString()).sid as string;
-  await api.db
+  await api.pg
     .sql`update app.sessions set created_at = now() - interval '2 days', expires_at = now() - interval '1 second' where id = ${sid}`;
   const { events } = await untilEnded(res);
   expect(events[0]).toMatchObject({ event: "status" });

@@ -14,7 +14,7 @@ async function agedUpload(secondsOld: number) {
   const bytes = await image("png");
   const ticket = await createTicket(api.app, user.token, "image/png", bytes.length);
   expect((await postToBucket(ticket, bytes, "photo.png")).status).toBeLessThan(300);
-  await api.db
+  await api.pg
     .sql`update app.uploads set created_at = now() - make_interval(secs => ${secondsOld}) where id = ${ticket.id}`;
   return { user, ticket };
 }
@@ -27,7 +27,7 @@ const objectExists = async (key: string) =>
 
 it("refuses to complete an upload after its ticket (and the grace) ended, in the envelope, and drops the bytes", async () => {
   const { user, ticket } = await agedUpload(UPLOAD_URL_SECONDS + UPLOAD_COMPLETE_GRACE_SECONDS + 5);
-  const [row] = await api.db.sql<{ object_key: string }[]>`select object_key from app.uploads where id = ${ticket.id}`;
+  const [row] = await api.pg.sql<{ object_key: string }[]>`select object_key from app.uploads where id = ${ticket.id}`;
   expect(await objectExists(row!.object_key)).toBe(true);
   for (let i = 0; i < 2; i++) {
     const res = await complete(api.app, user.token, ticket.id);
@@ -37,7 +37,7 @@ it("refuses to complete an upload after its ticket (and the grace) ended, in the
     expect(error.message).toMatch(/expired/);
     expect(typeof error.requestId).toBe("string");
   }
-  const [after] = await api.db.sql<{ status: string }[]>`select status from app.uploads where id = ${ticket.id}`;
+  const [after] = await api.pg.sql<{ status: string }[]>`select status from app.uploads where id = ${ticket.id}`;
   expect(after!.status).toBe("pending");
   expect(await objectExists(row!.object_key)).toBe(false);
   record("upload completed after its ticket", { status: 409, bytesKept: false }, "Defences");

@@ -38,13 +38,13 @@ describe("another user's upload", () => {
       expect(await read.text()).not.toContain(ticket.fields.key!);
       expect((await complete(api.app, intruder.token, ticket.id)).status).toBe(404);
       // the helper personalisation routes use to take a photo
-      await expect(getReadyUpload(api.db.db, intruder.user.id, ticket.id)).rejects.toMatchObject({ code: "not_found" });
+      await expect(getReadyUpload(api.pg.db, intruder.user.id, ticket.id)).rejects.toMatchObject({ code: "not_found" });
     }
     // the intruder's attempt did not complete the owner's pending upload
     const view = await body(await api.app.request(`/v1/uploads/${pending.id}`, { headers: bearer(owner.token) }));
     expect(view.status).toBe("pending");
-    expect((await getReadyUpload(api.db.db, owner.user.id, ready.id)).id).toBe(ready.id);
-    await expect(getReadyUpload(api.db.db, owner.user.id, pending.id)).rejects.toBeInstanceOf(AppError);
+    expect((await getReadyUpload(api.pg.db, owner.user.id, ready.id)).id).toBe(ready.id);
+    await expect(getReadyUpload(api.pg.db, owner.user.id, pending.id)).rejects.toBeInstanceOf(AppError);
   });
 
   it("answers 404 for an unknown id exactly as for another user's", async () => {
@@ -251,7 +251,7 @@ describe("upload hazards: what is kept is the decoded picture, encoded again", (
     const again = await completeAndFetch(token, ticket, html);
     expect(again.done).toEqual(done);
     expect(again.served!.equals(served!)).toBe(true);
-    const row = await api.db.db
+    const row = await api.pg.db
       .selectFrom("app.uploads")
       .select("object_key")
       .where("id", "=", ticket.id)

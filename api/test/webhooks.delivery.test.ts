@@ -66,7 +66,7 @@ beforeAll(async () => {
   };
   runner = await startRunner({
     kind: "render",
-    databaseUrl: api.db.url,
+    databaseUrl: api.pg.url,
     tasks: renderTasks,
     concurrency: 4,
     heartbeatSeconds: 1,
@@ -75,10 +75,10 @@ beforeAll(async () => {
     healthPort: 0,
     pollIntervalMs: 100,
     deps: {
-      db: api.db,
+      pg: api.pg,
       s3: createS3Client(api.s3Config),
       s3Config: api.s3Config,
-      bus: createPostgresBus(api.db.sql),
+      bus: createPostgresBus(api.pg.sql),
       logger: pino({ level: "silent" }),
       renderer: { render: unused, close: async () => {} },
       assembler: { assemble: unused },
@@ -182,7 +182,7 @@ describe("webhook deliveries", () => {
     const { token, id, secret } = await endpoint("/failed");
     const photo = await readyPhoto(app, token);
     const { id: pid } = (await (await createPersonalization(app, token, slug, photo)).json()) as { id: string };
-    await api.db.db
+    await api.pg.db
       .transaction()
       .execute((tx) => transition(tx, pid, "analysis_failed", { failureReason: "no face found" }));
     await finished(token, id);

@@ -39,7 +39,7 @@ describe("registering a webhook", () => {
     const created = (await res.json()) as { id: string; secret: string; url: string; events: string[] };
     expect(created).toMatchObject({ url: "https://public.example/hooks", events });
     expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-    const row = await api.db.db
+    const row = await api.pg.db
       .selectFrom("app.webhook_endpoints")
       .selectAll()
       .where("id", "=", created.id)
@@ -61,7 +61,7 @@ describe("registering a webhook", () => {
     const { secret } = (await rotated.json()) as { secret: string };
     expect(secret).toMatch(/^whsec_/);
     expect(secret).not.toBe(created.secret);
-    const after = await api.db.db
+    const after = await api.pg.db
       .selectFrom("app.webhook_endpoints")
       .select("secret_sealed")
       .where("id", "=", created.id)

@@ -114,17 +114,17 @@ export function createRedisBus(url: string, options: BusOptions = {}): ProgressB
 }
 
 /** Progress over Postgres LISTEN/NOTIFY, for deployments without Redis. */
-export function createPostgresBus(pg: postgres.Sql, options: BusOptions = {}): ProgressBus {
+export function createPostgresBus(pool: postgres.Sql, options: BusOptions = {}): ProgressBus {
   const channel = options.channel ?? CHANNEL;
   const fanout = new Fanout();
-  const listening = pg.listen(channel, (raw) => fanout.deliver(raw));
+  const listening = pool.listen(channel, (raw) => fanout.deliver(raw));
   listening.catch(() => {});
   return {
     kind: "postgres",
     async publish(personalizationId, events) {
       try {
         for (const event of events)
-          await pg`select pg_notify(${channel}, ${JSON.stringify({ personalizationId, event })})`;
+          await pool`select pg_notify(${channel}, ${JSON.stringify({ personalizationId, event })})`;
       } catch (error) {
         options.onError?.(error);
       }
@@ -140,10 +140,10 @@ export function createPostgresBus(pg: postgres.Sql, options: BusOptions = {}): P
 /** Redis when configured, Postgres NOTIFY otherwise. */
 export function createProgressBus(
   redisUrl: string | undefined | null,
-  pg: postgres.Sql,
+  pool: postgres.Sql,
   options: BusOptions = {},
 ): ProgressBus {
-  return redisUrl ? createRedisBus(redisUrl, options) : createPostgresBus(pg, options);
+  return redisUrl ? createRedisBus(redisUrl, options) : createPostgresBus(pool, options);
 }
 
 /** Appends an event in the caller's transaction; publish it after the commit. */

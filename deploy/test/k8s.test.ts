@@ -90,19 +90,19 @@ describe("compose/k8s", () => {
   });
 
   describe("the scalers' queries, on a migrated database", () => {
-    const db = useTestDatabase();
+    const pg = useTestDatabase();
     const query = (target: string) =>
       byKind("ScaledObject").find((s) => s.spec.scaleTargetRef.name === target)!.spec.triggers[0].metadata
         .query as string;
     const count = async (target: string) => {
-      const { rows } = await sql<{ count: string }>`${sql.raw(query(target))}`.execute(db.db);
+      const { rows } = await sql<{ count: string }>`${sql.raw(query(target))}`.execute(pg.db);
       return Number(rows[0]!.count);
     };
 
     it("count the jobs waiting for each runner kind: due, unlocked, with attempts left", async () => {
       expect(await count("faceapp-render-runner")).toBe(0);
       const add = (task: string, extra = "") =>
-        sql.raw(`select graphile_worker.add_job('${task}', '{}'::json${extra})`).execute(db.db);
+        sql.raw(`select graphile_worker.add_job('${task}', '{}'::json${extra})`).execute(pg.db);
       for (let i = 0; i < 3; i++) await add("render_page");
       await add("assemble_print");
       await add("analyze_photo");
@@ -111,7 +111,7 @@ describe("compose/k8s", () => {
       // Not waiting: scheduled for later, and one taken by a worker.
       await add("render_page", ", run_at := now() + interval '1 hour'");
       await add("personalize_page");
-      await takeNewestJobAs(db, "w", 0);
+      await takeNewestJobAs(pg, "w", 0);
 
       expect(await count("faceapp-render-runner")).toBe(4);
       expect(await count("faceapp-gpu-runner")).toBe(3);

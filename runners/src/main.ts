@@ -1,6 +1,6 @@
 import { type RunnerKindName, createLogger, createProgressBus, createS3Client, systemLookup } from "@faceapp/core";
 import { resolveServices } from "@faceapp/core/local";
-import { createDb } from "@faceapp/sql";
+import { createPg } from "@faceapp/sql";
 import { env } from "./env.ts";
 import { startRunner } from "./runtime/runner.ts";
 import { gpuTasks, renderTasks } from "./tasks/index.ts";
@@ -25,12 +25,12 @@ export async function main(kind: RunnerKindName): Promise<void> {
   const log = createLogger(`${kind}-runner`, env.LOG_LEVEL);
   const services = await resolveServices(env, env.DATA_DIR, (line) => log.debug(line));
   const concurrency = env.RUNNER_CONCURRENCY ?? DEFAULT_CONCURRENCY[kind];
-  const db = createDb(services.databaseUrl, { max: concurrency + 4, applicationName: `faceapp-${kind}-runner` });
+  const pg = createPg(services.databaseUrl, { max: concurrency + 4, applicationName: `faceapp-${kind}-runner` });
   const s3 = createS3Client(services.s3);
-  const bus = createProgressBus(env.REDIS_URL, db.sql, {
+  const bus = createProgressBus(env.REDIS_URL, pg.sql, {
     onError: (err) => log.warn({ err }, "progress publish failed"),
   });
-  const base = { db, s3, s3Config: services.s3, bus, logger: log };
+  const base = { pg, s3, s3Config: services.s3, bus, logger: log };
 
   const options = {
     databaseUrl: services.databaseUrl,
@@ -111,7 +111,7 @@ export async function main(kind: RunnerKindName): Promise<void> {
       await runner.stop();
       await closeEngines();
       await bus.close();
-      await db.close();
+      await pg.close();
       await services.stop();
       log.info("stopped");
       process.exit(0);

@@ -3,7 +3,7 @@ import postgres from "postgres";
 import type { Database } from "@faceapp/core/schema";
 import { sessionDialect } from "./sessions.ts";
 
-export interface Db {
+export interface Pg {
   /** Typed queries. */
   db: Kysely<Database>;
   /** The postgres.js pool under it, for LISTEN/NOTIFY and raw SQL. */
@@ -11,13 +11,13 @@ export interface Db {
   close(): Promise<void>;
 }
 
-export interface DbOptions {
+export interface PgOptions {
   max?: number;
   applicationName?: string;
 }
 
 /** Kysely on postgres.js for one database URL. */
-export function createDb(url: string, options: DbOptions = {}): Db {
+export function createPg(url: string, options: PgOptions = {}): Pg {
   const max = options.max ?? 10;
   const settings = {
     onnotice: () => {},

@@ -206,7 +206,7 @@ class SessionDriver extends PostgresDriver implements Driver {
   }
 }
 
-/** The Kysely dialect of `createDb`: PostgreSQL through postgres.js sessions (see above). */
+/** The Kysely dialect of `createPg`: PostgreSQL through postgres.js sessions (see above). */
 export function sessionDialect(
   url: string,
   options: postgres.Options<Record<string, postgres.PostgresType>>,

@@ -7,7 +7,7 @@ import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { addJob } from "@faceapp/core";
 import { useTestDatabase } from "@faceapp/testkit";
-import { createDb } from "../src/index.ts";
+import { createPg } from "../src/index.ts";
 
 const t = useTestDatabase();
 const QUEUED = 2000;
@@ -16,7 +16,7 @@ const analysis = () => ({ personalizationId: randomUUID(), photoUploadId: random
 
 describe("a long-lived connection adding jobs", () => {
   it("does not scan the whole queue once it has grown under the connection's cached plans", async () => {
-    const own = createDb(t.url, { max: 1 });
+    const own = createPg(t.url, { max: 1 });
     try {
       // Plans made while the queue is empty (PostgreSQL may keep a generic one after five runs).
       for (let i = 0; i < 10; i++) await addJob(own.db, "analyze_photo", analysis());

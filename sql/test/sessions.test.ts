@@ -3,12 +3,12 @@
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { useTestDatabase } from "@faceapp/testkit";
-import { createDb, type Db } from "../src/index.ts";
+import { createPg, type Pg } from "../src/index.ts";
 
 const t = useTestDatabase();
 
 const terminate = (pid: number) => sql`select pg_terminate_backend(${pid})`.execute(t.db);
-const backendPid = async (db: Db["db"]) =>
+const backendPid = async (db: Pg["db"]) =>
   (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db)).rows[0]!.pid;
 
 /** The first query after a loss may still meet it (a 503 for the api); one of the next few succeeds. */
@@ -27,7 +27,7 @@ async function eventually<T>(query: () => Promise<T>): Promise<T> {
 
 describe("a session whose connection is lost", () => {
   it("fails its open transaction, running none of it on a new connection, and serves again", async () => {
-    const own = createDb(t.url, { max: 1 });
+    const own = createPg(t.url, { max: 1 });
     try {
       await sql`create table lost_tx (n int)`.execute(own.db);
       const failed = await own.db
@@ -55,7 +55,7 @@ describe("a session whose connection is lost", () => {
   });
 
   it("runs the next plain queries on a new connection", async () => {
-    const own = createDb(t.url, { max: 1 });
+    const own = createPg(t.url, { max: 1 });
     try {
       const before = await backendPid(own.db);
       await terminate(before);
@@ -70,7 +70,7 @@ describe("a session whose connection is lost", () => {
 
 describe("a session's statements", () => {
   it("are prepared once per connection (one round trip each after the first, no parse and plan)", async () => {
-    const own = createDb(t.url, { max: 1 });
+    const own = createPg(t.url, { max: 1 });
     try {
       const query = (n: number) => sql<{ n: number }>`select ${n}::int + 1 as n`.execute(own.db);
       expect((await query(1)).rows).toEqual([{ n: 2 }]);

@@ -4,7 +4,7 @@ import path from "node:path";
 import sharp from "sharp";
 import * as v from "valibot";
 import { createS3Client, keys, Manifest, putObjectBytes, type S3Config } from "@faceapp/core";
-import type { Db } from "@faceapp/sql";
+import type { Pg } from "@faceapp/sql";
 
 const require = createRequire(import.meta.url);
 
@@ -23,7 +23,7 @@ export interface TestBookOptions {
 }
 
 /** A small but complete book (24 pages, covers, masks, a real font) in the database and the bucket. */
-export async function seedBook(db: Db, s3Config: S3Config, options: TestBookOptions = {}): Promise<Manifest> {
+export async function seedBook(pg: Pg, s3Config: S3Config, options: TestBookOptions = {}): Promise<Manifest> {
   const slug = options.slug ?? "test-book";
   const facePages = new Set(options.facePages ?? [1]);
   const preview = new Set(options.previewPages ?? [1, 2]);
@@ -102,7 +102,7 @@ export async function seedBook(db: Db, s3Config: S3Config, options: TestBookOpti
     output: { dpi: 300, page_size_px: 2551, cover_size_px: { width: 2800, height: 3000 }, safe_zone_pt: 24 },
   });
   await put("manifest.json", Buffer.from(JSON.stringify(manifest)), "application/json");
-  await db.db
+  await pg.db
     .insertInto("app.books")
     .values({
       slug,

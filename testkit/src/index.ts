@@ -4,7 +4,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, inject } from "vitest";
 import { createS3Client, type S3Config } from "@faceapp/core";
 import { localS3Credentials } from "@faceapp/core/local";
-import { createDb, type Db } from "@faceapp/sql";
+import { createPg, type Pg } from "@faceapp/sql";
 
 import "./context.ts";
 import { withDatabase } from "./urls.ts";
@@ -38,19 +38,19 @@ export async function createTestDatabase(
   };
 }
 
-export interface TestDb extends Db {
+export interface TestPg extends Pg {
   url: string;
   name: string;
 }
 
 /** This test file's own database, migrated, dropped after the file. Use inside a describe or at top level. */
-export function useTestDatabase(): TestDb {
-  const handle = {} as TestDb;
+export function useTestDatabase(): TestPg {
+  const handle = {} as TestPg;
   let drop: () => Promise<void> = async () => {};
   beforeAll(async () => {
     const created = await createTestDatabase();
     drop = created.drop;
-    Object.assign(handle, createDb(created.url, { max: 5 }), { url: created.url, name: created.name });
+    Object.assign(handle, createPg(created.url, { max: 5 }), { url: created.url, name: created.name });
   });
   afterAll(async () => {
     await handle.close?.();
@@ -84,10 +84,13 @@ export const redisPrefix = () => `t:${randomBytes(4).toString("hex")}:`;
 export { skipAnalysis } from "./analysis.ts";
 export {
   clearQueue,
+  completeJob,
+  failJobForGood,
   GRAPHILE_WORKER_CHECKED,
   refuseFirstFailureRecord,
   removeJob,
   setAttempts,
+  takeJobAs,
   takeNewestJobAs,
 } from "./queue.ts";
 export { long, record, type ScenarioFigures } from "./report.ts";

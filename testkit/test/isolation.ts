@@ -1,11 +1,11 @@
 import { expect } from "vitest";
-import type { TestDb } from "@faceapp/testkit";
+import type { TestPg } from "@faceapp/testkit";
 
 /**
  * Both isolation files insert the same email, which is unique: if they shared a database, the
  * second insert would fail whichever order the files run in.
  */
-export async function claimSharedEmail(t: TestDb): Promise<void> {
+export async function claimSharedEmail(t: TestPg): Promise<void> {
   const [db] = await t.sql`select current_database() as name`;
   expect(db?.name).toBe(t.name);
   expect(t.name).toMatch(/^faceapp_t_/);

@@ -22,7 +22,7 @@ describe.skipIf(!hasChromium)("the built app under its Content-Security-Policy",
   beforeAll(async () => {
     webDist = buildWeb();
     await allowBrowserUploads(api.s3Config);
-    await seedBook(api.db, api.s3Config, { slug: "csp", facePages: [1], previewPages: [1, 2] });
+    await seedBook(api.pg, api.s3Config, { slug: "csp", facePages: [1], previewPages: [1, 2] });
     server = await serveApi(api, webDist);
     browser = await launchBrowser();
     page = await browser.newPage();

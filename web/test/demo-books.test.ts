@@ -13,7 +13,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useApi } from "@faceapp/testkit/api";
 import { generateBooks } from "../../books/generate.ts";
-import { descriptor, distance, recognise, SAME_PERSON } from "../../runners/test/gpu/likeness.ts";
+import { descriptor, distance, recognise, SAME_PERSON } from "@faceapp/runners/likeness";
 import {
   allowBrowserUploads,
   buildWeb,
@@ -66,7 +66,7 @@ describe.skipIf(!hasChromium)("the demo books, personalised, in Chromium", { tim
   beforeAll(async () => {
     const webDist = buildWeb();
     await allowBrowserUploads(api.s3Config);
-    const env = serviceEnv(api.db.url, api.s3Config, redisUrl);
+    const env = serviceEnv(api.pg.url, api.s3Config, redisUrl);
     // As `npm start` does (scripts/stack.ts): the art generated once, each book imported by the CLI.
     if (BOOKS.some((b) => !fs.existsSync(path.join(repoRoot, "books", b.slug, "art")))) await generateBooks();
     for (const { slug } of BOOKS) {
@@ -76,7 +76,7 @@ describe.skipIf(!hasChromium)("the demo books, personalised, in Chromium", { tim
         // Without Redis: the import leaves the shared catalog cache alone (this api has its own prefix).
         {
           cwd: repoRoot,
-          env: { PATH: process.env.PATH, ...serviceEnv(api.db.url, api.s3Config), MIGRATE_ON_START: "false" },
+          env: { PATH: process.env.PATH, ...serviceEnv(api.pg.url, api.s3Config), MIGRATE_ON_START: "false" },
         },
       );
     }

@@ -81,9 +81,9 @@ export async function serveFlow(api: TestApi): Promise<{
 }> {
   const webDist = buildWeb();
   await allowBrowserUploads(api.s3Config);
-  await seedBook(api.db, api.s3Config, { slug: "moon", facePages: [1], previewPages: [1, 2] });
+  await seedBook(api.pg, api.s3Config, { slug: "moon", facePages: [1], previewPages: [1, 2] });
   const server = await serveApi(api, webDist);
-  return { server, origin: server.origin, env: serviceEnv(api.db.url, api.s3Config, redisUrl) };
+  return { server, origin: server.origin, env: serviceEnv(api.pg.url, api.s3Config, redisUrl) };
 }
 
 export async function launchBrowser(): Promise<Browser> {

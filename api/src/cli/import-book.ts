@@ -2,7 +2,7 @@
 import path from "node:path";
 import { AppError, createS3Client } from "@faceapp/core";
 import { resolveServices } from "@faceapp/core/local";
-import { createDb, migrate } from "@faceapp/sql";
+import { createPg, migrate } from "@faceapp/sql";
 import { Redis } from "ioredis";
 import { dataDir, env } from "../env.ts";
 import { importBook } from "../services/book-import.ts";
@@ -16,12 +16,12 @@ if (!folder) {
 
 const services = await resolveServices(env, dataDir);
 if (env.MIGRATE_ON_START) await migrate(services.databaseUrl);
-const database = createDb(services.databaseUrl, { max: 2, applicationName: "faceapp-import" });
+const pg = createPg(services.databaseUrl, { max: 2, applicationName: "faceapp-import" });
 const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 }) : null;
 let code = 0;
 try {
   const { manifest, files } = await importBook(
-    database.db,
+    pg.db,
     { client: createS3Client(services.s3), config: services.s3 },
     redis ? redisCatalogCache(redis, "faceapp:", env.CATALOG_CACHE_SECONDS) : noCatalogCache,
     path.resolve(folder),
@@ -31,7 +31,7 @@ try {
   code = 1;
   process.stderr.write(`${error instanceof AppError ? error.message : String((error as Error).stack ?? error)}\n`);
 } finally {
-  await database.close();
+  await pg.close();
   await redis?.quit().catch(() => {});
   await services.stop();
 }

@@ -2,6 +2,7 @@
 // at once (a window over the queued face-page jobs, in the order graphile-worker takes them), and each
 // of this process's event streams is told when its own place changes. A stream, or a REST view, never
 // costs a query of its own: 10,000 waiting streams cost the same one query per tick (bench:queue).
+import { queueNamesOf } from "@faceapp/core";
 import type { Database } from "@faceapp/sql";
 import { type Kysely, sql } from "kysely";
 
@@ -43,15 +44,16 @@ interface Row {
  * queued face pages and none of its stage's face pages has been started (between two of its pages it
  * is still being drawn); its position counts the books with a face page before its first. The ETA's
  * inputs come along: the latest engine's measured page time, and how many gpu runners beat lately.
+ * It reads graphile-worker's public `jobs` view; a job's key is core's `jobKey` layout
+ * (`personalize_page:<personalisation>:<stage>:…`).
  */
 export function placeWaitingQuery() {
   return sql<Row>`
     with face as materialized (
       select split_part(j.key, ':', 2)::uuid as book, split_part(j.key, ':', 3) = 'full' as full_stage,
         j.locked_at is not null as drawing, j.priority, j.run_at, j.id
-      from graphile_worker._private_jobs j
-      join graphile_worker._private_tasks t on t.id = j.task_id
-      where t.identifier = 'personalize_page' and j.key is not null
+      from graphile_worker.jobs j
+      where j.task_identifier = any(${queueNamesOf("personalize_page")}::text[]) and j.key is not null
         and (j.locked_at is not null or j.attempts < j.max_attempts)
     ), ordered as (
       select book, full_stage, drawing, row_number() over (order by drawing desc, priority, run_at, id) - 1 as place

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { Manifest, type PageId, keys, maskUri, pageArt } from "@faceapp/core";
-import type { Db, Personalization } from "@faceapp/sql";
+import type { Pg, Personalization } from "@faceapp/sql";
 
 export interface Subject {
   personalization: Personalization;
@@ -14,8 +14,8 @@ const manifests = new Map<string, Manifest>();
 const MANIFEST_CACHE_LIMIT = 64;
 
 /** A personalisation with its book's manifest. */
-export async function loadSubject(db: Db, personalizationId: string): Promise<Subject | null> {
-  const row = await db.db
+export async function loadSubject(pg: Pg, personalizationId: string): Promise<Subject | null> {
+  const row = await pg.db
     .selectFrom("app.personalizations as p")
     .innerJoin("app.books as b", "b.id", "p.book_id")
     .selectAll("p")
@@ -29,7 +29,7 @@ export async function loadSubject(db: Db, personalizationId: string): Promise<Su
   if (!manifest) {
     // The version read with the manifest is the one it is cached under (the book may have been
     // imported again in between).
-    const book = await db.db
+    const book = await pg.db
       .selectFrom("app.books")
       .select(["manifest", "updated_at"])
       .where("id", "=", personalization.book_id)

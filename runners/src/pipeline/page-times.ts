@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import type { Db } from "@faceapp/sql";
+import type { Pg } from "@faceapp/sql";
 
 // The measured time of a face page on each engine, which the api turns into a waiting book's ETA
 // (api/src/services/queue-watch.ts). What is measured is one page's share of its runner: the page's
@@ -12,7 +12,7 @@ export const PAGE_TIME_WEIGHT = 0.1;
 const PLAIN_SAMPLES = Math.round(1 / PAGE_TIME_WEIGHT);
 
 /** Adds one measured page to the engine's moving mean (one upsert; concurrent runners serialise on the row). */
-export async function recordPageTime(db: Db, engine: string, shareMs: number): Promise<void> {
+export async function recordPageTime(pg: Pg, engine: string, shareMs: number): Promise<void> {
   const ms = Math.max(1, shareMs);
   await sql`
     insert into app.engine_page_times as t (engine, mean_ms, samples) values (${engine}, ${ms}, 1)
@@ -21,5 +21,5 @@ export async function recordPageTime(db: Db, engine: string, shareMs: number): P
         then (t.mean_ms * t.samples + excluded.mean_ms) / (t.samples + 1)
         else t.mean_ms * ${1 - PAGE_TIME_WEIGHT}::float8 + excluded.mean_ms * ${PAGE_TIME_WEIGHT}::float8 end,
       samples = t.samples + 1,
-      updated_at = now()`.execute(db.db);
+      updated_at = now()`.execute(pg.db);
 }

@@ -9,7 +9,7 @@ import {
   removeJobsOf,
   transition,
 } from "@faceapp/core";
-import type { Db, PersonalizationPage } from "@faceapp/sql";
+import type { Pg, PersonalizationPage } from "@faceapp/sql";
 
 // Page state for the tasks: every write is conditional on the page's generation and open status, so
 // a retried, duplicated or outdated job (after regenerate or cancel) changes nothing.
@@ -31,7 +31,7 @@ function pageWhere(key: PageKey) {
  * engine stored its background), or its personalisation is no longer generating that stage.
  */
 export async function claimPage(
-  db: Db,
+  pg: Pg,
   key: PageKey,
   status: "personalizing" | "rendering",
 ): Promise<PersonalizationPage | null> {
@@ -44,7 +44,7 @@ export async function claimPage(
     where ${pageWhere(key)} and ${step}
       and exists (select 1 from app.personalizations p where p.id = ${key.personalizationId}
                   and p.status = ${GENERATING[key.stage]})
-    returning *`.execute(db.db);
+    returning *`.execute(pg.db);
   return rows[0] ?? null;
 }
 
@@ -75,8 +75,8 @@ export async function publishProgress(
 }
 
 /** The face engine's result is stored: the page moves on to its render job, in the same transaction. */
-export async function storeBackground(db: Db, key: PageKey, backgroundKey: string): Promise<boolean> {
-  return db.db.transaction().execute(async (tx) => {
+export async function storeBackground(pg: Pg, key: PageKey, backgroundKey: string): Promise<boolean> {
+  return pg.db.transaction().execute(async (tx) => {
     const { rows } = await sql`
       update app.personalization_pages set background_key = ${backgroundKey}, status = 'rendering', updated_at = now()
       where ${pageWhere(key)} and status = 'personalizing' returning page`.execute(tx);
@@ -91,12 +91,12 @@ export async function storeBackground(db: Db, key: PageKey, backgroundKey: strin
  * on: the preview becomes ready; the full stage queues the print files.
  */
 export async function completePage(
-  db: Db,
+  pg: Pg,
   bus: ProgressBus,
   key: PageKey,
   result: { printKey: string; webKey: string },
 ): Promise<boolean> {
-  const events = await db.db.transaction().execute(async (tx) => {
+  const events = await pg.db.transaction().execute(async (tx) => {
     // One statement takes the personalisation's row lock (serialising the pages of one personalisation
     // finishing at once, so exactly one sees "last page"), marks the page done and appends its event.
     // The lock is taken before the page row is read for the update; the page row itself is re-checked
@@ -142,8 +142,8 @@ export async function completePage(
 }
 
 /** A page failed for good: the stage fails with the reason, and its other queued work is removed. */
-export async function failPage(db: Db, bus: ProgressBus, key: PageKey, reason: string): Promise<void> {
-  const events = await db.db.transaction().execute(async (tx) => {
+export async function failPage(pg: Pg, bus: ProgressBus, key: PageKey, reason: string): Promise<void> {
+  const events = await pg.db.transaction().execute(async (tx) => {
     await sql`select 1 from app.personalizations where id = ${key.personalizationId} for update`.execute(tx);
     const { rows } = await sql`
       update app.personalization_pages set status = 'failed', failure_reason = ${reason}, updated_at = now()

@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import type { Db } from "@faceapp/sql";
+import type { Pg } from "@faceapp/sql";
 
 // What the runtime does to graphile-worker's jobs beyond running them, each through its public SQL
 // functions (docs/queue.md): `remove_job`, `force_unlock_workers`, `permanently_fail_jobs`,
@@ -34,14 +34,14 @@ export async function spendAttempts(
  * due now. A job taken again meanwhile (its attempts moved on), removed (no key) or still locked is
  * left alone.
  */
-export async function handBack(db: Db, released: ReleasedJob[]): Promise<number> {
+export async function handBack(pg: Pg, released: ReleasedJob[]): Promise<number> {
   if (released.length === 0) return 0;
   const { rows } = await sql<{ id: string }>`
     select r.id from graphile_worker.jobs j
     join unnest(${released.map((r) => r.id)}::bigint[], ${released.map((r) => r.attempt)}::int[]) as r(id, attempt)
       on j.id = r.id
     cross join lateral graphile_worker.reschedule_jobs(array[r.id], run_at => now(), attempts => greatest(r.attempt - 1, 0))
-    where j.locked_at is null and j.attempts = r.attempt and j.key is not null`.execute(db.db);
+    where j.locked_at is null and j.attempts = r.attempt and j.key is not null`.execute(pg.db);
   return rows.length;
 }
 
@@ -55,8 +55,8 @@ const SWEEP_LOCK = 0x5eed_f00d;
  * one too when its previous attempt ended the same way. In one transaction: nobody sees the spent
  * attempts, and a concurrent sweeper, waiting on the advisory lock, finds these jobs unlocked.
  */
-export async function unlockLost(db: Db, workerIds: string[], reason: string): Promise<void> {
-  await db.db.transaction().execute(async (tx) => {
+export async function unlockLost(pg: Pg, workerIds: string[], reason: string): Promise<void> {
+  await pg.db.transaction().execute(async (tx) => {
     await sql`select pg_advisory_xact_lock(${SWEEP_LOCK})`.execute(tx);
     const { rows } = await sql<{ id: string; attempts: number }>`
       select id, case when last_error is distinct from ${reason} then greatest(attempts - 1, 0) else attempts end as attempts

@@ -52,7 +52,7 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
   const released: ReleasedJob[] = [];
   const release = (job: ReleasedJob) => released.push(job);
   const handBackReleased = async () => {
-    const count = await handBack(deps.db, released.splice(0));
+    const count = await handBack(deps.pg, released.splice(0));
     if (count) deps.logger.info({ jobs: count }, "handed back the attempts of jobs released by the drain");
   };
   // Each task takes the jobs of its current payload version and, while kept, of its previous one.
@@ -73,7 +73,7 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
   const events: WorkerEvents = new EventEmitter();
   const track = (id: string) => {
     workerIds.add(id);
-    beat(deps.db, kind, [id]).catch((err) => deps.logger.warn({ err }, "heartbeat failed"));
+    beat(deps.pg, kind, [id]).catch((err) => deps.logger.warn({ err }, "heartbeat failed"));
   };
   events.on("worker:create", ({ worker }) => track(worker.workerId));
 
@@ -173,8 +173,8 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
         wakeRetry = null;
         if (stopRequested) return;
         try {
-          await sql`select graphile_worker.force_unlock_workers(${lost}::text[])`.execute(deps.db.db);
-          await forget(deps.db, lost);
+          await sql`select graphile_worker.force_unlock_workers(${lost}::text[])`.execute(deps.pg.db);
+          await forget(deps.pg, lost);
           await handBackReleased();
           runner = await start();
           if (stopRequested) await runner.stop("stopping").catch(() => {});
@@ -193,8 +193,8 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
     if (ticking) return;
     ticking = true;
     try {
-      await beat(deps.db, kind, [...workerIds]);
-      const unlocked = await sweep(deps.db, options.staleAfterSeconds);
+      await beat(deps.pg, kind, [...workerIds]);
+      const unlocked = await sweep(deps.pg, options.staleAfterSeconds);
       if (unlocked.length) deps.logger.warn({ workers: unlocked }, "unlocked the jobs of silent workers");
     } catch (err) {
       deps.logger.warn({ err }, "heartbeat or sweep failed");
@@ -212,7 +212,7 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
     );
   const health = await startHealthServer(options.healthPort, async () => {
     const [database, storage, engines] = await Promise.all([
-      check(deps.db.sql`select 1`),
+      check(deps.pg.sql`select 1`),
       check(deps.s3.send(new HeadBucketCommand({ Bucket: deps.s3Config.bucket }))),
       options.readiness?.() ?? {},
     ]);
@@ -234,7 +234,7 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
         clearTimeout(hard);
         clearInterval(timer);
       }
-      await forget(deps.db, [...workerIds]).catch(() => {});
+      await forget(deps.pg, [...workerIds]).catch(() => {});
       await health.close();
     })();
     return stopping;

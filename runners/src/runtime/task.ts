@@ -12,13 +12,13 @@ import {
   type TaskName,
   parseQueuedPayload,
 } from "@faceapp/core";
-import type { Db } from "@faceapp/sql";
+import type { Pg } from "@faceapp/sql";
 import { RUNNER_LOST } from "./heartbeat.ts";
 import { type ReleasedJob, spendAttempts } from "./queue.ts";
 
 /** What every task gets from its runner. */
 export interface RunnerDeps {
-  db: Db;
+  pg: Pg;
   s3: S3Client;
   s3Config: S3Config;
   bus: ProgressBus;

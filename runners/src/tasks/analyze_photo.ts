@@ -6,7 +6,7 @@ import type { GpuDeps } from "./deps.ts";
 export default defineTask<"analyze_photo", GpuDeps>({
   name: "analyze_photo",
   async run({ personalizationId, photoUploadId }, { deps, signal, log }) {
-    const { db, s3, s3Config, bus } = deps;
+    const { pg: db, s3, s3Config, bus } = deps;
     const subject = await db.db
       .selectFrom("app.personalizations as p")
       .innerJoin("app.uploads as u", "u.id", "p.photo_upload_id")
@@ -44,7 +44,7 @@ export default defineTask<"analyze_photo", GpuDeps>({
     await bus.publish(personalizationId, events);
   },
   async onFinalFailure({ personalizationId, photoUploadId }, reason, { deps }) {
-    const events = await deps.db.db.transaction().execute(async (tx) => {
+    const events = await deps.pg.db.transaction().execute(async (tx) => {
       const status = await transition(tx, personalizationId, "analysis_failed", {
         photoUploadId,
         failureReason: `the photo could not be analysed: ${reason}`,

@@ -7,7 +7,7 @@ import type { RenderDeps } from "./deps.ts";
 export default defineTask<"assemble_print", RenderDeps>({
   name: "assemble_print",
   async run({ personalizationId }, { deps, signal, log }) {
-    const { db, bus } = deps;
+    const { pg: db, bus } = deps;
     const subject = await loadSubject(db, personalizationId);
     if (subject?.personalization.status !== "full_generating") {
       log.info("print files no longer wanted");
@@ -50,7 +50,7 @@ export default defineTask<"assemble_print", RenderDeps>({
     await bus.publish(personalizationId, events);
   },
   async onFinalFailure({ personalizationId }, reason, { deps }) {
-    const events = await deps.db.db.transaction().execute(async (tx) => {
+    const events = await deps.pg.db.transaction().execute(async (tx) => {
       const status = await transition(tx, personalizationId, "full_failed", {
         failureReason: `the print files could not be made: ${reason}`,
       });

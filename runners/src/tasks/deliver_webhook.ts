@@ -6,6 +6,6 @@ import type { RenderDeps } from "./deps.ts";
 export default defineTask<"deliver_webhook", RenderDeps>({
   name: "deliver_webhook",
   async run({ deliveryId }, { deps }) {
-    await attemptDelivery(deps.db, deps.webhooks, deliveryId);
+    await attemptDelivery(deps.pg, deps.webhooks, deliveryId);
   },
 });

@@ -14,7 +14,7 @@ export default defineTask<"personalize_page", GpuDeps>({
   name: "personalize_page",
   async run(key, ctx) {
     const { deps, signal, log } = ctx;
-    const pageRow = await claimPage(deps.db, key, "personalizing");
+    const pageRow = await claimPage(deps.pg, key, "personalizing");
     if (!pageRow) {
       log.info("page no longer wanted");
       return;
@@ -34,24 +34,24 @@ export default defineTask<"personalize_page", GpuDeps>({
         "background.png",
       );
       await putObjectBytes(deps.s3, deps.s3Config.bucket, backgroundKey, background, "image/png");
-      stored = await storeBackground(deps.db, key, backgroundKey);
+      stored = await storeBackground(deps.pg, key, backgroundKey);
     } finally {
       inFlight -= 1;
     }
     if (!stored) return;
     // The queue's ETA rests on it; a page is not failed for a figure that could not be written.
-    await recordPageTime(deps.db, deps.faceEngine.name, (performance.now() - started) / sharedBy).catch((err) =>
+    await recordPageTime(deps.pg, deps.faceEngine.name, (performance.now() - started) / sharedBy).catch((err) =>
       log.warn({ err }, "the page time was not recorded"),
     );
   },
   async onFinalFailure(key, reason, { deps }) {
-    await failPage(deps.db, deps.bus, key, reason);
+    await failPage(deps.pg, deps.bus, key, reason);
   },
 });
 
 /** The page's illustration with the child's face drawn in, as PNG. */
 async function drawPage(key: PageKey, pageRow: PersonalizationPage, { deps, signal }: TaskContext<GpuDeps>) {
-  const { db, s3, s3Config, bus } = deps;
+  const { pg: db, s3, s3Config, bus } = deps;
   const page = key.page as PageId;
   await publishProgress(bus, key, 0, "drawing");
   const subject = await loadSubject(db, key.personalizationId);

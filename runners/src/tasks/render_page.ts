@@ -8,7 +8,7 @@ import type { RenderDeps } from "./deps.ts";
 export default defineTask<"render_page", RenderDeps>({
   name: "render_page",
   async run(key, { deps, signal, log }) {
-    const { db, s3, s3Config, bus } = deps;
+    const { pg: db, s3, s3Config, bus } = deps;
     const page = key.page as PageId;
     // The claim and the read of the personalisation are independent: both at once (the read is
     // wasted only when the page is no longer wanted).
@@ -51,6 +51,6 @@ export default defineTask<"render_page", RenderDeps>({
     await completePage(db, bus, key, { printKey, webKey });
   },
   async onFinalFailure(key, reason, { deps }) {
-    await failPage(deps.db, deps.bus, key, reason);
+    await failPage(deps.pg, deps.bus, key, reason);
   },
 });

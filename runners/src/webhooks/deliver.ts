@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { Webhook } from "standardwebhooks";
 import { addJob, type LookupAll, openSecret, resolveTarget, WebhookTargetError } from "@faceapp/core";
-import type { Db } from "@faceapp/sql";
+import type { Pg } from "@faceapp/sql";
 import { type SendLimits, type SendResult, sendPinned } from "./send.ts";
 
 /** How the render runner delivers webhooks (env in production; tests set their own). */
@@ -24,7 +24,7 @@ type Outcome = { ok: boolean; status: number | null; error: string | null; body:
  * next step in one transaction: succeeded, the next attempt scheduled, or failed once its round of
  * retries is spent. Nothing to do when the delivery is not pending (done, or its endpoint deleted).
  */
-export async function attemptDelivery(db: Db, settings: WebhookSettings, deliveryId: string): Promise<void> {
+export async function attemptDelivery(pg: Pg, settings: WebhookSettings, deliveryId: string): Promise<void> {
   // A delivery left `delivering` by a runner that died is taken again by the job's retry.
   const { rows } = await sql<{
     attempts: number;
@@ -36,7 +36,7 @@ export async function attemptDelivery(db: Db, settings: WebhookSettings, deliver
     update app.webhook_deliveries d set status = 'delivering', attempts = attempts + 1, updated_at = now()
     from app.webhook_endpoints e
     where d.id = ${deliveryId} and e.id = d.endpoint_id and d.status in ('pending', 'delivering')
-    returning d.attempts, d.round_start, d.payload, e.url, e.secret_sealed`.execute(db.db);
+    returning d.attempts, d.round_start, d.payload, e.url, e.secret_sealed`.execute(pg.db);
   const delivery = rows[0];
   if (!delivery) return;
 
@@ -49,7 +49,7 @@ export async function attemptDelivery(db: Db, settings: WebhookSettings, deliver
   const delay = settings.retryDelaysMs[inRound - 1];
   const next = outcome.ok ? "succeeded" : delay === undefined ? "failed" : "pending";
   const nextAt = next === "pending" ? new Date(Date.now() + (delay ?? 0)) : null;
-  await db.db.transaction().execute(async (tx) => {
+  await pg.db.transaction().execute(async (tx) => {
     await tx
       .insertInto("app.webhook_attempts")
       .values({

@@ -11,7 +11,7 @@ import {
   type Point,
   type PersonalizeRequest,
 } from "../../src/gpu/index.ts";
-import { descriptor, distance, recognise, SAME_PERSON } from "./likeness.ts";
+import { descriptor, distance, recognise, SAME_PERSON } from "../../src/gpu/analysis/likeness.ts";
 
 // Real face-api models on a busy 2-core machine: the limit guards against hangs only.
 vi.setConfig({ testTimeout: 120_000 });

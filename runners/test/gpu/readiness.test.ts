@@ -33,7 +33,7 @@ describe("a gpu runner in front of a ComfyUI without its models", () => {
       kind: "gpu",
       databaseUrl: t.url,
       deps: {
-        db: t,
+        pg: t,
         s3: createS3Client(bucket),
         s3Config: bucket,
         bus: createPostgresBus(t.sql),

@@ -19,7 +19,7 @@ const api = useApi();
 let runner: Spawned;
 
 beforeAll(async () => {
-  runner = await spawnRunner("render", serviceEnv(api.db.url, api.s3Config, redisUrl));
+  runner = await spawnRunner("render", serviceEnv(api.pg.url, api.s3Config, redisUrl));
 }, 120_000);
 afterAll(async () => {
   await runner?.stop();
@@ -31,7 +31,7 @@ it("fails a page whose text cannot fit after one attempt, with the reason", asyn
   const user = await signUp(api.app);
   const photo = await readyPhoto(api.app, user.token);
   const { id } = await body(await createPersonalization(api.app, user.token, "too-much-text", photo));
-  await skipAnalysis(api.db, id);
+  await skipAnalysis(api.pg, id);
   const generate = await api.app.request(
     `/v1/personalizations/${id}/generate`,
     jsonInit("POST", { childName: "Ada" }, bearer(user.token)),
@@ -43,7 +43,7 @@ it("fails a page whose text cannot fit after one attempt, with the reason", asyn
   expect(failed.failureReason).toBe("page page_1: text layer 0 does not fit its box");
   const { rows } = await sql<{ status: string; attempt: number; failure_reason: string | null }>`
     select status, attempt, failure_reason from app.personalization_pages
-    where personalization_id = ${id} and page = 'page_1'`.execute(api.db.db);
+    where personalization_id = ${id} and page = 'page_1'`.execute(api.pg.db);
   // One claim of the page: not the four attempts graphile-worker would give a retryable error.
   expect(rows).toEqual([{ status: "failed", attempt: 1, failure_reason: "text layer 0 does not fit its box" }]);
   record(

@@ -36,7 +36,7 @@ function context(): TaskContext<GpuDeps & RenderDeps> {
   const logger = pino({ level: "silent" });
   return {
     deps: {
-      db: t,
+      pg: t,
       s3: createS3Client(bucket),
       s3Config: bucket,
       bus: createPostgresBus(t.sql),

@@ -8,11 +8,11 @@ import { failPage } from "../../src/pipeline/pages.ts";
 const api = useApi();
 
 /** Jobs of one personalisation still waiting to run, found by its id in their keys. */
-async function waitingJobs(db: TestApi["db"], id: string) {
+async function waitingJobs(pg: TestApi["pg"], id: string) {
   const { rows } = await sql<{ key: string }>`
     select key from graphile_worker.jobs
     where position(${id} in coalesce(key, '')) > 0 and locked_by is null and attempts < max_attempts
-    order by key`.execute(db.db);
+    order by key`.execute(pg.db);
   return rows.map((r) => r.key);
 }
 
@@ -22,26 +22,26 @@ describe("a page that fails for good", () => {
     const other = await analysedRenderOnly(api, [1, 2]);
     await generate(api, failing);
     await generate(api, other);
-    expect(await waitingJobs(api.db, failing.id)).toHaveLength(4);
-    const othersBefore = await waitingJobs(api.db, other.id);
+    expect(await waitingJobs(api.pg, failing.id)).toHaveLength(4);
+    const othersBefore = await waitingJobs(api.pg, other.id);
     expect(othersBefore).toHaveLength(3);
 
-    const { generation } = await api.db.db
+    const { generation } = await api.pg.db
       .selectFrom("app.personalization_pages")
       .select("generation")
       .where("personalization_id", "=", failing.id)
       .where("page", "=", "page_1")
       .executeTakeFirstOrThrow();
     const key = { personalizationId: failing.id, stage: "preview" as const, page: "page_1", generation };
-    await failPage(api.db, api.deps.bus, key, "no");
+    await failPage(api.pg, api.deps.bus, key, "no");
 
-    const row = await api.db.db
+    const row = await api.pg.db
       .selectFrom("app.personalizations")
       .select(["status", "failure_reason"])
       .where("id", "=", failing.id)
       .executeTakeFirstOrThrow();
     expect(row).toEqual({ status: "generation_failed", failure_reason: "page page_1: no" });
-    expect(await waitingJobs(api.db, failing.id)).toEqual([]);
-    expect(await waitingJobs(api.db, other.id)).toEqual(othersBefore);
+    expect(await waitingJobs(api.pg, failing.id)).toEqual([]);
+    expect(await waitingJobs(api.pg, other.id)).toEqual(othersBefore);
   }, 120_000);
 });

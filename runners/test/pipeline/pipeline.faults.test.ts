@@ -18,7 +18,7 @@ import {
 const api = useApi();
 const spawned: Spawned[] = [];
 const runnerEnv = (extra: Record<string, string> = {}) => ({
-  ...serviceEnv(api.db.url, api.s3Config, redisUrl),
+  ...serviceEnv(api.pg.url, api.s3Config, redisUrl),
   RUNNER_HEARTBEAT_SECONDS: "1",
   RUNNER_STALE_AFTER_SECONDS: "3",
   ...extra,
@@ -42,7 +42,7 @@ async function queuedPreview(previewPages: number[]) {
 
 /** Holds the personalisation's row lock until released: finishing pages wait on it. */
 async function holdRowLock(id: string) {
-  const conn = postgres(api.db.url, { max: 1, onnotice: () => {} });
+  const conn = postgres(api.pg.url, { max: 1, onnotice: () => {} });
   const reserved = await conn.reserve();
   await reserved`begin`;
   await reserved`select 1 from app.personalizations where id = ${id} for update`;
@@ -68,7 +68,7 @@ async function blockedRunnerSessions(): Promise<number> {
   const { rows } = await sql<{ n: number }>`
     select count(*)::int as n from pg_stat_activity
     where datname = current_database() and application_name = 'faceapp-render-runner' and wait_event_type = 'Lock'`.execute(
-    api.db.db,
+    api.pg.db,
   );
   return rows[0]?.n ?? 0;
 }
@@ -89,7 +89,7 @@ describe("a runner killed with SIGKILL in the middle of a page", () => {
     console.log(`[faults] kill → preview ready in ${Date.now() - killedAt} ms (stale bound 3 s)`);
     const done = (await pageEvents(api, id)).filter((d) => d.state === "done");
     expect(done.map((d) => d.page).sort()).toEqual(["cover_front", "page_1"]);
-    const pages = await api.db.db
+    const pages = await api.pg.db
       .selectFrom("app.personalization_pages")
       .select(["page", "status", "attempt"])
       .where("personalization_id", "=", id)
@@ -113,7 +113,7 @@ describe("SIGTERM", () => {
     await lock.release();
     expect(await draining.exited).toBe(0);
 
-    const pages = await api.db.db
+    const pages = await api.pg.db
       .selectFrom("app.personalization_pages")
       .select(["page", "status"])
       .where("personalization_id", "=", id)
@@ -122,7 +122,7 @@ describe("SIGTERM", () => {
     expect(pages.filter((p) => p.status === "pending")).toHaveLength(2);
     const { rows } = await sql<{ locked_by: string | null; attempts: number }>`
       select key, locked_by, attempts, last_error from graphile_worker.jobs where split_part(key, ':', 2) = ${id}`.execute(
-      api.db.db,
+      api.pg.db,
     );
     expect(rows).toHaveLength(2);
     expect(rows.every((j) => j.locked_by === null && j.attempts === 0)).toBe(true);
@@ -140,7 +140,7 @@ describe("cancel during the preview stage", () => {
     expect((await body(res)).status).toBe("canceled");
     await new Promise((r) => setTimeout(r, 2000));
 
-    const events = await api.db.db
+    const events = await api.pg.db
       .selectFrom("app.events")
       .select(["id", "type", "data"])
       .where("personalization_id", "=", id)
@@ -151,7 +151,7 @@ describe("cancel during the preview stage", () => {
     );
     expect(canceledAt).toBeGreaterThan(0);
     expect(events.slice(canceledAt + 1)).toEqual([]);
-    const pages = await api.db.db
+    const pages = await api.pg.db
       .selectFrom("app.personalization_pages")
       .select(["status"])
       .where("personalization_id", "=", id)
@@ -163,7 +163,7 @@ describe("cancel during the preview stage", () => {
     const { rows } = await sql<{
       n: number;
     }>`select count(*)::int as n from graphile_worker.jobs where split_part(key, ':', 2) = ${id} and locked_by is null and attempts < max_attempts`.execute(
-      api.db.db,
+      api.pg.db,
     );
     expect(rows[0]?.n).toBe(0);
   }, 60_000);

@@ -2,18 +2,18 @@
 // and assembler are never called (its tasks are the test's own), and a poll for a condition.
 import pino from "pino";
 import { createPostgresBus, createS3Client, type S3Config } from "@faceapp/core";
-import type { TestDb } from "@faceapp/testkit";
+import type { TestPg } from "@faceapp/testkit";
 import { type RunnerOptions, startRunner } from "../../src/runtime/runner.ts";
 import type { RenderDeps } from "../../src/tasks/deps.ts";
 import { renderTasks } from "../../src/tasks/index.ts";
 import { noWebhooks } from "../../src/webhooks/deliver.ts";
 
-export function renderDeps(t: TestDb, bucket: S3Config): RenderDeps {
+export function renderDeps(t: TestPg, bucket: S3Config): RenderDeps {
   const unused = async () => {
     throw new Error("not used by this test");
   };
   return {
-    db: t,
+    pg: t,
     s3: createS3Client(bucket),
     s3Config: bucket,
     bus: createPostgresBus(t.sql),
@@ -25,7 +25,7 @@ export function renderDeps(t: TestDb, bucket: S3Config): RenderDeps {
 }
 
 /** A render runner on `t` and `bucket` with short beats and polls, `over` replacing any option. */
-export function renderRunner(t: TestDb, bucket: S3Config, over: Partial<RunnerOptions<RenderDeps>> = {}) {
+export function renderRunner(t: TestPg, bucket: S3Config, over: Partial<RunnerOptions<RenderDeps>> = {}) {
   return startRunner({
     concurrency: 1,
     heartbeatSeconds: 1,

@@ -21,7 +21,7 @@ import {
   type ResponseContract,
   responseContracts,
 } from "@faceapp/api";
-import { redisPrefix, redisUrl, type TestDb, useTestBucket, useTestDatabase } from "../index.ts";
+import { redisPrefix, redisUrl, type TestPg, useTestBucket, useTestDatabase } from "../index.ts";
 import { freePort, serviceEnv, type Spawned, spawnEntry } from "../processes.ts";
 import { Redis } from "ioredis";
 import sharp from "sharp";
@@ -51,7 +51,7 @@ export function testEnv(overrides: Record<string, string> = {}) {
 
 export interface TestApi {
   app: App;
-  db: TestDb;
+  pg: TestPg;
   s3Config: S3Config;
   bucket: Bucket;
   redis: Redis | null;
@@ -62,9 +62,9 @@ export interface TestApi {
 
 /** Sets up this file's api. `redis: false` forces the in-memory fallbacks even when Redis is configured. */
 export function useApi(options: { env?: Record<string, string>; redis?: boolean } = {}): TestApi {
-  const db = useTestDatabase();
+  const pg = useTestDatabase();
   const s3Config = useTestBucket();
-  const handle = { db, s3Config } as TestApi;
+  const handle = { pg, s3Config } as TestApi;
   const prefix = redisPrefix();
   const clients: Redis[] = [];
   const buses: ProgressBus[] = [];
@@ -75,10 +75,10 @@ export function useApi(options: { env?: Record<string, string>; redis?: boolean 
       const useRedis = (o.redis ?? options.redis ?? true) && redisUrl !== null;
       const redis = useRedis ? new Redis(redisUrl!, { lazyConnect: false }) : null;
       if (redis) clients.push(redis);
-      const bus = createProgressBus(useRedis ? redisUrl : null, db.sql);
+      const bus = createProgressBus(useRedis ? redisUrl : null, pg.sql);
       buses.push(bus);
       const deps: AppDeps = {
-        db: db.db,
+        db: pg.db,
         s3,
         s3Config,
         redis,
@@ -279,7 +279,7 @@ export async function spawnApiProcess(
 ): Promise<{ server: Spawned; port: number; base: string }> {
   const port = await freePort();
   const server = spawnEntry("api/src/server.ts", {
-    ...serviceEnv(api.db.url, api.s3Config),
+    ...serviceEnv(api.pg.url, api.s3Config),
     PORT: String(port),
     HOST: "127.0.0.1",
     JWT_SECRET_KEY: TEST_SECRET,

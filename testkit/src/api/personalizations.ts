@@ -19,7 +19,7 @@ export async function readyPhoto(app: App, token: string, file = "face-astronaut
 }
 
 export async function book(api: TestApi, options: TestBookOptions = {}) {
-  return seedBook(api.db, api.s3Config, options);
+  return seedBook(api.pg, api.s3Config, options);
 }
 
 export async function createPersonalization(

@@ -17,7 +17,7 @@ export async function analysedRenderOnly(api: TestApi, previewPages: number[]): 
   const user = await signUp(api.app);
   const photo = await readyPhoto(api.app, user.token);
   const { id } = await body(await createPersonalization(api.app, user.token, slug, photo));
-  await skipAnalysis(api.db, id);
+  await skipAnalysis(api.pg, id);
   return { id: id as string, token: user.token };
 }
 
@@ -32,7 +32,7 @@ export async function generate(api: TestApi, p: { id: string; token: string }): 
 
 /** The personalisation's page rows. */
 export function pagesOf(api: TestApi, id: string) {
-  return api.db.db
+  return api.pg.db
     .selectFrom("app.personalization_pages")
     .selectAll()
     .where("personalization_id", "=", id)
@@ -42,7 +42,7 @@ export function pagesOf(api: TestApi, id: string) {
 
 /** The data of the personalisation's persisted `page` events, in the order they were written. */
 export async function pageEvents(api: TestApi, id: string) {
-  const rows = await api.db.db
+  const rows = await api.pg.db
     .selectFrom("app.events")
     .select("data")
     .where("personalization_id", "=", id)
@@ -75,7 +75,7 @@ export async function jobsOf(api: TestApi, id: string, task: string): Promise<Jo
   const { rows } = await sql<JobRow>`
     select key, attempts, max_attempts, last_error, attempts - (locked_by is not null)::int as failures
     from graphile_worker.jobs
-    where split_part(key, ':', 1) = ${task} and split_part(key, ':', 2) = ${id}`.execute(api.db.db);
+    where split_part(key, ':', 1) = ${task} and split_part(key, ':', 2) = ${id}`.execute(api.pg.db);
   return rows;
 }
 

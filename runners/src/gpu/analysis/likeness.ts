@@ -1,6 +1,6 @@
 import sharp from "sharp";
-import { loadFaceApi } from "../../src/gpu/analysis/faceapi.ts";
-import type { Box, Point } from "../../src/gpu/index.ts";
+import { loadFaceApi } from "./faceapi.ts";
+import type { Box, Point } from "../index.ts";
 
 // The likeness of a drawn face to the photo, as face-api's face recogniser (a ResNet-34 trained for
 // face verification, shipped with the npm package) measures it: the Euclidean distance between the
