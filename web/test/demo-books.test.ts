@@ -138,7 +138,7 @@ describe.skipIf(!hasChromium)("the demo books, personalised, in Chromium", { tim
       await page.waitForSelector('section.personalization[data-status="analyzed"]', { timeout: LONG });
       // One fixed seed, so each run draws (and screenshots) the same face: the likeness over many
       // seeds is runners/test/gpu/composite.test.ts's to measure.
-      await api.pg.sql`update app.personalizations set seed = ${DRAWING_SEED} where id = ${id}`;
+      await api.pg.sql`update app.personalizations set seed = ${DRAWING_SEED} where id = ${String(id)}`;
       await call("POST", `/v1/personalizations/${id}/generate`, { childName: child });
       await page.waitForSelector('section.personalization[data-status="preview_ready"]', { timeout: LONG });
       await shot(page, "preview-ready");
