@@ -128,7 +128,7 @@ describe("personalizations", () => {
     await expect(
       t.db
         .updateTable("app.personalizations")
-        .set({ status: "uploaded" as never })
+        .set({ status: "uploaded" as never, analysis: { ok: true } })
         .where("id", "=", p.id)
         .execute(),
     ).rejects.toThrow(/status_check/);

@@ -27,8 +27,14 @@ export async function takeJobAs(pg: Pg, workerId: string, key: string): Promise<
     where key = ${key}`;
 }
 
-/** Completes the job with `key`, as its worker does when it succeeds (public `complete_jobs`). */
+/**
+ * Completes the job with `key`, as its worker does when it succeeds: public `complete_jobs`, which
+ * leaves a locked job alone, so its worker's locks are released first (`force_unlock_workers`: every
+ * job that worker holds).
+ */
 export async function completeJob(pg: Pg, key: string): Promise<void> {
+  await pg.sql`select graphile_worker.force_unlock_workers(array(
+    select locked_by from graphile_worker.jobs where key = ${key} and locked_by is not null))`;
   await pg.sql`select count(*) from graphile_worker.complete_jobs(array(select id from graphile_worker.jobs where key = ${key}))`;
 }
 
