@@ -374,7 +374,6 @@ describe.skipIf(!hasChromium)("the whole flow by keyboard alone", { timeout: LON
     // and the count every five pages (and at the end), not one announcement per page.
     const here = heard.filter((h) => h.path === `/p/${id}`);
     const lifecycle = [
-      "uploaded",
       "analyzing",
       "analyzed",
       "preview_generating",
