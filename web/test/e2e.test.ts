@@ -60,6 +60,8 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     runners.push(await spawnRunner("gpu", env));
     browser = await launchBrowser();
     page = await browser.newPage();
+    // Waits, not limits: on a machine busy with other e2e files a screen can take over puppeteer's 30 s.
+    page.setDefaultTimeout(LONG);
     await page.setViewport({ width: 1280, height: 900 });
     watchConsole(page, problems, () => step);
     await page.evaluateOnNewDocument(() => {
