@@ -132,7 +132,12 @@ const GENERATING: readonly string[] = ["preview_generating", "full_generating"];
 
 /** The places of the books among `rows` that may wait for the gpu (the others cost nothing). */
 function placesOf(queue: QueueWatch, rows: Row[]) {
-  return queue.placesOf(rows.filter((r) => GENERATING.includes(r.status)).map((r) => r.id));
+  const waiting = rows.filter((r) => GENERATING.includes(r.status));
+  const changedAt = new Date(Math.max(...waiting.map((r) => r.updated_at.getTime())));
+  return queue.placesOf(
+    waiting.map((r) => r.id),
+    changedAt,
+  );
 }
 
 /** One personalisation of the caller's; 404 for anyone else's. */

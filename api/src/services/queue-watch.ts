@@ -21,8 +21,11 @@ export type QueueListener = (place: QueuePlace | null) => void;
 export interface QueueWatch {
   /** Tells `listener` the book's place now (when it waits) and whenever it changes; returns `forget`. */
   watch(personalizationId: string, listener: QueueListener): () => void;
-  /** The places of these books (absent: not waiting), from a snapshot no older than one interval. */
-  placesOf(personalizationIds: string[]): Promise<Map<string, QueuePlace>>;
+  /**
+   * The places of these books (absent: not waiting), from a snapshot no older than one interval and
+   * taken after `changedAt` (their latest status change): a book just queued is never missing from it.
+   */
+  placesOf(personalizationIds: string[], changedAt?: Date): Promise<Map<string, QueuePlace>>;
   /** Places every waiting book now and tells the watchers whose place changed (the interval runs it; tests may too). */
   tick(): Promise<void>;
 }
@@ -164,9 +167,9 @@ export function queueWatch(db: Kysely<Database>, intervalMs: number, onError: (e
         }
       };
     },
-    async placesOf(ids) {
+    async placesOf(ids, changedAt) {
       if (ids.length === 0) return new Map();
-      const places = await fresh();
+      const places = snapshot && changedAt && snapshot.at <= changedAt.getTime() ? await refresh() : await fresh();
       return new Map(ids.flatMap((id) => (places.has(id) ? [[id, places.get(id) as QueuePlace]] : [])));
     },
     tick,
