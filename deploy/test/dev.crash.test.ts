@@ -35,7 +35,9 @@ describe("npm run dev when it is killed", () => {
     expect(watchers).toHaveLength(3);
     expect([...tree.values()].some((c) => c.includes("postgres"))).toBe(true);
     process.kill(app.child.pid!, "SIGKILL");
-    expect(await survivors(tree, 45_000)).toEqual([]);
+    // A wait, not a limit: each watcher's child drains and stops the stores first, which on a machine
+    // busy with the browser tests has taken past 45 s.
+    expect(await survivors(tree, 120_000)).toEqual([]);
     expect(holding(app.dataDir)).toEqual([]);
-  }, 150_000);
+  }, 300_000);
 });
