@@ -22,6 +22,7 @@ import { fixturePath } from "../testkit/src/fixtures.ts";
 import { serviceEnv, spawnRunner, type Spawned } from "../testkit/src/processes.ts";
 import { readSse } from "../testkit/src/sse.ts";
 import {
+  BENCH_WEBHOOK_KEY,
   benchNodeOptions,
   deployedEnv,
   benchRedisUrl,
@@ -114,6 +115,7 @@ async function main() {
       ...stores,
       ...deployedEnv,
       NODE_ENV: "production",
+      WEBHOOK_ENCRYPTION_KEY: BENCH_WEBHOOK_KEY,
       NODE_OPTIONS: benchNodeOptions,
       RUNNER_HEALTH_PORT: "0",
     };

@@ -201,6 +201,8 @@ export const wallMs = () => performance.timeOrigin + performance.now();
 
 /** The secret the api processes of the benchmarks sign with (tokens are also minted here). */
 export const BENCH_JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
+/** The key production processes seal webhook secrets with: the api and the runners share it. */
+export const BENCH_WEBHOOK_KEY = "bench-webhook-key-bench-webhook-key-0123456789";
 /** The api's METRICS_TOKEN in benchmarks, which read its V8 heap from /metrics. */
 export const BENCH_METRICS_TOKEN = "bench-metrics-token-0123456789";
 
@@ -244,13 +246,15 @@ export async function spawnApi(
     MIGRATE_ON_START: "false",
     JWT_SECRET_KEY: BENCH_JWT_SECRET,
     METRICS_TOKEN: BENCH_METRICS_TOKEN,
+    WEBHOOK_ENCRYPTION_KEY: BENCH_WEBHOOK_KEY,
     WEB_DIST_DIR: "off",
     ...extra,
   });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (spawned.child.exitCode !== null) throw new Error(`the api exited (${spawned.child.exitCode})`);
+    if (spawned.child.exitCode !== null)
+      throw new Error(`the api exited (${spawned.child.exitCode}): ${JSON.stringify(spawned.logs.slice(-3))}`);
     try {
       if ((await fetch(`${url}/healthz`)).ok) break;
     } catch {
