@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import {
   BaseEnv,
+  bool,
   defaultDataDir,
   int,
   loadDotEnv,
@@ -40,6 +41,8 @@ export const RunnerEnv = v.pipe(
     FACE_ENGINE: v.optional(v.picklist(["comfyui", "composite"], "must be comfyui or composite")),
     COMFY_BASE_URL: v.optional(url()),
     COMFY_PROMPT_TIMEOUT_SECONDS: int(600, 5, 7200),
+    /** Send one small warm-up prompt at start and take no page until it has run (docs/comfyui.md). */
+    COMFY_WARMUP: bool(true),
     IPADAPTER_STRENGTH_SCALE: num(1, 0, 3),
     VLM_BASE_URL: v.optional(url()),
     QWEN_MODEL_ID: v.optional(str(), "Qwen/Qwen2-VL-2B-Instruct"),

@@ -52,8 +52,11 @@ export async function main(kind: RunnerKindName): Promise<void> {
       deps: { ...base, ...engines },
       tasks: gpuTasks,
       readiness: engines.readiness,
-      // No job until the face engine can run its workflow (ComfyUI: every class, file and value checked).
+      // No job until the face engine can run its workflow (ComfyUI: every class, file and value
+      // checked) and, with COMFY_WARMUP, has run the warm-up prompt: a page taken while ComfyUI is
+      // still loading its models would wait behind that load, its parent watching 0 %.
       waitUntilReady: true,
+      ...(engines.metrics ? { metrics: engines.metrics } : {}),
     });
   } else {
     // One reused Chromium for the text layers; print files assembled from the bucket and streamed back.

@@ -10,6 +10,7 @@ export type GpuEnv = Pick<
   | "FACE_ENGINE"
   | "COMFY_BASE_URL"
   | "COMFY_PROMPT_TIMEOUT_SECONDS"
+  | "COMFY_WARMUP"
   | "IPADAPTER_STRENGTH_SCALE"
   | "VLM_BASE_URL"
   | "QWEN_MODEL_ID"
@@ -17,14 +18,21 @@ export type GpuEnv = Pick<
   | "MODELS_DIR"
 >;
 
+/** Timings tests shorten: the server recheck and the first wait before a failed warm-up is tried again. */
+export interface EngineTuning {
+  recheckMs?: number;
+  warmUpRetryMs?: number;
+}
+
 /** The face engine FACE_ENGINE names (the workflow is checked against its parameter map here). */
-export function faceEngineFromEnv(env: GpuEnv, tuning: { recheckMs?: number } = {}): FaceEngine {
+export function faceEngineFromEnv(env: GpuEnv, tuning: EngineTuning = {}): FaceEngine {
   if (env.FACE_ENGINE === "comfyui") {
     if (!env.COMFY_BASE_URL) throw new Error("FACE_ENGINE=comfyui needs COMFY_BASE_URL");
     return createComfyEngine({
       baseUrl: env.COMFY_BASE_URL,
       promptTimeoutMs: env.COMFY_PROMPT_TIMEOUT_SECONDS * 1000,
       strengthScale: env.IPADAPTER_STRENGTH_SCALE,
+      warmUp: env.COMFY_WARMUP,
       ...tuning,
     });
   }

@@ -4,7 +4,8 @@
 // At start-up (once per process):
 //   const analyzer = await analyzerFromEnv(env);   // insightface if its ONNX files are mounted, else face-api
 //   const engine = faceEngineFromEnv(env);          // FACE_ENGINE: comfyui (workflow checked here) or composite
-//   /readyz: await engine.readiness()               // {engine, ready, reachable?, queueRemaining?, problem?}
+//   /readyz: await engine.readiness()               // {engine, ready, status: ready|warming|unavailable, reason?, queueRemaining?, warmUpSeconds?}
+//   (ComfyUI with warmUp: the first call that finds the server able to run the workflow starts the warm-up prompt)
 // analyze_photo:
 //   const outcome = await analyzer.analyze(photoBytes, { signal });
 //   outcome.accepted ? store outcome.faceCrop (keys.faceCrop) and outcome.analysis (JSON)

@@ -1,18 +1,16 @@
 import type { Logger } from "@faceapp/core";
 import type { GpuEngines } from "../tasks/deps.ts";
 import type { AnalysisRecord } from "./analysis/analyzer.ts";
-import { analyzerFromEnv, faceEngineFromEnv, type GpuEnv } from "./config.ts";
+import { Gauge } from "prom-client";
+import { analyzerFromEnv, type EngineTuning, faceEngineFromEnv, type GpuEnv } from "./config.ts";
+import type { ComfyEngine } from "./engines/comfyui/engine.ts";
 import { FaceEngineError } from "./engines/errors.ts";
 
 /**
  * The GPU runner's analyzer, face engine and readiness in the shape the runner's tasks take
  * (runners/src/tasks/deps.ts), built from its env: a drop-in for the interim `createGpuEngines`.
  */
-export async function createGpuCapabilities(
-  env: GpuEnv,
-  log?: Logger,
-  tuning: { recheckMs?: number } = {},
-): Promise<GpuEngines> {
+export async function createGpuCapabilities(env: GpuEnv, log?: Logger, tuning: EngineTuning = {}): Promise<GpuEngines> {
   const analyzer = await analyzerFromEnv(env);
   const engine = faceEngineFromEnv(env, tuning);
   log?.info(
@@ -57,6 +55,31 @@ export async function createGpuCapabilities(
     async readiness() {
       const { ready, ...details } = await engine.readiness();
       return { analyzer: { ok: true, detector: analyzer.detector }, faceEngine: { ok: ready, ...details } };
+    },
+    metrics(registry) {
+      if (engine.name !== "comfyui") return;
+      const comfy = engine as ComfyEngine;
+      new Gauge({
+        name: "faceapp_comfyui_warmup_seconds",
+        help: "Seconds the gpu runner's warm-up prompt took (uploads and model loading included); absent until it has run",
+        registers: [registry],
+        collect() {
+          const seconds = comfy.warmUpSeconds();
+          // No series at all before the warm-up has run (a label-less gauge would otherwise say 0).
+          if (seconds === undefined) this.remove();
+          else this.set(seconds);
+        },
+      });
+      new Gauge({
+        name: "faceapp_comfyui_queue_depth",
+        help: "Prompts pending or running in ComfyUI, read from its /prompt when scraped; absent while it does not answer",
+        registers: [registry],
+        async collect() {
+          const depth = await comfy.queueDepth().catch(() => undefined);
+          if (depth === undefined) this.remove();
+          else this.set(depth);
+        },
+      });
     },
     async close() {
       await engine.close();

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { HeadBucketCommand } from "@aws-sdk/client-s3";
 import { sql } from "kysely";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { Logger as WorkerLogger, type TaskList, type WorkerEvents, run } from "graphile-worker";
 import { type JobCatalog, jobs, queueNamesOf, type RunnerKindName, tasksOf } from "@faceapp/core";
 import { beat, forget, sweep } from "./heartbeat.ts";
@@ -28,6 +29,8 @@ export interface RunnerOptions<D extends RunnerDeps> {
   waitUntilReady?: boolean;
   readyPollMs?: number;
   pollIntervalMs?: number;
+  /** Adds the runner's own gauges (the gpu runner's: ComfyUI's warm-up time and queue depth) to /metrics. */
+  metrics?: (registry: Registry) => void;
   /** The job catalog whose queue names and payload versions it takes: `jobs` unless a test passes another. */
   catalog?: JobCatalog;
 }
@@ -210,14 +213,28 @@ export async function startRunner<D extends RunnerDeps>(options: RunnerOptions<D
       () => ({ ok: true }),
       (e) => ({ ok: false, error: String(e) }),
     );
-  const health = await startHealthServer(options.healthPort, async () => {
+  const readiness = async () => {
     const [database, storage, engines] = await Promise.all([
       check(deps.pg.sql`select 1`),
       check(deps.s3.send(new HeadBucketCommand({ Bucket: deps.s3Config.bucket }))),
       options.readiness?.() ?? {},
     ]);
     return { database, storage, ...engines };
+  };
+  // A registry per runner, so several runners in one process (tests) never collide.
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: "faceapp_runner_taking_jobs",
+    help: "1 once the runner takes jobs (for the gpu runner: its face engine was ready, warmed up), else 0",
+    labelNames: ["kind"],
+    registers: [registry],
+    collect() {
+      this.set({ kind }, runner && !stopRequested ? 1 : 0);
+    },
   });
+  options.metrics?.(registry);
+  const health = await startHealthServer(options.healthPort, readiness, registry);
 
   let stopping: Promise<void> | undefined;
   const stop = () => {

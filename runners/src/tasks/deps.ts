@@ -1,4 +1,5 @@
 import type { FaceColours, Manifest, NameForms, PageId } from "@faceapp/core";
+import type { Registry } from "prom-client";
 import type { Readiness } from "../runtime/health.ts";
 import type { RunnerDeps } from "../runtime/task.ts";
 import type { WebhookSettings } from "../webhooks/deliver.ts";
@@ -78,6 +79,8 @@ export interface GpuEngines {
   analyzer: Analyzer;
   faceEngine: FaceEngine;
   readiness: Readiness;
+  /** Registers the engines' gauges (ComfyUI's warm-up time and queue depth) on the runner's /metrics. */
+  metrics?(registry: Registry): void;
   close(): Promise<void>;
 }
 

@@ -268,6 +268,7 @@ describe("ComfyUI engine against the protocol double", () => {
     expect(await engine.readiness()).toEqual({
       engine: "comfyui",
       ready: true,
+      status: "ready",
       reachable: true,
       queueRemaining: 1,
       comfyuiVersion: "0.8.1",

@@ -6,6 +6,7 @@ export function gpuEnv(over: Partial<GpuEnv> = {}): GpuEnv {
     FACE_ENGINE: "composite",
     COMFY_BASE_URL: undefined,
     COMFY_PROMPT_TIMEOUT_SECONDS: 60,
+    COMFY_WARMUP: true,
     IPADAPTER_STRENGTH_SCALE: 1,
     VLM_BASE_URL: undefined,
     QWEN_MODEL_ID: "Qwen/Qwen2-VL-2B-Instruct",

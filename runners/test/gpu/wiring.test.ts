@@ -60,7 +60,7 @@ describe("the GPU capabilities in the shape the runner's tasks take", () => {
     expect(fromFive.equals(png)).toBe(false);
     expect(await gpu.readiness()).toEqual({
       analyzer: { ok: true, detector: "face-api" },
-      faceEngine: { ok: true, engine: "composite" },
+      faceEngine: { ok: true, engine: "composite", status: "ready" },
     });
   });
 
@@ -70,8 +70,12 @@ describe("the GPU capabilities in the shape the runner's tasks take", () => {
     const gpu = await createGpuCapabilities({ ...base, FACE_ENGINE: "comfyui", COMFY_BASE_URL: double.url });
     closers.push(() => gpu.close());
     expect(gpu.faceEngine.name).toBe("comfyui");
+    // The first answer starts the warm-up prompt (COMFY_WARMUP, on by default): warming until it has run.
     expect(await gpu.readiness()).toMatchObject({
-      faceEngine: { ok: true, engine: "comfyui", reachable: true, queueRemaining: 0 },
+      faceEngine: { ok: false, status: "warming", engine: "comfyui", reachable: true },
     });
+    await expect
+      .poll(async () => (await gpu.readiness()).faceEngine, { timeout: 20_000 })
+      .toMatchObject({ ok: true, status: "ready", engine: "comfyui", reachable: true, queueRemaining: 0 });
   });
 });

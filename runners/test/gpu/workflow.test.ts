@@ -18,6 +18,19 @@ describe("the face workflow and its parameter map", () => {
     expect(graph["17"]!.inputs).toMatchObject({ weight: 2.2, weight_faceidv2: 2 });
     expect(graph["16"]!.inputs.lora_strength).toBe(1.5);
     expect(graph["18"]!.inputs).toMatchObject({ seed: 42, steps: 30, cfg: 4, denoise: 0.6 });
+    // The warm-up prompt's one step goes to the same sampler.
+    const warmUp = workflow.build({
+      childImage: "c.png",
+      illustration: "i.png",
+      mask: "m.png",
+      prompt: "",
+      negativePrompt: "",
+      seed: 0,
+      strengthScale: 1,
+      steps: 1,
+    });
+    expect(warmUp["18"]!.inputs.steps).toBe(1);
+    expect(JSON.stringify(workflow.graph)).toBe(before);
     // The original's graph: IPAdapter FaceID Plus V2 with its settings, SD1.5 inpainting.
     expect(graph["16"]!.inputs.preset).toBe("FACEID PLUS V2");
     expect(graph["17"]!.inputs).toMatchObject({
@@ -39,6 +52,7 @@ describe("the face workflow and its parameter map", () => {
       "childImage: 2.image is a link, not a value to set",
       "negativePrompt: node 7 is not in the workflow",
       "seed: node 18 is KSamplerAdvanced, expected KSampler",
+      "steps: node 18 is KSamplerAdvanced, expected KSampler",
       "ipadapterWeight: node 17 has no input weight",
       "node 9.negative links to missing node 7",
     ]);

@@ -146,7 +146,7 @@ export function createCompositeEngine(config: CompositeEngineConfig = {}): FaceE
     name: "composite",
     personalize,
     async readiness(): Promise<EngineReadiness> {
-      return { engine: "composite", ready: true };
+      return { engine: "composite", ready: true, status: "ready" };
     },
     async close() {},
   };

@@ -34,6 +34,15 @@ export interface PersonalizeRequest {
 export interface EngineReadiness {
   engine: "comfyui" | "composite";
   ready: boolean;
+  /**
+   * `ready` (takes pages), `warming` (ComfyUI runs the warm-up prompt: reachable, but the first page
+   * would pay the model load) or `unavailable` (`reason` says why).
+   */
+  status: "ready" | "warming" | "unavailable";
+  /** Why it is not ready, one sentence for an operator. */
+  reason?: string;
+  /** ComfyUI: the seconds the warm-up prompt took, once it has run. */
+  warmUpSeconds?: number;
   /** ComfyUI: reachable and its queue depth (pending + running). */
   reachable?: boolean;
   queueRemaining?: number;

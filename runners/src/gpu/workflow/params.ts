@@ -24,6 +24,8 @@ export const faceWorkflowParams = {
   prompt: { node: "6", classType: "CLIPTextEncode", input: "text" },
   negativePrompt: { node: "7", classType: "CLIPTextEncode", input: "text" },
   seed: { node: "18", classType: "KSampler", input: "seed" },
+  /** Left as the workflow has it for pages; the warm-up prompt runs one step. */
+  steps: { node: "18", classType: "KSampler", input: "steps" },
   /** Scaled by IPADAPTER_STRENGTH_SCALE, as the original did. */
   ipadapterWeight: { node: "17", classType: "IPAdapterFaceID", input: "weight" },
   ipadapterWeightFaceIdV2: { node: "17", classType: "IPAdapterFaceID", input: "weight_faceidv2" },
@@ -55,6 +57,8 @@ export interface WorkflowParams {
   seed: number;
   /** Multiplies the IPAdapter weights and the LoRA strength (IPADAPTER_STRENGTH_SCALE). */
   strengthScale: number;
+  /** Sampler steps; unset, the workflow's own (the warm-up prompt sets 1). */
+  steps?: number;
 }
 
 /** Problems of a graph against its parameter map; empty when they agree. */
@@ -126,6 +130,7 @@ export function loadFaceWorkflow(graph: ApiGraph = workflowJson as ApiGraph, par
       set(params.prompt, p.prompt);
       set(params.negativePrompt, p.negativePrompt);
       set(params.seed, p.seed);
+      if (p.steps !== undefined) set(params.steps, p.steps);
       set(params.ipadapterWeight, scaled(params.ipadapterWeight, p.strengthScale));
       set(params.ipadapterWeightFaceIdV2, scaled(params.ipadapterWeightFaceIdV2, p.strengthScale));
       set(params.loraStrength, scaled(params.loraStrength, p.strengthScale));

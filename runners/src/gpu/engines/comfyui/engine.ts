@@ -6,6 +6,7 @@ import { checkServer, type ServerCheck } from "./check.ts";
 import { ComfyHttp } from "./http.ts";
 import { runPrompt } from "./run.ts";
 import { ComfySocket } from "./socket.ts";
+import { warmUpInputs, warmUpPrompt } from "./warmup.ts";
 
 export interface ComfyEngineConfig {
   /** COMFY_BASE_URL, e.g. `http://comfyui:8188`. */
@@ -28,7 +29,24 @@ export interface ComfyEngineConfig {
   negativePrompt?: string;
   /** How often a failed start-up check of the server is repeated (readiness asks), default 10 s. */
   recheckMs?: number;
+  /**
+   * Once the server check passes, send one warm-up prompt (the face workflow at 256 px and one step,
+   * warmup.ts) and report `warming` until it has run: ComfyUI loads its models for it, not during
+   * the first parent's page. Off unless asked (the gpu runner asks: COMFY_WARMUP).
+   */
+  warmUp?: boolean;
+  /** The wait before a failed warm-up is tried again, doubled after each failure up to 5 minutes; default 5 s. */
+  warmUpRetryMs?: number;
 }
+
+/** Where the warm-up stands: not started, running, done (its seconds), or failed (tried again at `retryAt`). */
+type WarmUp =
+  | { phase: "pending" }
+  | { phase: "warming" }
+  | { phase: "warm"; seconds: number }
+  | { phase: "failed"; reason: string; failures: number; retryAt: number };
+
+const MAX_WARM_UP_RETRY_MS = 300_000;
 
 const defaultNegative = "photo, realistic, deformed face, extra eyes, blurry, text, watermark";
 const pngMagic = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
@@ -49,6 +67,10 @@ export interface ComfyEngine extends FaceEngine {
   check(): Promise<string[]>;
   /** The same check with the server's comfyui_version (/system_stats). */
   checkServer(): Promise<ServerCheck>;
+  /** Seconds the warm-up prompt took (uploads included) once it has run; undefined before. */
+  warmUpSeconds(): number | undefined;
+  /** ComfyUI's pending plus running prompts, asked now. */
+  queueDepth(signal?: AbortSignal): Promise<number>;
 }
 
 /**
@@ -78,6 +100,65 @@ export function createComfyEngine(config: ComfyEngineConfig): ComfyEngine {
   });
   let checked: { at: number; problems: string[]; comfyuiVersion: string | undefined } | undefined;
   const recheckMs = config.recheckMs ?? 10_000;
+  let warm: WarmUp = { phase: "pending" };
+  const closing = new AbortController();
+
+  /** Runs the warm-up prompt; resolves with its seconds, rejects with why it did not run. */
+  async function warmUp(): Promise<number> {
+    const started = performance.now();
+    const signal = closing.signal;
+    const images = await warmUpInputs();
+    const [childImage, illustration, mask] = await Promise.all([
+      upload(images.faceCrop, "warmup-child", signal),
+      upload(images.illustration, "warmup-art", signal),
+      upload(images.mask, "warmup-mask", signal),
+    ]);
+    const graph = workflow.build({
+      childImage,
+      illustration,
+      mask,
+      prompt: warmUpPrompt,
+      negativePrompt: config.negativePrompt ?? defaultNegative,
+      seed: 0,
+      strengthScale,
+      steps: 1,
+    });
+    const result = await runPrompt(http, socket, {
+      graph,
+      promptId: randomUUID(),
+      timeoutMs: config.promptTimeoutMs,
+      pollMs: config.pollMs ?? 1_000,
+      signal,
+    });
+    if (result.kind === "lost") {
+      // The uploads went with it when ComfyUI restarted: the next try sends them again.
+      uploaded.clear();
+      throw new FaceEngineError("unavailable", "ComfyUI restarted and lost the warm-up prompt", true);
+    }
+    if (!result.entry.outputs[workflow.output.node]?.images?.[0]) {
+      throw new FaceEngineError("bad_output", "ComfyUI finished the warm-up prompt without an image", true);
+    }
+    return (performance.now() - started) / 1000;
+  }
+
+  /** Starts the warm-up unless it runs, ran, or failed too recently. */
+  function startWarmUp(): void {
+    if (warm.phase === "warming" || warm.phase === "warm") return;
+    if (warm.phase === "failed" && performance.now() < warm.retryAt) return;
+    const failures = warm.phase === "failed" ? warm.failures : 0;
+    warm = { phase: "warming" };
+    warmUp().then(
+      (seconds) => {
+        warm = { phase: "warm", seconds };
+      },
+      (error: unknown) => {
+        if (closing.signal.aborted) return;
+        const wait = Math.min((config.warmUpRetryMs ?? 5_000) * 2 ** failures, MAX_WARM_UP_RETRY_MS);
+        const reason = error instanceof Error ? error.message : String(error);
+        warm = { phase: "failed", reason, failures: failures + 1, retryAt: performance.now() + wait };
+      },
+    );
+  }
 
   // Content-addressed names: a book's art is uploaded to a ComfyUI once, not once per page; the
   // cache is dropped when ComfyUI shows it lost files (a restart, a 400 for a missing LoadImage file).
@@ -162,6 +243,8 @@ export function createComfyEngine(config: ComfyEngineConfig): ComfyEngine {
       return (await this.checkServer()).problems;
     },
     checkServer: () => checkServer(http, sample, AbortSignal.timeout(30_000)),
+    warmUpSeconds: () => (warm.phase === "warm" ? warm.seconds : undefined),
+    queueDepth: (signal) => http.queueRemaining(signal ?? AbortSignal.timeout(2_000)),
     async readiness(): Promise<EngineReadiness> {
       try {
         const queueRemaining = await http.queueRemaining(AbortSignal.timeout(2_000));
@@ -172,13 +255,29 @@ export function createComfyEngine(config: ComfyEngineConfig): ComfyEngine {
         }
         const { problems, comfyuiVersion } = checked;
         const seen = { engine: "comfyui" as const, reachable: true, queueRemaining, comfyuiVersion };
-        if (problems.length > 0) return { ...seen, ready: false, problems };
-        return { ...seen, ready: true };
+        if (problems.length > 0) {
+          const reason = `ComfyUI cannot run the face workflow: ${problems.join("; ")}`;
+          return { ...seen, ready: false, status: "unavailable", reason, problems };
+        }
+        if (!config.warmUp) return { ...seen, ready: true, status: "ready" };
+        startWarmUp();
+        // Read again: a warm-up that failed at once (a refused upload) has already said why.
+        const now = warm as WarmUp;
+        if (now.phase === "warm") return { ...seen, ready: true, status: "ready", warmUpSeconds: now.seconds };
+        if (now.phase === "failed") {
+          const next = Math.max(0, Math.ceil((now.retryAt - performance.now()) / 1000));
+          const reason = `the warm-up prompt failed (${now.failures} time${now.failures === 1 ? "" : "s"}): ${now.reason}; next try in ${next} s`;
+          return { ...seen, ready: false, status: "unavailable", reason };
+        }
+        const reason = "warming up: ComfyUI is loading the models for a first small prompt";
+        return { ...seen, ready: false, status: "warming", reason };
       } catch (error) {
-        return { engine: "comfyui", ready: false, reachable: false, problem: (error as Error).message };
+        const problem = (error as Error).message;
+        return { engine: "comfyui", ready: false, status: "unavailable", reachable: false, problem, reason: problem };
       }
     },
     async close() {
+      closing.abort(new Error("the engine is closing"));
       socket.close();
     },
   };
