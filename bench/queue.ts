@@ -64,6 +64,7 @@ try {
   for (const id of ids) watch.watch(id, () => told++);
   await watch.tick(); // the streams' first places (shared by all of them)
   console.log(`seeded and watched in ${((performance.now() - seeding) / 1000).toFixed(0)} s`);
+  // biome-ignore lint/suspicious/noUndeclaredEnvVars: a benchmark-only switch (bench/README.md)
   if (process.env.BENCH_QUEUE_PLAN) {
     const { rows } = await sql<{ "QUERY PLAN": string }>`explain (analyze, buffers) ${placeWaitingQuery()}`.execute(
       pg.db,

@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { AppError, keys } from "@faceapp/core";
 import type { Database, Upload } from "@faceapp/sql";
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import type { Bucket } from "../deps.ts";
 import type { Upload as UploadView, UploadTicket, UploadWithUrl } from "../schemas.ts";
 import { createBudget } from "./decode-budget.ts";
