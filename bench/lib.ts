@@ -311,12 +311,9 @@ export function cpuProfile(dir: string): Record<string, string> {
   return { BENCH_CPU_PROF_DIR: path.resolve(dir) };
 }
 
-/**
- * A full garbage collection in a process started with benchNodeOptions, then a moment to settle;
- * `compacting`: one that also compacts the heap and returns its free pages (bench/preload.mjs).
- */
-export async function collectGarbage(pid: number, compacting = false): Promise<void> {
-  process.kill(pid, compacting ? "SIGURG" : "SIGUSR2");
+/** A full garbage collection in a process started with benchNodeOptions, then a moment to settle. */
+export async function collectGarbage(pid: number): Promise<void> {
+  process.kill(pid, "SIGUSR2");
   await new Promise((r) => setTimeout(r, 500));
 }
 

@@ -1,7 +1,6 @@
 // Preloaded into the processes the benchmarks spawn (NODE_OPTIONS="--expose-gc --import …/preload.mjs";
 // --cpu-prof may not be given there):
 //   - SIGUSR2 runs a full garbage collection, so memory is read with only live objects on the heap;
-//     SIGURG one that also compacts the heap and returns its free pages (see below);
 //   - with BENCH_HEAP_DIR set, a heap snapshot is written there after that collection (compare two to
 //     see what each stream, request or job keeps);
 //   - with BENCH_CPU_PROF_DIR set, a CPU profile is written there when the process exits;
@@ -39,12 +38,6 @@ process.on("SIGUSR2", () => {
     fs.mkdirSync(heapDir, { recursive: true });
     v8.writeHeapSnapshot(path.join(heapDir, `${process.pid}-${Date.now()}.heapsnapshot`));
   }
-});
-
-// SIGURG: a full collection that also compacts the heap and gives its free pages back, as V8's memory
-// reducer does once an idle process's allocations slow down (SIGUSR2's leaves them committed).
-process.on("SIGURG", () => {
-  globalThis.gc?.({ type: "major", flavor: "last-resort" });
 });
 
 if (dir) {

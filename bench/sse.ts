@@ -124,8 +124,6 @@ async function main() {
     await sleep(2000);
     await collectGarbage(api.pid);
     const before = { rss: rssMb(api.pid), heap: await heapMb(api.url) };
-    await collectGarbage(api.pid, true);
-    const beforeCompacted = rssMb(api.pid);
     const opening = performance.now();
     const opened = await ask<{ open: number; failed: number }>(
       client,
@@ -136,10 +134,6 @@ async function main() {
     await sleep(3000);
     await collectGarbage(api.pid);
     const after = { rss: rssMb(api.pid), heap: await heapMb(api.url) };
-    // The same with the heap compacted: what the opening burst left committed but free is not counted.
-    await collectGarbage(api.pid, true);
-    const afterCompacted = rssMb(api.pid);
-    const compactedPerStreamKb = ((afterCompacted - beforeCompacted) * 1024) / Math.max(1, opened.open);
     const perStreamKb = ((after.rss - before.rss) * 1024) / Math.max(1, opened.open);
     const heapPerStreamKb = ((after.heap.used - before.heap.used) * 1024) / Math.max(1, opened.open);
     line(
@@ -149,10 +143,6 @@ async function main() {
     line(
       "api memory",
       `RSS ${before.rss.toFixed(0)} → ${after.rss.toFixed(0)} MB (${perStreamKb.toFixed(1)} KB per stream), heap ${before.heap.used.toFixed(0)} → ${after.heap.used.toFixed(0)} MB (${heapPerStreamKb.toFixed(1)} KB per stream; committed ${before.heap.total.toFixed(0)} → ${after.heap.total.toFixed(0)} MB)`,
-    );
-    line(
-      "api memory, heap compacted",
-      `RSS ${beforeCompacted.toFixed(0)} → ${afterCompacted.toFixed(0)} MB (${compactedPerStreamKb.toFixed(1)} KB per stream)`,
     );
 
     // Latency: keep the first LATENCY_STREAMS streams; RATE events/s spread over them, open loop.
@@ -223,13 +213,6 @@ async function main() {
         unit: "KB",
         target: "≤ 30",
         met: perStreamKb <= 30,
-      },
-      {
-        name: "memory per open stream (api RSS, heap compacted)",
-        value: compactedPerStreamKb,
-        unit: "KB",
-        target: "",
-        met: null,
       },
       { name: "memory per open stream (V8 heap)", value: heapPerStreamKb, unit: "KB", target: "", met: null },
       { name: "streams opened per second", value: opened.open / openSeconds, unit: "/s", target: "", met: null },
