@@ -5,7 +5,7 @@
 import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
-import type { ServerResponse } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { App } from "../src/app.ts";
 import { MAX_PENDING_TICKS } from "../src/services/event-stream.ts";
@@ -35,7 +35,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  server.closeAllConnections?.();
+  (server as Server).closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
 

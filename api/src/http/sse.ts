@@ -37,6 +37,12 @@ function endOnClose(closing: AbortSignal, stream: AbortController): () => void {
   return () => open.delete(stream);
 }
 
+/** Node's response when @hono/node-server serves the request (its `outgoing` binding). */
+function nodeResponse(c: Context): ServerResponse | undefined {
+  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
+  return outgoing instanceof ServerResponse ? outgoing : undefined;
+}
+
 type Produce = (sink: SseSink, signal: AbortSignal) => Promise<void>;
 
 /** Node responses whose stream waits for the head: the app's outermost middleware starts it. */
@@ -50,9 +56,9 @@ const waiting = new WeakMap<ServerResponse, (res: Response) => void>();
  */
 export const sendEventStreams: MiddlewareHandler = async (c, next) => {
   await next();
-  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
-  const start = outgoing instanceof ServerResponse ? waiting.get(outgoing) : undefined;
-  if (!start || !(outgoing instanceof ServerResponse)) return;
+  const outgoing = nodeResponse(c);
+  const start = outgoing && waiting.get(outgoing);
+  if (!outgoing || !start) return;
   waiting.delete(outgoing);
   const res = c.res;
   start(res);
@@ -79,8 +85,8 @@ export function sseResponse(
   c.header("Content-Type", "text/event-stream");
   c.header("Cache-Control", "no-cache, no-transform");
   c.header("X-Accel-Buffering", "no");
-  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
-  if (outgoing instanceof ServerResponse) {
+  const outgoing = nodeResponse(c);
+  if (outgoing) {
     waiting.set(outgoing, (res) => toNode(outgoing, res, produce, onError, closing, end));
     return c.newResponse(null);
   }
