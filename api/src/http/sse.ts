@@ -111,7 +111,9 @@ function toNode(
   };
   if (ours && !out.destroyed) {
     const head: Record<string, string> = {};
-    for (const [name, value] of res.headers) head[name] = value;
+    res.headers.forEach((value, name) => {
+      head[name] = value;
+    });
     out.writeHead(200, head);
     out.flushHeaders();
     out.on("drain", wake);
