@@ -9,6 +9,8 @@
 // personalisations and their first event are inserted straight away (the api allows 8 streams per
 // user). The clients are another process (bench/sse-client.ts). Prints a table and a RESULTS line.
 import { type ChildProcess, fork } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -69,19 +71,25 @@ function ask<T>(client: ChildProcess, message: object, answer: string): Promise<
   });
 }
 
-/** The api's V8 heap in use, from its Prometheus metrics (MB). */
-async function heapMb(base: string): Promise<number> {
+/** The api's V8 heap in use and committed (what it holds of the RSS), from its Prometheus metrics (MB). */
+async function heapMb(base: string): Promise<{ used: number; total: number }> {
   const text = await (
     await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } })
   ).text();
-  return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
+  const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
+  return { used: metric("nodejs_heap_size_used_bytes"), total: metric("nodejs_heap_size_total_bytes") };
 }
 
 async function main() {
   const services = await resolveServices(env, dataDir);
   const database = await throwawayDatabase(services.databaseUrl);
   const pg = createPg(database.url, { max: 16, applicationName: "faceapp-bench" });
-  const api = await spawnApi(database.url, services.s3, args["cpu-prof"] ? cpuProfile(args["cpu-prof"]) : {});
+  // The api's garbage collections, to see which of them fall within the latency window.
+  const gcLog = path.join(os.tmpdir(), `bench-sse-gc-${process.pid}.log`);
+  const api = await spawnApi(database.url, services.s3, {
+    BENCH_GC_LOG: gcLog,
+    ...(args["cpu-prof"] ? cpuProfile(args["cpu-prof"]) : {}),
+  });
   const bus = createProgressBus(benchRedisUrl(), pg.sql);
   const client = fork(path.join(here, "sse-client.ts"), [], {
     execArgv: ["--import", "tsx"],
@@ -127,14 +135,14 @@ async function main() {
     await collectGarbage(api.pid);
     const after = { rss: rssMb(api.pid), heap: await heapMb(api.url) };
     const perStreamKb = ((after.rss - before.rss) * 1024) / Math.max(1, opened.open);
-    const heapPerStreamKb = ((after.heap - before.heap) * 1024) / Math.max(1, opened.open);
+    const heapPerStreamKb = ((after.heap.used - before.heap.used) * 1024) / Math.max(1, opened.open);
     line(
       `${STREAMS} streams opened`,
       `${opened.open} open, ${opened.failed} failed, in ${openSeconds.toFixed(1)} s (${(opened.open / openSeconds).toFixed(0)}/s)`,
     );
     line(
       "api memory",
-      `RSS ${before.rss.toFixed(0)} → ${after.rss.toFixed(0)} MB (${perStreamKb.toFixed(1)} KB per stream), heap ${before.heap.toFixed(0)} → ${after.heap.toFixed(0)} MB (${heapPerStreamKb.toFixed(1)} KB per stream)`,
+      `RSS ${before.rss.toFixed(0)} → ${after.rss.toFixed(0)} MB (${perStreamKb.toFixed(1)} KB per stream), heap ${before.heap.used.toFixed(0)} → ${after.heap.used.toFixed(0)} MB (${heapPerStreamKb.toFixed(1)} KB per stream; committed ${before.heap.total.toFixed(0)} → ${after.heap.total.toFixed(0)} MB)`,
     );
 
     // Latency: keep the first LATENCY_STREAMS streams; RATE events/s spread over them, open loop.
@@ -145,6 +153,7 @@ async function main() {
     const total = RATE * SECONDS;
     const pending: Promise<void>[] = [];
     const start = performance.now();
+    const windowStart = wallMs();
     for (let k = 0; k < total; k++) {
       const planned = start + (k * 1000) / RATE;
       const wait = planned - performance.now();
@@ -175,12 +184,20 @@ async function main() {
       events.push(...report.events);
       quiet = report.events.length ? 0 : quiet + 1;
     }
+    const windowEnd = Math.max(...events.map(([, at]) => at), wallMs());
+    const pauses = gcPauses(gcLog, windowStart, windowEnd);
     const latencies = events.filter(([id]) => publishedAt.has(id)).map(([id, at]) => at - publishedAt.get(id)!);
     const lost = publishedAt.size - latencies.length;
     const s = summarize(latencies);
     line(
       `${RATE} events/s over ${LATENCY_STREAMS} streams, ${SECONDS} s`,
       `published ${(publishedAt.size / publishSeconds).toFixed(0)}/s; publish → parsed p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms, ${lost} not received`,
+    );
+    line(
+      "api GC pauses in that window",
+      pauses
+        .map((p) => `${p.kind} ${p.count}× (max ${p.max.toFixed(1)} ms, total ${p.total.toFixed(0)} ms)`)
+        .join(", ") || "none",
     );
     const results: Result[] = [
       {
@@ -218,7 +235,24 @@ async function main() {
     await pg.close();
     await database.drop();
     await services.stop();
+    fs.rmSync(gcLog, { force: true });
   }
+}
+
+/** The api's GC pauses (bench/preload.mjs) between two wall-clock times, by kind. */
+function gcPauses(file: string, from: number, to: number) {
+  const byKind = new Map<string, { kind: string; count: number; max: number; total: number }>();
+  const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  for (const row of text.split("\n")) {
+    const [at, kind, ms] = row.split(" ");
+    if (!kind || Number(at) < from || Number(at) > to) continue;
+    const k = byKind.get(kind) ?? { kind, count: 0, max: 0, total: 0 };
+    k.count += 1;
+    k.max = Math.max(k.max, Number(ms));
+    k.total += Number(ms);
+    byKind.set(kind, k);
+  }
+  return [...byKind.values()];
 }
 
 await main();

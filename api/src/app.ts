@@ -10,6 +10,7 @@ import { renderError } from "./http/errors.ts";
 import { createMetrics, requestContext } from "./http/observe.ts";
 import { buildOpenApi, docsPage } from "./http/openapi.ts";
 import { originOf, securityHeaders } from "./http/security-headers.ts";
+import { sendEventStreams } from "./http/sse.ts";
 import type { AppEnv } from "./http/types.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { bookRoutes } from "./routes/books.ts";
@@ -65,6 +66,8 @@ export function createApp(deps: AppDeps) {
   const metrics = createMetrics();
   const app = new Hono<AppEnv>();
 
+  // Outermost: an event stream's head is written once every middleware below has added its headers.
+  app.use(sendEventStreams);
   app.use(requestContext(deps.logger));
   app.use(metrics.middleware);
   app.use(

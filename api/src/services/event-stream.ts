@@ -34,6 +34,18 @@ type Tick =
   | ProgressEvent
   | { type: "queue"; data: QueuePlace | { position: null; pagesAhead: null; etaSeconds: null } };
 
+/**
+ * Ticks held for a client that is not reading: past this many the oldest are dropped. They are
+ * moments of progress, each superseded by the next (persisted events are read from the table, never
+ * held here), so a stalled client costs a bounded amount of memory.
+ */
+export const MAX_PENDING_TICKS = 64;
+
+function hold(ticks: Tick[], tick: Tick): void {
+  if (ticks.length >= MAX_PENDING_TICKS) ticks.shift();
+  ticks.push(tick);
+}
+
 const asId = (value: string | undefined): bigint => (value && /^\d{1,18}$/.test(value) ? BigInt(value) : 0n);
 
 /** Internal keys become short-lived URLs; nothing else changes. */
@@ -65,11 +77,11 @@ export async function streamEvents(
   let wake: (() => void) | null = null;
   const unsubscribe = bus.subscribe(personalizationId, (event) => {
     if (event.id) persistedPending = true;
-    else ticks.push(event);
+    else hold(ticks, event);
     wake?.();
   });
   const unwatch = options.queue?.watch(personalizationId, (place) => {
-    ticks.push({ type: "queue", data: place ?? { position: null, pagesAhead: null, etaSeconds: null } });
+    hold(ticks, { type: "queue", data: place ?? { position: null, pagesAhead: null, etaSeconds: null } });
     wake?.();
   });
   const onAbort = () => wake?.();
