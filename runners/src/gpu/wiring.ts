@@ -1,6 +1,7 @@
 import type { Logger } from "@faceapp/core";
 import type { GpuEngines } from "../tasks/deps.ts";
 import type { AnalysisRecord } from "./analysis/analyzer.ts";
+import { descriptor } from "./analysis/likeness.ts";
 import { analyzerFromEnv, faceEngineFromEnv, type GpuEnv } from "./config.ts";
 import { FaceEngineError } from "./engines/errors.ts";
 
@@ -52,6 +53,12 @@ export async function createGpuCapabilities(
           signal: input.signal,
           onProgress: input.onProgress,
         });
+      },
+    },
+    likeness: {
+      async describe(image, region) {
+        const found = await descriptor(image, region);
+        return found ? Array.from(found) : null;
       },
     },
     async readiness() {

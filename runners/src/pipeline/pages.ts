@@ -74,11 +74,21 @@ export async function publishProgress(
   ]);
 }
 
-/** The face engine's result is stored: the page moves on to its render job, in the same transaction. */
-export async function storeBackground(pg: Pg, key: PageKey, backgroundKey: string): Promise<boolean> {
+/**
+ * The face engine's result is stored with its likeness check (docs/likeness.md): the page moves on to
+ * its render job, in the same transaction.
+ */
+export async function storeBackground(
+  pg: Pg,
+  key: PageKey,
+  backgroundKey: string,
+  likeness: { distance: number | null; redrawn: boolean; flagged: boolean },
+): Promise<boolean> {
   return pg.db.transaction().execute(async (tx) => {
     const { rows } = await sql`
-      update app.personalization_pages set background_key = ${backgroundKey}, status = 'rendering', updated_at = now()
+      update app.personalization_pages set background_key = ${backgroundKey}, status = 'rendering',
+        likeness_distance = ${likeness.distance}, likeness_redrawn = ${likeness.redrawn},
+        likeness_flagged = ${likeness.flagged}, updated_at = now()
       where ${pageWhere(key)} and status = 'personalizing' returning page`.execute(tx);
     if (rows.length === 0) return false;
     await addJob(tx, "render_page", key);

@@ -1,9 +1,13 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { registry } from "./metrics.ts";
 
 export type Readiness = () => Promise<Record<string, { ok: boolean; [detail: string]: unknown }>>;
 
-/** The runner's /healthz (process alive) and /readyz (its dependencies answer). */
+/**
+ * The runner's /healthz (process alive), /readyz (its dependencies answer) and /metrics (Prometheus;
+ * counts only, no personal data; the port is the runner's own, not published like the api's).
+ */
 export async function startHealthServer(
   port: number,
   readiness: Readiness,
@@ -19,6 +23,10 @@ export async function startHealthServer(
       res
         .writeHead(ok ? 200 : 503, { "content-type": "application/json" })
         .end(JSON.stringify({ status: ok ? "ok" : "unavailable", checks }));
+      return;
+    }
+    if (req.url === "/metrics") {
+      res.writeHead(200, { "content-type": registry.contentType }).end(await registry.metrics());
       return;
     }
     res.writeHead(404).end();

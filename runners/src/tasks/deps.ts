@@ -1,4 +1,5 @@
 import type { FaceColours, Manifest, NameForms, PageId } from "@faceapp/core";
+import type { LikenessMeter } from "../pipeline/likeness.ts";
 import type { Readiness } from "../runtime/health.ts";
 import type { RunnerDeps } from "../runtime/task.ts";
 import type { WebhookSettings } from "../webhooks/deliver.ts";
@@ -77,6 +78,8 @@ export interface PrintAssembler {
 export interface GpuEngines {
   analyzer: Analyzer;
   faceEngine: FaceEngine;
+  /** Face descriptors for the likeness check of face pages (docs/likeness.md). */
+  likeness: LikenessMeter;
   readiness: Readiness;
   close(): Promise<void>;
 }
@@ -84,6 +87,7 @@ export interface GpuEngines {
 export interface GpuDeps extends RunnerDeps {
   analyzer: Analyzer;
   faceEngine: FaceEngine;
+  likeness: LikenessMeter;
 }
 
 export interface RenderDeps extends RunnerDeps {
