@@ -19,6 +19,7 @@ const pendingPage = (page: string): ViewPage => ({
   status: "pending",
   webUrl: null,
   failureReason: null,
+  likeness: { distance: null, flagged: false },
   text: null,
 });
 
@@ -117,6 +118,7 @@ describe("the live state of a personalisation", () => {
             status: "done",
             webUrl: "u3",
             failureReason: null,
+            likeness: { distance: null, flagged: false },
             text: null,
           },
         ],
@@ -171,6 +173,7 @@ describe("the live state of a personalisation", () => {
         status: "done",
         webUrl: "u",
         failureReason: null,
+        likeness: { distance: null, flagged: false },
         text: null,
       })),
       ...full.map((p, i) => ({
@@ -180,6 +183,7 @@ describe("the live state of a personalisation", () => {
         status: i < 4 ? "done" : "pending",
         webUrl: i < 4 ? "u" : null,
         failureReason: null,
+        likeness: { distance: null, flagged: false },
         text: null,
       })),
     ];
