@@ -91,6 +91,14 @@ describe("a personalisation", () => {
     expect(view.status).toBe("preview_ready");
     expect(view.pages.filter((p: { webUrl: string | null }) => p.webUrl)).toHaveLength(3);
     expect(view.regenerationsLeft).toBe(3);
+    // The likeness check (docs/likeness.md): the face page measured against the photo, the others not.
+    const likeness = Object.fromEntries(
+      view.pages.map((p: { page: string; likeness: unknown }) => [p.page, p.likeness]),
+    );
+    // The test book's 96-pixel face region is too small to measure: kept unmeasured, never flagged.
+    expect(likeness.page_1).toEqual({ distance: null, flagged: false });
+    expect(likeness.page_2).toEqual({ distance: null, flagged: false });
+    expect(done.find((e) => e.data.page === "page_1")?.data).toMatchObject({ likenessFlagged: false });
   });
 
   it("replays after Last-Event-ID without missing or repeating anything", async () => {

@@ -7,10 +7,17 @@ import { likenessDistance, likenessPages } from "../runtime/metrics.ts";
 // photo's (Euclidean, face-api's 128 numbers; lower is more alike). Over the threshold the page is
 // drawn once more with a seed derived from its own; the more alike drawing is kept, flagged when it is
 // still over. No face found on a drawing counts as unlike. A measurement that fails keeps the drawing
-// unmeasured (distance null, not flagged), logged and counted: the check never fails a page.
+// unmeasured (distance null, not flagged), logged and counted: the check never fails a page; so is
+// a face region too small for the recogniser.
 
 /** The largest distance taken for a likeness: face-api's "same person" line, which the fixtures bear out (docs/likeness.md). */
 export const LIKENESS_MAX_DISTANCE = 0.6;
+
+/**
+ * A face region smaller than this (its longer side, in the drawn image's pixels) is not measured: the
+ * recogniser cannot tell a face there (the test books' 96-pixel pages), so the page is kept unmeasured.
+ */
+export const MIN_REGION_SIDE = 64;
 
 export interface Region {
   x: number;
@@ -88,6 +95,10 @@ export async function drawLikeChild(input: {
     try {
       const { width, height } = await sharp(image).metadata();
       const region = await faceRegion(input.mask, width!, height!);
+      if (!region || Math.max(region.width, region.height) < MIN_REGION_SIDE) {
+        log.info({ draw, region }, "the face region is too small to measure; the drawing is kept unmeasured");
+        return null;
+      }
       const found = await meter.describe(image, region);
       const distance = found ? euclidean(photo, found) : Number.POSITIVE_INFINITY;
       if (Number.isFinite(distance)) likenessDistance.observe({ draw }, distance);

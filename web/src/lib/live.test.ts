@@ -146,6 +146,18 @@ describe("the live state of a personalisation", () => {
     expect(fromView(view({ pages: [{ ...pages[0]!, status: "personalizing" }] })).pages.page_1?.state).toBe("drawing");
   });
 
+  it("knows a page the likeness check flagged, from the view and from its done event", () => {
+    const flagged = view().pages.map((p) =>
+      p.page === "page_1" ? { ...p, status: "done", webUrl: "u", likeness: { distance: 0.8, flagged: true } } : p,
+    );
+    expect(fromView(view({ pages: flagged })).pages.page_1?.flagged).toBe(true);
+    const s = fold(fromView(view()), [
+      page("page_1", "done", { webUrl: "a.jpg", likenessFlagged: true }),
+      page("page_2", "done", { webUrl: "b.jpg", likenessFlagged: false }),
+    ]);
+    expect([s.pages.page_1?.flagged, s.pages.page_2?.flagged]).toEqual([true, false]);
+  });
+
   it("starts a page over for a new generation, and ignores a stale one's events", () => {
     let s = fold(fromView(view()), [page("page_1", "done", { webUrl: "old.jpg" })]);
     // A redraw: the view shows generation 2, pending.
