@@ -169,6 +169,14 @@ describe("a personalisation", () => {
       .select(["page", "seed", "background_key", "web_key"])
       .where("personalization_id", "=", id)
       .execute();
+    // A flag of the likeness check belongs to a drawing: set here on a page no runner measures, it
+    // must go with the redraw (docs/likeness.md).
+    await api.pg.db
+      .updateTable("app.personalization_pages")
+      .set({ likeness_flagged: true, likeness_distance: 0.9 })
+      .where("personalization_id", "=", id)
+      .where("page", "=", "page_2")
+      .execute();
     const res = await api.app.request(`/v1/personalizations/${id}/regenerate`, {
       method: "POST",
       headers: bearer(token),
@@ -177,6 +185,10 @@ describe("a personalisation", () => {
     const ready = await waitForStatus(api.app, token, id, ["preview_ready", "generation_failed"]);
     expect(ready.status).toBe("preview_ready");
     expect(ready.regenerationsLeft).toBe(2);
+    expect(ready.pages.find((p: { page: string }) => p.page === "page_2").likeness).toEqual({
+      distance: null,
+      flagged: false,
+    });
     const after = await api.pg.db
       .selectFrom("app.personalization_pages")
       .select(["page", "seed", "generation", "status", "background_key", "web_key"])
