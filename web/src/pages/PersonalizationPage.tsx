@@ -220,7 +220,7 @@ export function PersonalizationPage(): JSX.Element {
                   </button>
                   <Show when={unlike() && can().regenerate}>
                     <small id="unlike-hint" data-testid="unlike-hint">
-                      {t("preview.unlike")}
+                      {t("preview.unlikeHint")}
                     </small>
                   </Show>
                 </Show>
