@@ -4,7 +4,7 @@
 // the page row, its REST-visible flag and the runner's metrics say what happened.
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { createPostgresBus, createS3Client, putObjectBytes } from "@faceapp/core";
+import { createPostgresBus, createS3Client, putObjectBytes, transition } from "@faceapp/core";
 import { fixturePath, seedBook, useTestBucket, useTestDatabase } from "@faceapp/testkit";
 import { sql } from "kysely";
 import pino from "pino";
@@ -153,6 +153,24 @@ describe("the likeness check of a face page", () => {
     expect(row.likeness_distance).toBeLessThan(LIKENESS_MAX_DISTANCE);
     expect(seeds).toEqual([PAGE_SEED]);
     expect(await counted("passed")).toBe(passed + 1);
+  });
+
+  it("forgets the photo's descriptor with its analysis when the photo is replaced", async () => {
+    const { key } = await analysedWithFacePage();
+    await t.db
+      .updateTable("app.personalizations")
+      .set({ status: "preview_ready" })
+      .where("id", "=", key.personalizationId)
+      .execute();
+    await t.db
+      .transaction()
+      .execute((tx) => transition(tx, key.personalizationId, "replace_photo", { analysis: null }));
+    const row = await t.db
+      .selectFrom("app.personalizations")
+      .select(["status", "analysis", "photo_descriptor"])
+      .where("id", "=", key.personalizationId)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: "analyzing", analysis: null, photo_descriptor: null });
   });
 
   it("redraws once with the derived seed when the first drawing is a stranger, and keeps the redraw that is the child", async () => {
