@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type ComfyDouble, startComfyDouble } from "../../../testkit/src/doubles/comfyui.ts";
 import { createGpuCapabilities, faceWorkflowParams } from "../../src/gpu/index.ts";
 import { euclidean, faceRegion, LIKENESS_MAX_DISTANCE, redrawSeed } from "../../src/pipeline/likeness.ts";
+import { startHealthServer } from "../../src/runtime/health.ts";
 import { registry } from "../../src/runtime/metrics.ts";
 import type { TaskContext } from "../../src/runtime/task.ts";
 import analyzePhoto from "../../src/tasks/analyze_photo.ts";
@@ -199,8 +200,12 @@ describe("the likeness check of a face page", () => {
     expect(row.likeness_distance).toBeGreaterThan(LIKENESS_MAX_DISTANCE);
     expect(seeds).toHaveLength(2);
     expect(await counted("flagged")).toBe(before + 1);
-    const metrics = await registry.metrics();
+    // Operators read it on the runner's health port.
+    const health = await startHealthServer(0, async () => ({}));
+    const metrics = await (await fetch(`http://127.0.0.1:${health.port}/metrics`)).text();
+    await health.close();
     expect(metrics).toMatch(/faceapp_likeness_distance_count\{draw="redraw"\} [1-9]/);
+    expect(metrics).toMatch(/faceapp_likeness_pages_total\{outcome="flagged"\} [1-9]/);
   });
 
   it("counts a drawing with no face on it as unlike: redrawn, then flagged with no distance", async () => {
