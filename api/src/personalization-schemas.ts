@@ -73,6 +73,19 @@ const Page = v.strictObject({
   status: v.string(),
   webUrl: v.nullable(v.string()),
   failureReason: v.nullable(v.string()),
+  /** The drawn face's likeness to the child's photo (docs/likeness.md); pages without a face: null, false. */
+  likeness: v.strictObject({
+    distance: v.pipe(
+      v.nullable(v.number()),
+      v.description(
+        "descriptor distance of the drawn face to the photo's, lower is more alike (0.6 and below passes); null: not measured or no face found",
+      ),
+    ),
+    flagged: v.pipe(
+      v.boolean(),
+      v.description("still unlike the child after one redraw: the page may not look like the child, offer a redraw"),
+    ),
+  }),
   /** The words printed on the page, the child's name in them, in the book's language (null in lists). */
   text: v.nullable(v.string()),
 });

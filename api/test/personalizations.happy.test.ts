@@ -91,6 +91,14 @@ describe("a personalisation", () => {
     expect(view.status).toBe("preview_ready");
     expect(view.pages.filter((p: { webUrl: string | null }) => p.webUrl)).toHaveLength(3);
     expect(view.regenerationsLeft).toBe(3);
+    // The likeness check (docs/likeness.md): the face page measured against the photo, the others not.
+    const likeness = Object.fromEntries(
+      view.pages.map((p: { page: string; likeness: unknown }) => [p.page, p.likeness]),
+    );
+    // The test book's 96-pixel face region is too small to measure: kept unmeasured, never flagged.
+    expect(likeness.page_1).toEqual({ distance: null, flagged: false });
+    expect(likeness.page_2).toEqual({ distance: null, flagged: false });
+    expect(done.find((e) => e.data.page === "page_1")?.data).toMatchObject({ likenessFlagged: false });
   });
 
   it("replays after Last-Event-ID without missing or repeating anything", async () => {
@@ -161,6 +169,14 @@ describe("a personalisation", () => {
       .select(["page", "seed", "background_key", "web_key"])
       .where("personalization_id", "=", id)
       .execute();
+    // A flag of the likeness check belongs to a drawing: set here on a page no runner measures, it
+    // must go with the redraw (docs/likeness.md).
+    await api.pg.db
+      .updateTable("app.personalization_pages")
+      .set({ likeness_flagged: true, likeness_distance: 0.9 })
+      .where("personalization_id", "=", id)
+      .where("page", "=", "page_2")
+      .execute();
     const res = await api.app.request(`/v1/personalizations/${id}/regenerate`, {
       method: "POST",
       headers: bearer(token),
@@ -169,6 +185,10 @@ describe("a personalisation", () => {
     const ready = await waitForStatus(api.app, token, id, ["preview_ready", "generation_failed"]);
     expect(ready.status).toBe("preview_ready");
     expect(ready.regenerationsLeft).toBe(2);
+    expect(ready.pages.find((p: { page: string }) => p.page === "page_2").likeness).toEqual({
+      distance: null,
+      flagged: false,
+    });
     const after = await api.pg.db
       .selectFrom("app.personalization_pages")
       .select(["page", "seed", "generation", "status", "background_key", "web_key"])

@@ -83,6 +83,8 @@ export interface PersonalizationsTable {
   /** The forms the parent corrected. */
   child_name_overrides: ColumnType<Record<string, string>, Record<string, string> | undefined, Record<string, string>>;
   analysis: Json<unknown> | null;
+  /** The photo's face descriptor (face-api, 128 numbers) the drawn pages are measured against; private. */
+  photo_descriptor: number[] | null;
   status: Generated<PersonalizationStatus>;
   failure_reason: string | null;
   regenerate_count: Generated<number>;
@@ -111,6 +113,12 @@ export interface PersonalizationPagesTable {
   web_key: string | null;
   comfy_prompt_id: string | null;
   failure_reason: string | null;
+  /** Descriptor distance of the drawn face to the photo's (lower is more alike); null: not measured. */
+  likeness_distance: number | null;
+  /** The first drawing was unlike the child and the page was drawn once more. */
+  likeness_redrawn: Generated<boolean>;
+  /** Still unlike the child after the redraw: kept, and the parent is offered to draw it again. */
+  likeness_flagged: Generated<boolean>;
   updated_at: UpdatedAt;
 }
 

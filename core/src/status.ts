@@ -107,6 +107,10 @@ export async function transition(
             : options.analysis === null
               ? sql`null`
               : sql`${options.analysis}::jsonb`
+        },
+        photo_descriptor = ${
+          // The descriptor belongs to the analysis: cleared with it, kept otherwise (analyze_photo writes it).
+          options.analysis === null ? sql`null` : sql`photo_descriptor`
         }
     where id = ${personalizationId} and status = any(${[...from]}::text[])
       ${options.photoUploadId === undefined ? sql`` : sql`and photo_upload_id = ${options.photoUploadId}`}

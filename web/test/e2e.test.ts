@@ -261,6 +261,42 @@ describe.skipIf(!hasChromium)("the web app in Chromium", { timeout: LONG }, () =
     await shot(page, "preview-ready");
   });
 
+  it("says in words, in English and Ukrainian, which page may not look like the child, beside the redraw", async () => {
+    // The likeness check flags a page in the gpu runner (runners/test/gpu/likeness.test.ts); the test
+    // book's faces are too small to measure, so the flag is set on the stored page here.
+    await api.pg.db
+      .updateTable("app.personalization_pages")
+      .set({ likeness_flagged: true, likeness_distance: 0.82, likeness_redrawn: true })
+      .where("personalization_id", "=", personalizationId)
+      .where("page", "=", "page_1")
+      .execute();
+    const flagged = async (sentence: string, hint: string) => {
+      await page.reload();
+      const tile = await page.waitForSelector("li.page-tile[data-page=page_1] [data-testid=unlike]");
+      expect(await tile!.evaluate((e) => e.textContent)).toContain(sentence);
+      expect(await page.$$("li.page-tile [data-testid=unlike]")).toHaveLength(1);
+      // The redraw button is described by the same sentence, for a screen reader.
+      const described = await page.$eval("xpath///button[@aria-describedby='unlike-hint']", (b) => b.textContent);
+      expect(described).toBeTruthy();
+      expect(await page.$eval("#unlike-hint", (e) => e.textContent)).toBe(hint);
+      expect(await axeViolations(page)).toEqual([]);
+    };
+    await flagged(
+      "This page may not look like your child — draw it again",
+      "A page marked ⚠ may not look like your child — draw it again",
+    );
+    await shot(page, "likeness-flagged");
+    await page.evaluate(() => localStorage.setItem("faceapp.lang", "uk"));
+    await flagged(
+      "Ця сторінка може бути не схожа на вашу дитину — намалюйте її ще раз",
+      "Сторінка з позначкою ⚠ може бути не схожа на вашу дитину — намалюйте ще раз",
+    );
+    await shot(page, "likeness-flagged-uk");
+    await page.evaluate(() => localStorage.setItem("faceapp.lang", "en"));
+    await page.reload();
+    await status("preview_ready");
+  });
+
   it("draws the preview again, counting the redraws down", async () => {
     const redraw = await page.waitForSelector("xpath///button[contains(., 'Draw it again (3 left)')]");
     await redraw!.click();

@@ -54,7 +54,17 @@ async function pagesOf(db: Kysely<Database>, rows: Row[]) {
   // Starting a stage resets its rows and a new photo removes them: the rows are the book as it is now.
   return db
     .selectFrom("app.personalization_pages")
-    .select(["personalization_id", "page", "stage", "generation", "status", "web_key", "failure_reason"])
+    .select([
+      "personalization_id",
+      "page",
+      "stage",
+      "generation",
+      "status",
+      "web_key",
+      "failure_reason",
+      "likeness_distance",
+      "likeness_flagged",
+    ])
     .where(
       "personalization_id",
       "in",
@@ -84,6 +94,7 @@ async function toView(
       status: p.status,
       webUrl: p.status === "done" && p.web_key ? (await presignGet(bucket, p.web_key, PAGE_URL_SECONDS)).url : null,
       failureReason: p.failure_reason,
+      likeness: { distance: p.likeness_distance, flagged: p.likeness_flagged },
       text: manifest ? wordsOf(manifest, p.page as PageId, variables) : null,
     })),
   );

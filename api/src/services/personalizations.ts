@@ -148,6 +148,10 @@ async function startStage(tx: Tx, row: Personalization, stage: "preview" | "full
         web_key: null,
         comfy_prompt_id: null,
         failure_reason: null,
+        // The likeness check is of the drawing, made anew (docs/likeness.md).
+        likeness_distance: null,
+        likeness_redrawn: false,
+        likeness_flagged: false,
         updated_at: sql`now()`,
       })),
     )

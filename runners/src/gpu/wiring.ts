@@ -2,6 +2,8 @@ import type { Logger } from "@faceapp/core";
 import type { GpuEngines } from "../tasks/deps.ts";
 import type { AnalysisRecord } from "./analysis/analyzer.ts";
 import { Gauge } from "prom-client";
+import { registerLikenessMetrics } from "../pipeline/likeness.ts";
+import { descriptor } from "./analysis/likeness.ts";
 import { analyzerFromEnv, type EngineTuning, faceEngineFromEnv, type GpuEnv } from "./config.ts";
 import type { ComfyEngine } from "./engines/comfyui/engine.ts";
 import { FaceEngineError } from "./engines/errors.ts";
@@ -52,11 +54,18 @@ export async function createGpuCapabilities(env: GpuEnv, log?: Logger, tuning: E
         });
       },
     },
+    likeness: {
+      async describe(image, region) {
+        const found = await descriptor(image, region);
+        return found ? Array.from(found) : null;
+      },
+    },
     async readiness() {
       const { ready, ...details } = await engine.readiness();
       return { analyzer: { ok: true, detector: analyzer.detector }, faceEngine: { ok: ready, ...details } };
     },
     metrics(registry) {
+      registerLikenessMetrics(registry);
       if (engine.name !== "comfyui") return;
       const comfy = engine as ComfyEngine;
       new Gauge({

@@ -74,11 +74,21 @@ export async function publishProgress(
   ]);
 }
 
-/** The face engine's result is stored: the page moves on to its render job, in the same transaction. */
-export async function storeBackground(pg: Pg, key: PageKey, backgroundKey: string): Promise<boolean> {
+/**
+ * The face engine's result is stored with its likeness check (docs/likeness.md): the page moves on to
+ * its render job, in the same transaction.
+ */
+export async function storeBackground(
+  pg: Pg,
+  key: PageKey,
+  backgroundKey: string,
+  likeness: { distance: number | null; redrawn: boolean; flagged: boolean },
+): Promise<boolean> {
   return pg.db.transaction().execute(async (tx) => {
     const { rows } = await sql`
-      update app.personalization_pages set background_key = ${backgroundKey}, status = 'rendering', updated_at = now()
+      update app.personalization_pages set background_key = ${backgroundKey}, status = 'rendering',
+        likeness_distance = ${likeness.distance}, likeness_redrawn = ${likeness.redrawn},
+        likeness_flagged = ${likeness.flagged}, updated_at = now()
       where ${pageWhere(key)} and status = 'personalizing' returning page`.execute(tx);
     if (rows.length === 0) return false;
     await addJob(tx, "render_page", key);
@@ -108,20 +118,22 @@ export async function completePage(
       state: "done",
       webKey: result.webKey,
     };
-    const { rows } = await sql<{ id: string }>`
+    // The event says whether the page was flagged by the likeness check (docs/likeness.md).
+    const { rows } = await sql<{ id: string; data: Record<string, unknown> }>`
       with locked as (
         select id from app.personalizations where id = ${key.personalizationId} for update
       ), done as (
         update app.personalization_pages
         set status = 'done', print_key = ${result.printKey}, web_key = ${result.webKey}, updated_at = now()
         where ${pageWhere(key)} and status = 'rendering' and exists (select 1 from locked)
-        returning page
+        returning page, likeness_flagged
       )
       insert into app.events (personalization_id, type, data)
-      select ${key.personalizationId}, 'page', ${data}::jsonb from done
-      returning id`.execute(tx);
+      select ${key.personalizationId}, 'page', ${data}::jsonb || jsonb_build_object('likenessFlagged', likeness_flagged)
+      from done
+      returning id, data`.execute(tx);
     if (rows.length === 0) return null;
-    const done: ProgressEvent = { id: String(rows[0]?.id), type: "page", data };
+    const done: ProgressEvent = { id: String(rows[0]?.id), type: "page", data: rows[0]!.data };
     // A statement of its own: its snapshot is taken after the lock above was granted, so it sees every
     // page that an earlier holder of the lock marked done.
     const { rows: open } = await sql`

@@ -23,9 +23,18 @@ export default defineTask<"analyze_photo", GpuDeps>({
     signal.throwIfAborted();
 
     let faceCropKey: string | null = null;
+    let photoDescriptor: number[] | null = null;
     if (outcome.ok) {
       faceCropKey = keys.faceCrop(personalizationId, photoUploadId);
       await putObjectBytes(s3, s3Config.bucket, faceCropKey, outcome.faceCrop, "image/png");
+      // What the drawn pages are measured against (docs/likeness.md): from the face crop, upright as the
+      // engines get it. Without one (no face recognised, or the recogniser failed) pages go unmeasured.
+      photoDescriptor = await deps.likeness.describe(outcome.faceCrop).catch((err) => {
+        log.warn({ err }, "the photo's face descriptor could not be made; its pages go unmeasured");
+        return null;
+      });
+      if (!photoDescriptor) log.warn("no face descriptor of the photo; its pages go unmeasured");
+      signal.throwIfAborted();
     }
     const analysis = outcome.ok
       ? { ...outcome.analysis, ok: true, prompt: outcome.prompt, faceCropKey }
@@ -38,6 +47,11 @@ export default defineTask<"analyze_photo", GpuDeps>({
         failureReason: outcome.ok ? null : outcome.message,
       });
       if (!status) return [];
+      await tx
+        .updateTable("app.personalizations")
+        .set({ photo_descriptor: photoDescriptor })
+        .where("id", "=", personalizationId)
+        .execute();
       const { faceCropKey: _internal, ...visible } = analysis as Record<string, unknown>;
       return [await insertEvent(tx, personalizationId, "analysis", visible), status];
     });

@@ -1,5 +1,6 @@
 import type { FaceColours, Manifest, NameForms, PageId } from "@faceapp/core";
 import type { Registry } from "prom-client";
+import type { LikenessMeter } from "../pipeline/likeness.ts";
 import type { Readiness } from "../runtime/health.ts";
 import type { RunnerDeps } from "../runtime/task.ts";
 import type { WebhookSettings } from "../webhooks/deliver.ts";
@@ -78,6 +79,8 @@ export interface PrintAssembler {
 export interface GpuEngines {
   analyzer: Analyzer;
   faceEngine: FaceEngine;
+  /** Face descriptors for the likeness check of face pages (docs/likeness.md). */
+  likeness: LikenessMeter;
   readiness: Readiness;
   /** Registers the engines' gauges (ComfyUI's warm-up time and queue depth) on the runner's /metrics. */
   metrics?(registry: Registry): void;
@@ -87,6 +90,7 @@ export interface GpuEngines {
 export interface GpuDeps extends RunnerDeps {
   analyzer: Analyzer;
   faceEngine: FaceEngine;
+  likeness: LikenessMeter;
 }
 
 export interface RenderDeps extends RunnerDeps {

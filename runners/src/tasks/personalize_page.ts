@@ -1,5 +1,6 @@
 import { getObjectBytes, keys, pageArt, type PageId, putObjectBytes } from "@faceapp/core";
 import type { PersonalizationPage } from "@faceapp/sql";
+import { drawLikeChild } from "../pipeline/likeness.ts";
 import { artKeys, loadSubject } from "../pipeline/load.ts";
 import { claimPage, failPage, type PageKey, publishProgress, storeBackground } from "../pipeline/pages.ts";
 import { recordPageTime } from "../pipeline/page-times.ts";
@@ -9,7 +10,10 @@ import type { GpuDeps } from "./deps.ts";
 /** Face pages this process is drawing now: a page's measured time is shared among them. */
 let inFlight = 0;
 
-/** Draws the child into one face page with the face engine and stores the background. */
+/**
+ * Draws the child into one face page with the face engine, checks the drawing's likeness to the photo
+ * (one redraw when unlike, docs/likeness.md) and stores the background with the check's outcome.
+ */
 export default defineTask<"personalize_page", GpuDeps>({
   name: "personalize_page",
   async run(key, ctx) {
@@ -24,7 +28,7 @@ export default defineTask<"personalize_page", GpuDeps>({
     const started = performance.now();
     let stored: boolean;
     try {
-      const background = await drawPage(key, pageRow, ctx);
+      const { image: background, ...likeness } = await drawPage(key, pageRow, ctx);
       signal.throwIfAborted();
       const backgroundKey = keys.page(
         key.personalizationId,
@@ -34,7 +38,7 @@ export default defineTask<"personalize_page", GpuDeps>({
         "background.png",
       );
       await putObjectBytes(deps.s3, deps.s3Config.bucket, backgroundKey, background, "image/png");
-      stored = await storeBackground(deps.pg, key, backgroundKey);
+      stored = await storeBackground(deps.pg, key, backgroundKey, likeness);
     } finally {
       inFlight -= 1;
     }
@@ -49,8 +53,8 @@ export default defineTask<"personalize_page", GpuDeps>({
   },
 });
 
-/** The page's illustration with the child's face drawn in, as PNG. */
-async function drawPage(key: PageKey, pageRow: PersonalizationPage, { deps, signal }: TaskContext<GpuDeps>) {
+/** The page's illustration with the child's face drawn in, as PNG, and its likeness to the photo. */
+async function drawPage(key: PageKey, pageRow: PersonalizationPage, { deps, signal, log }: TaskContext<GpuDeps>) {
   const { pg: db, s3, s3Config, bus } = deps;
   const page = key.page as PageId;
   await publishProgress(bus, key, 0, "drawing");
@@ -73,23 +77,33 @@ async function drawPage(key: PageKey, pageRow: PersonalizationPage, { deps, sign
     get(mask),
   ]);
   let lastTick = 0;
-  return deps.faceEngine.personalize({
-    photo,
-    faceCrop,
-    analysis: subject.personalization.analysis as Record<string, unknown>,
-    illustration: illustrationBytes,
-    mask: maskBytes,
-    faceColours: art.face_colours,
-    prompt: [analysis.prompt, art.prompt].filter(Boolean).join(", "),
-    negativePrompt: art.negative_prompt ?? "",
+  const draw = (seed: number) =>
+    deps.faceEngine.personalize({
+      photo,
+      faceCrop,
+      analysis: subject.personalization.analysis as Record<string, unknown>,
+      illustration: illustrationBytes,
+      mask: maskBytes,
+      faceColours: art.face_colours,
+      prompt: [analysis.prompt, art.prompt].filter(Boolean).join(", "),
+      negativePrompt: art.negative_prompt ?? "",
+      seed,
+      signal,
+      onProgress: (percent) => {
+        // Ticks are published only; a few per second is plenty for a progress bar.
+        const now = Date.now();
+        if (now - lastTick < 250 && percent < 100) return;
+        lastTick = now;
+        publishProgress(bus, key, percent, "drawing").catch(() => {});
+      },
+    });
+  return drawLikeChild({
     seed: Number(pageRow.seed),
+    photo: subject.personalization.photo_descriptor,
+    mask: maskBytes,
+    meter: deps.likeness,
+    draw,
     signal,
-    onProgress: (percent) => {
-      // Ticks are published only; a few per second is plenty for a progress bar.
-      const now = Date.now();
-      if (now - lastTick < 250 && percent < 100) return;
-      lastTick = now;
-      publishProgress(bus, key, percent, "drawing").catch(() => {});
-    },
+    log,
   });
 }

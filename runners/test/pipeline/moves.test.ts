@@ -50,6 +50,7 @@ function context(): TaskContext<GpuDeps & RenderDeps> {
         }),
       },
       faceEngine: { name: "unused", personalize: unused },
+      likeness: { describe: async () => null },
       renderer: { render: unused, close: async () => {} },
       assembler: { assemble: async () => {} },
       webhooks: noWebhooks,

@@ -188,6 +188,10 @@ export interface Operations {
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        likeness: {
+          distance: number | null;
+          flagged: boolean;
+        };
         text: string | null;
       }>;
       files: Array<{
@@ -252,6 +256,10 @@ export interface Operations {
           status: string;
           webUrl: string | null;
           failureReason: string | null;
+          likeness: {
+            distance: number | null;
+            flagged: boolean;
+          };
           text: string | null;
         }>;
         files: Array<{
@@ -316,6 +324,10 @@ export interface Operations {
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        likeness: {
+          distance: number | null;
+          flagged: boolean;
+        };
         text: string | null;
       }>;
       files: Array<{
@@ -378,6 +390,10 @@ export interface Operations {
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        likeness: {
+          distance: number | null;
+          flagged: boolean;
+        };
         text: string | null;
       }>;
       files: Array<{
@@ -440,6 +456,10 @@ export interface Operations {
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        likeness: {
+          distance: number | null;
+          flagged: boolean;
+        };
         text: string | null;
       }>;
       files: Array<{
@@ -536,6 +556,10 @@ export interface Operations {
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        likeness: {
+          distance: number | null;
+          flagged: boolean;
+        };
         text: string | null;
       }>;
       files: Array<{
@@ -600,6 +624,10 @@ export interface Operations {
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        likeness: {
+          distance: number | null;
+          flagged: boolean;
+        };
         text: string | null;
       }>;
       files: Array<{
@@ -662,6 +690,10 @@ export interface Operations {
         status: string;
         webUrl: string | null;
         failureReason: string | null;
+        likeness: {
+          distance: number | null;
+          flagged: boolean;
+        };
         text: string | null;
       }>;
       files: Array<{

@@ -19,6 +19,7 @@ const pendingPage = (page: string): ViewPage => ({
   status: "pending",
   webUrl: null,
   failureReason: null,
+  likeness: { distance: null, flagged: false },
   text: null,
 });
 
@@ -117,6 +118,7 @@ describe("the live state of a personalisation", () => {
             status: "done",
             webUrl: "u3",
             failureReason: null,
+            likeness: { distance: null, flagged: false },
             text: null,
           },
         ],
@@ -142,6 +144,18 @@ describe("the live state of a personalisation", () => {
     const reloaded = fold(fromView(view({ pages })), [page("page_1", "started", { step: "drawing" })]);
     expect(reloaded.pages.page_1?.state).toBe("words");
     expect(fromView(view({ pages: [{ ...pages[0]!, status: "personalizing" }] })).pages.page_1?.state).toBe("drawing");
+  });
+
+  it("knows a page the likeness check flagged, from the view and from its done event", () => {
+    const flagged = view().pages.map((p) =>
+      p.page === "page_1" ? { ...p, status: "done", webUrl: "u", likeness: { distance: 0.8, flagged: true } } : p,
+    );
+    expect(fromView(view({ pages: flagged })).pages.page_1?.flagged).toBe(true);
+    const s = fold(fromView(view()), [
+      page("page_1", "done", { webUrl: "a.jpg", likenessFlagged: true }),
+      page("page_2", "done", { webUrl: "b.jpg", likenessFlagged: false }),
+    ]);
+    expect([s.pages.page_1?.flagged, s.pages.page_2?.flagged]).toEqual([true, false]);
   });
 
   it("starts a page over for a new generation, and ignores a stale one's events", () => {
@@ -171,6 +185,7 @@ describe("the live state of a personalisation", () => {
         status: "done",
         webUrl: "u",
         failureReason: null,
+        likeness: { distance: null, flagged: false },
         text: null,
       })),
       ...full.map((p, i) => ({
@@ -180,6 +195,7 @@ describe("the live state of a personalisation", () => {
         status: i < 4 ? "done" : "pending",
         webUrl: i < 4 ? "u" : null,
         failureReason: null,
+        likeness: { distance: null, flagged: false },
         text: null,
       })),
     ];

@@ -18,6 +18,8 @@ export interface LivePage {
   percent: number | null;
   webUrl: string | null;
   failureReason: string | null;
+  /** Done, but the likeness check says it may not look like the child (docs/likeness.md). */
+  flagged: boolean;
 }
 
 export interface Analysis {
@@ -71,6 +73,7 @@ export function fromView(view: Personalization): LiveState {
       percent: null,
       webUrl: p.webUrl,
       failureReason: p.failureReason,
+      flagged: p.likeness.flagged,
     };
   return {
     id: view.id,
@@ -169,6 +172,7 @@ export function applyEvent(state: LiveState, event: StreamEvent): LiveState {
         percent: incoming === "done" ? 100 : incoming === "drawing" ? (percent ?? 0) : null,
         webUrl: str(d.webUrl),
         failureReason: incoming === "failed" ? (str(d.reason) ?? str(d.error) ?? "") : null,
+        flagged: incoming === "done" && d.likenessFlagged === true,
       };
       const shown = before ? further(updated, before) : updated;
       if (shown === before) return state;

@@ -128,6 +128,8 @@ export function PersonalizationPage(): JSX.Element {
       <Show when={live()} fallback={<p aria-busy="true">{t("loading")}</p>}>
         {(s) => {
           const can = () => actions(s());
+          /** A preview page the likeness check flagged: the redraw is offered in words beside its button. */
+          const unlike = () => s().status === "preview_ready" && Object.values(s().pages).some((p) => p.flagged);
           const title = () => view()?.book.title ?? "";
           return (
             <section class="personalization" aria-labelledby="p-title" data-status={s().status}>
@@ -188,7 +190,12 @@ export function PersonalizationPage(): JSX.Element {
               </Show>
 
               <Show when={Object.keys(s().pages).length > 0}>
-                <PagesPanel state={s()} story={story} onOpen={(i) => setViewerAt(i)} />
+                <PagesPanel
+                  state={s()}
+                  story={story}
+                  canRedraw={s().status === "preview_ready" && can().regenerate}
+                  onOpen={(i) => setViewerAt(i)}
+                />
               </Show>
 
               <div class="actions">
@@ -202,6 +209,7 @@ export function PersonalizationPage(): JSX.Element {
                     type="button"
                     disabled={!can().regenerate}
                     aria-disabled={busy()}
+                    aria-describedby={unlike() && can().regenerate ? "unlike-hint" : undefined}
                     onClick={() =>
                       act(() => api.call("POST /v1/personalizations/{id}/regenerate", { params: { id: id() } }))
                     }
@@ -210,6 +218,11 @@ export function PersonalizationPage(): JSX.Element {
                       ? t("preview.regenerate", { n: s().regenerationsLeft })
                       : t("preview.regenerateNone")}
                   </button>
+                  <Show when={unlike() && can().regenerate}>
+                    <small id="unlike-hint" data-testid="unlike-hint">
+                      {t("preview.unlikeHint")}
+                    </small>
+                  </Show>
                 </Show>
                 <Show when={can().replacePhoto && s().status !== "analysis_failed" && !replacing()}>
                   <button type="button" aria-disabled={busy()} onClick={() => busy() || setReplacing(true)}>
@@ -418,7 +431,12 @@ export interface Story {
   lang: () => string | undefined;
 }
 
-function PagesPanel(props: { state: LiveState; story: Story; onOpen: (spread: number) => void }): JSX.Element {
+function PagesPanel(props: {
+  state: LiveState;
+  story: Story;
+  canRedraw: boolean;
+  onOpen: (spread: number) => void;
+}): JSX.Element {
   const { t, lang } = useApp();
   const preview = () => sortedPages(props.state, "preview");
   const count = () => bookProgress(props.state);
@@ -466,13 +484,13 @@ function PagesPanel(props: { state: LiveState; story: Story; onOpen: (spread: nu
         )}
       </Show>
       <ul class="pages" data-testid="preview-pages">
-        <For each={preview()}>{(page) => <PageTile page={page} story={props.story} />}</For>
+        <For each={preview()}>{(page) => <PageTile page={page} story={props.story} canRedraw={props.canRedraw} />}</For>
       </ul>
     </section>
   );
 }
 
-function PageTile(props: { page: LivePage; story: Story }): JSX.Element {
+function PageTile(props: { page: LivePage; story: Story; canRedraw: boolean }): JSX.Element {
   const { t } = useApp();
   const label = () => pageLabel(t, props.page.page);
   const stateText = () => {
@@ -508,6 +526,13 @@ function PageTile(props: { page: LivePage; story: Story }): JSX.Element {
               <progress max="100" value={props.page.percent ?? 0} aria-label={`${label()}: ${stateText()}`} />
             </Show>
             <span class="page-state">{stateText()}</span>
+          </Show>
+          {/* In words, with a sign, never by colour alone: the likeness check's flag (docs/likeness.md). */}
+          <Show when={props.page.state === "done" && props.page.flagged}>
+            <span class="page-state unlike" data-testid="unlike">
+              <span aria-hidden="true">⚠ </span>
+              {t(props.canRedraw ? "preview.unlike" : "preview.unlikeKept")}
+            </span>
           </Show>
         </figcaption>
       </figure>
