@@ -17,6 +17,7 @@ import { createPg } from "@faceapp/sql";
 import { dataDir, env } from "../api/src/env.ts";
 import { upsertBook } from "../api/src/services/books.ts";
 import {
+  type Answer,
   type ApiProcess,
   benchRedisUrl,
   cpuMs,
@@ -26,6 +27,7 @@ import {
   openLoad,
   printResults,
   type Result,
+  request,
   seedPersonalizations,
   seedUsers,
   spawnApi,
@@ -126,7 +128,7 @@ async function measure(
     const apiFull = await spawnApi(full.database.url, services.s3, apiEnv);
     apis.push(apiFull);
     const post = (base: string, token: string, route: string, body: string) =>
-      fetch(`${base}${route}`, {
+      request(`${base}${route}`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
         body,
@@ -141,9 +143,9 @@ async function measure(
       );
     const createEmpty = "POST /v1/personalizations, empty database";
     const createFull = `POST /v1/personalizations, ${ROWS} rows`;
-    const cases: Record<string, { send: (i: number) => Promise<Response>; api: ApiProcess; seeded: typeof empty }> = {
-      "GET /healthz": { send: () => fetch(`${apiOther.url}/healthz`), api: apiOther, seeded: empty },
-      "GET /v1/books": { send: () => fetch(`${apiOther.url}/v1/books?limit=20`), api: apiOther, seeded: empty },
+    const cases: Record<string, { send: (i: number) => Promise<Answer>; api: ApiProcess; seeded: typeof empty }> = {
+      "GET /healthz": { send: () => request(`${apiOther.url}/healthz`), api: apiOther, seeded: empty },
+      "GET /v1/books": { send: () => request(`${apiOther.url}/v1/books?limit=20`), api: apiOther, seeded: empty },
       "POST /v1/uploads": {
         send: (i) => post(apiOther.url, empty.users[i % empty.users.length]!.token, "/v1/uploads", uploadBody),
         api: apiOther,

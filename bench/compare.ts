@@ -15,7 +15,16 @@ import { resolveServices } from "@faceapp/core/local";
 import { createPg } from "@faceapp/sql";
 import { dataDir, env } from "../api/src/env.ts";
 import { upsertBook } from "../api/src/services/books.ts";
-import { type ApiProcess, cpuMs, load, seedUsers, spawnApi, syntheticManifest, throwawayDatabase } from "./lib.ts";
+import {
+  type ApiProcess,
+  cpuMs,
+  load,
+  request,
+  seedUsers,
+  spawnApi,
+  syntheticManifest,
+  throwawayDatabase,
+} from "./lib.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -65,7 +74,7 @@ try {
     "/v1/uploads": () => JSON.stringify({ contentType: "image/jpeg", byteSize: 2_000_000 }),
   };
   const send = (api: ApiProcess, route: string) => (i: number) =>
-    fetch(`${api.url}${route}`, {
+    request(`${api.url}${route}`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${users[i % users.length]!.token}` },
       body: routes[route]!(i),

@@ -2,10 +2,10 @@ import { AppError, createS3Client } from "@faceapp/core";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import type { ApiContext } from "./context.ts";
 import type { AppDeps } from "./deps.ts";
 import { CSRF_HEADER, parseOrigins, requireAuth } from "./http/auth.ts";
+import { cors } from "./http/cors.ts";
 import { renderError } from "./http/errors.ts";
 import { createMetrics, requestContext } from "./http/observe.ts";
 import { buildOpenApi, docsPage } from "./http/openapi.ts";
@@ -79,7 +79,6 @@ export function createApp(deps: AppDeps) {
   app.use(
     cors({
       origin: ctx.allowedOrigins,
-      credentials: true,
       allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
       allowHeaders: ["Content-Type", "Authorization", CSRF_HEADER, "Last-Event-ID", "Idempotency-Key"],
       exposeHeaders: ["X-Request-Id", "Retry-After"],

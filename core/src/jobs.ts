@@ -151,15 +151,18 @@ export interface JobOptions {
 /**
  * graphile-worker's `add_job` call for a job, its payload validated first: for a statement of the
  * caller's own that adds the job with the change needing it (`select ${addJobCall(...)} from ...`).
+ * It goes through `app.add_job` (sql/migrations, add_job_plans), which lets add_job's own
+ * statements keep their plans (index plans, right at any size of the queue) on connections that
+ * plan everything else afresh.
  */
 export function addJobCall<T extends TaskName>(task: T, payload: JobPayload<T>, options: JobOptions = {}) {
   const parsed = parsePayload(task, payload);
-  return sql<null>`graphile_worker.add_job(
-    identifier => ${queueName(task, jobs[task].version)}::text,
-    payload => ${parsed as object}::json,
-    ${options.runAt ? sql`run_at => ${options.runAt.toISOString()}::timestamptz,` : sql``}
-    max_attempts => ${jobs[task].maxAttempts}::int,
-    job_key => ${jobKey(task, parsed)}::text
+  return sql<null>`app.add_job(
+    ${queueName(task, jobs[task].version)}::text,
+    ${parsed as object}::json,
+    ${jobs[task].maxAttempts}::int,
+    ${jobKey(task, parsed)}::text,
+    ${options.runAt ? options.runAt.toISOString() : null}::timestamptz
   )`;
 }
 
