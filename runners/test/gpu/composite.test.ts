@@ -3,6 +3,7 @@ import sharp from "sharp";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { fixturePath } from "@faceapp/testkit";
 import { placeFace } from "../../src/gpu/engines/composite.ts";
+import { readMask } from "../../src/gpu/engines/drawn/page.ts";
 import {
   type Accepted,
   createAnalyzer,
@@ -283,6 +284,44 @@ describe("composite face engine", () => {
       expect(plainBlue).toBe(0);
       expect(shadowed).toBeGreaterThan(50);
       expect(hairTouched).toBe(0);
+    }
+  });
+
+  it("reads the face region of any mask as sharp's threshold(128) would (grey, colour with alpha, 16-bit, another size)", async () => {
+    const colour = await sharp(
+      Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${W / 2}" height="${H / 2}">
+        <rect width="100%" height="100%" fill="#203040"/><ellipse cx="150" cy="140" rx="70" ry="90" fill="#e0c0ff"/>
+        <circle cx="250" cy="60" r="30" fill="#ffffff" fill-opacity="0.4"/><circle cx="60" cy="230" r="25" fill="#ff0000"/></svg>`),
+    )
+      .png()
+      .toBuffer();
+    const deep = new Uint16Array(W * H);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) deep[y * W + x] = inEllipse(x, y) ? 40_000 : (x * 50) % 400;
+    const grey16 = await sharp(Buffer.from(deep.buffer), { raw: { width: W, height: H, channels: 1 } })
+      .toColourspace("grey16")
+      .png()
+      .toBuffer();
+    for (const m of [mask, colour, grey16]) {
+      // The plain reading: thresholded by sharp, then scanned pixel by pixel.
+      const { data } = await sharp(m)
+        .flatten({ background: "#000000" })
+        .resize(W, H, { fit: "fill" })
+        .threshold(128)
+        .extractChannel(0)
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const white: number[] = [];
+      for (let i = 0; i < W * H; i++) if (data[i] === 255) white.push(i);
+      const xs = white.map((i) => i % W);
+      const ys = white.map((i) => Math.floor(i / W));
+      const want = { x: Math.min(...xs), y: Math.min(...ys), width: 0, height: 0 };
+      want.width = Math.max(...xs) - want.x + 1;
+      want.height = Math.max(...ys) - want.y + 1;
+      const region = await readMask(m, W, H);
+      expect(region.box).toEqual(want);
+      const inside = new Uint8Array(want.width * want.height);
+      for (const i of white) inside[(Math.floor(i / W) - want.y) * want.width + (i % W) - want.x] = 1;
+      expect(Buffer.from(region.inside).equals(Buffer.from(inside))).toBe(true);
     }
   });
 

@@ -157,6 +157,7 @@ export function createCompositeEngine(config: CompositeEngineConfig = {}): FaceE
     for (let i = 0; i < open.length; i++) opaque[i] = open[i]! * 255;
     const blurred = await sharp(opaque, { raw: { width: win.width, height: win.height, channels: 1 } })
       .blur({ sigma, minAmplitude: FEATHER_MIN_AMPLITUDE })
+      .toColourspace("b-w")
       .extractChannel(0)
       .raw()
       .toBuffer();
