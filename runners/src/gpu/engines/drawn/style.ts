@@ -137,7 +137,8 @@ export async function drawFace(
       const step = Math.floor(u);
       const v = ((Math.min(steps, step + smoothstep(0.3, 0.7, u - step)) / steps) * 2 - 1) as number;
       // The nearer cheek's blush.
-      const [dx, dy] = [x + origin.x, y + origin.y];
+      const dx = x + origin.x;
+      const dy = y + origin.y;
       const near = Math.min((dx - left.x) ** 2 + (dy - left.y) ** 2, (dx - right.x) ** 2 + (dy - right.y) ** 2);
       const cheek = variant.blush ? Math.exp(-near / blushR2) * variant.blush : 0;
       const ink = smoothstep(inkFrom, 2 * inkFrom, edges[i]!) * variant.ink;
