@@ -4,6 +4,8 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { fixturePath } from "@faceapp/testkit";
 import { placeFace } from "../../src/gpu/engines/composite.ts";
 import { readMask } from "../../src/gpu/engines/drawn/page.ts";
+import { drawFace, drawingReach } from "../../src/gpu/engines/drawn/style.ts";
+import { variantFor } from "../../src/gpu/engines/drawn/variant.ts";
 import {
   type Accepted,
   createAnalyzer,
@@ -322,6 +324,53 @@ describe("composite face engine", () => {
       const inside = new Uint8Array(want.width * want.height);
       for (const i of white) inside[(Math.floor(i / W) - want.y) * want.width + (i % W) - want.x] = 1;
       expect(Buffer.from(region.inside).equals(Buffer.from(inside))).toBe(true);
+    }
+  });
+
+  it("draws a part of the face, grown by the drawing's reach, as it draws the whole", async () => {
+    // The engine draws only around what shows; every pixel that shows must come out as before.
+    const face = await sharp(astronaut.faceCrop).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { width, height } = face.info;
+    const [l, r, , ml, mr] = astronaut.analysis.crop.landmarks as Point[];
+    const features = {
+      eyes: [l!, r!] as [Point, Point],
+      mouth: [ml!, mr!] as [Point, Point],
+      ipd: Math.hypot(r!.x - l!.x, r!.y - l!.y),
+    };
+    const tones = { skin: hex(SKIN) as [number, number, number], line: [40, 30, 30] as [number, number, number] };
+    const shows = (x: number, y: number) => ((x - 250) / 130) ** 2 + ((y - 290) / 150) ** 2 <= 1;
+    const open = new Uint8Array(width * height).map((_, i) => (shows(i % width, Math.floor(i / width)) ? 1 : 0));
+    for (const seed of [3, 8]) {
+      const variant = variantFor(seed);
+      const whole = await drawFace({ data: face.data, width, height }, open, tones, variant, features);
+      const reach = drawingReach(variant, features.ipd);
+      const win = { x: 120 - reach, y: 140 - reach, width: 261 + 2 * reach, height: 301 + 2 * reach };
+      const part = (src: Uint8Array, channels: number) => {
+        const out = new Uint8Array(win.width * win.height * channels);
+        for (let y = 0; y < win.height; y++) {
+          const from = ((win.y + y) * width + win.x) * channels;
+          out.set(src.subarray(from, from + win.width * channels), y * win.width * channels);
+        }
+        return out;
+      };
+      const drawn = await drawFace(
+        { data: part(face.data, 3), width: win.width, height: win.height },
+        part(open, 1),
+        tones,
+        variant,
+        { ...features, origin: win },
+      );
+      let shown = 0;
+      let differing = 0;
+      for (let y = 0; y < win.height; y++)
+        for (let x = 0; x < win.width; x++) {
+          if (!open[(win.y + y) * width + win.x + x]) continue;
+          shown++;
+          for (let c = 0; c < 3; c++)
+            if (drawn[(y * win.width + x) * 3 + c] !== whole[((win.y + y) * width + win.x + x) * 3 + c]) differing++;
+        }
+      expect(shown).toBeGreaterThan(50_000);
+      expect(differing).toBe(0);
     }
   });
 
