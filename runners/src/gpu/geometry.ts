@@ -52,15 +52,24 @@ export function invertAffine(m: Affine): Affine {
   return [a, b, -(a * m[2] + b * m[5]), c, d, -(c * m[2] + d * m[5])];
 }
 
-/** Warps an RGB image by `m` (source → destination) into a `width`×`height` image, bilinear, black outside. */
-export function warpAffine(image: RgbImage, m: Affine, width: number, height: number): RgbImage {
+/**
+ * Warps an RGB image by `m` (source → destination) into a `width`×`height` image, bilinear, black
+ * outside. With `origin`, the image is the part of the destination from that pixel on.
+ */
+export function warpAffine(
+  image: RgbImage,
+  m: Affine,
+  width: number,
+  height: number,
+  origin: Point = { x: 0, y: 0 },
+): RgbImage {
   const [a, b, c, d, e, f] = invertAffine(m);
   const out = new Uint8Array(width * height * 3);
   const { data, width: w, height: h } = image;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const sx = a * x + b * y + c;
-      const sy = d * x + e * y + f;
+      const sx = a * (x + origin.x) + b * (y + origin.y) + c;
+      const sy = d * (x + origin.x) + e * (y + origin.y) + f;
       const x0 = Math.floor(sx);
       const y0 = Math.floor(sy);
       if (x0 < 0 || y0 < 0 || x0 >= w || y0 >= h) continue;

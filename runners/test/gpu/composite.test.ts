@@ -3,6 +3,9 @@ import sharp from "sharp";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { fixturePath } from "@faceapp/testkit";
 import { placeFace } from "../../src/gpu/engines/composite.ts";
+import { readMask } from "../../src/gpu/engines/drawn/page.ts";
+import { drawFace, drawingReach } from "../../src/gpu/engines/drawn/style.ts";
+import { variantFor } from "../../src/gpu/engines/drawn/variant.ts";
 import {
   type Accepted,
   createAnalyzer,
@@ -283,6 +286,91 @@ describe("composite face engine", () => {
       expect(plainBlue).toBe(0);
       expect(shadowed).toBeGreaterThan(50);
       expect(hairTouched).toBe(0);
+    }
+  });
+
+  it("reads the face region of any mask as sharp's threshold(128) would (grey, colour with alpha, 16-bit, another size)", async () => {
+    const colour = await sharp(
+      Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${W / 2}" height="${H / 2}">
+        <rect width="100%" height="100%" fill="#203040"/><ellipse cx="150" cy="140" rx="70" ry="90" fill="#e0c0ff"/>
+        <circle cx="250" cy="60" r="30" fill="#ffffff" fill-opacity="0.4"/><circle cx="60" cy="230" r="25" fill="#ff0000"/></svg>`),
+    )
+      .png()
+      .toBuffer();
+    const deep = new Uint16Array(W * H);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) deep[y * W + x] = inEllipse(x, y) ? 40_000 : (x * 50) % 400;
+    const grey16 = await sharp(Buffer.from(deep.buffer), { raw: { width: W, height: H, channels: 1 } })
+      .toColourspace("grey16")
+      .png()
+      .toBuffer();
+    for (const m of [mask, colour, grey16]) {
+      // The plain reading: thresholded by sharp, then scanned pixel by pixel.
+      const { data } = await sharp(m)
+        .flatten({ background: "#000000" })
+        .resize(W, H, { fit: "fill" })
+        .threshold(128)
+        .extractChannel(0)
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const white: number[] = [];
+      for (let i = 0; i < W * H; i++) if (data[i] === 255) white.push(i);
+      const xs = white.map((i) => i % W);
+      const ys = white.map((i) => Math.floor(i / W));
+      const want = { x: Math.min(...xs), y: Math.min(...ys), width: 0, height: 0 };
+      want.width = Math.max(...xs) - want.x + 1;
+      want.height = Math.max(...ys) - want.y + 1;
+      const region = await readMask(m, W, H);
+      expect(region.box).toEqual(want);
+      const inside = new Uint8Array(want.width * want.height);
+      for (const i of white) inside[(Math.floor(i / W) - want.y) * want.width + (i % W) - want.x] = 1;
+      expect(Buffer.from(region.inside).equals(Buffer.from(inside))).toBe(true);
+    }
+  });
+
+  it("draws a part of the face, grown by the drawing's reach, as it draws the whole", async () => {
+    // The engine draws only around what shows; every pixel that shows must come out as before.
+    const face = await sharp(astronaut.faceCrop).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { width, height } = face.info;
+    const [l, r, , ml, mr] = astronaut.analysis.crop.landmarks as Point[];
+    const features = {
+      eyes: [l!, r!] as [Point, Point],
+      mouth: [ml!, mr!] as [Point, Point],
+      ipd: Math.hypot(r!.x - l!.x, r!.y - l!.y),
+    };
+    const tones = { skin: hex(SKIN) as [number, number, number], line: [40, 30, 30] as [number, number, number] };
+    const shows = (x: number, y: number) => ((x - 250) / 130) ** 2 + ((y - 290) / 150) ** 2 <= 1;
+    const open = new Uint8Array(width * height).map((_, i) => (shows(i % width, Math.floor(i / width)) ? 1 : 0));
+    for (const seed of [3, 8]) {
+      const variant = variantFor(seed);
+      const whole = await drawFace({ data: face.data, width, height }, open, tones, variant, features);
+      const reach = drawingReach(variant, features.ipd);
+      const win = { x: 120 - reach, y: 140 - reach, width: 261 + 2 * reach, height: 301 + 2 * reach };
+      const part = (src: Uint8Array, channels: number) => {
+        const out = new Uint8Array(win.width * win.height * channels);
+        for (let y = 0; y < win.height; y++) {
+          const from = ((win.y + y) * width + win.x) * channels;
+          out.set(src.subarray(from, from + win.width * channels), y * win.width * channels);
+        }
+        return out;
+      };
+      const drawn = await drawFace(
+        { data: part(face.data, 3), width: win.width, height: win.height },
+        part(open, 1),
+        tones,
+        variant,
+        { ...features, origin: win },
+      );
+      let shown = 0;
+      let differing = 0;
+      for (let y = 0; y < win.height; y++)
+        for (let x = 0; x < win.width; x++) {
+          if (!open[(win.y + y) * width + win.x + x]) continue;
+          shown++;
+          for (let c = 0; c < 3; c++)
+            if (drawn[(y * win.width + x) * 3 + c] !== whole[((win.y + y) * width + win.x + x) * 3 + c]) differing++;
+        }
+      expect(shown).toBeGreaterThan(50_000);
+      expect(differing).toBe(0);
     }
   });
 

@@ -3,10 +3,38 @@ import type { Box, Point } from "../analysis/types.ts";
 import { type Affine, applyAffine, arcfaceTemplate, warpAffine } from "../geometry.ts";
 import { faceOutline, fillPolygon } from "./drawn/outline.ts";
 import { namedTones, pageTones, readMask, skinArea } from "./drawn/page.ts";
-import { drawFace } from "./drawn/style.ts";
+import { blurReach, drawFace, drawingReach } from "./drawn/style.ts";
 import { type Variant, variantFor } from "./drawn/variant.ts";
 import { FaceEngineError } from "./errors.ts";
 import type { EngineReadiness, FaceEngine, PersonalizeRequest } from "./types.ts";
+
+/** Where the feather's blur stops (sharp's default mask amplitude). */
+const FEATHER_MIN_AMPLITUDE = 0.2;
+
+/**
+ * The bounds of the 1s of a `width`×`height` grid, grown by `margin` on every side and kept inside
+ * the grid (at least one pixel, where the grid has no 1).
+ */
+function grownBounds(grid: Uint8Array, width: number, height: number, margin: number): Box {
+  let [x0, y0, x1, y1] = [width, height, -1, -1];
+  for (let y = 0; y < height; y++) {
+    const row = grid.subarray(y * width, (y + 1) * width);
+    const first = row.indexOf(1);
+    if (first < 0) continue;
+    x0 = Math.min(x0, first);
+    x1 = Math.max(x1, row.lastIndexOf(1));
+    y0 = Math.min(y0, y);
+    y1 = y;
+  }
+  if (x1 < 0) return { x: 0, y: 0, width: 1, height: 1 };
+  const [left, top] = [Math.max(0, x0 - margin), Math.max(0, y0 - margin)];
+  return {
+    x: left,
+    y: top,
+    width: Math.min(width - 1, x1 + margin) - left + 1,
+    height: Math.min(height - 1, y1 + margin) - top + 1,
+  };
+}
 
 export interface CompositeEngineConfig {
   /** Width of the feather inside the face's edge, as a share of the distance between the eyes; default 0.1. */
@@ -86,11 +114,6 @@ export function createCompositeEngine(config: CompositeEngineConfig = {}): FaceE
 
     const place = placeFace(request, box);
     const toBox = (p: Point) => ({ x: p.x - box.x, y: p.y - box.y });
-    const local: Affine = [...place.transform];
-    local[2] -= box.x;
-    local[5] -= box.y;
-    const face = { data: crop.data, width: crop.info.width, height: crop.info.height };
-    const warped = warpAffine(face, local, box.width, box.height);
     const ipd = Math.hypot(place.eyes[1].x - place.eyes[0].x, place.eyes[1].y - place.eyes[0].y);
     // Where the page draws skin is read from its pixels; the colours the face is drawn in are the
     // book's, where its manifest names them.
@@ -98,31 +121,47 @@ export function createCompositeEngine(config: CompositeEngineConfig = {}): FaceE
     const skin = skinArea(art, region, read.skin);
     const tones = namedTones(read, request.colours);
     const polygon = fillPolygon(place.outline.map(toBox), box.width, box.height);
-    const open = new Uint8Array(polygon.length);
-    for (let i = 0; i < open.length; i++) open[i] = region.inside[i]! & polygon[i]! & (skin ? skin[i]! : 1);
+    const inBox = new Uint8Array(polygon.length);
+    for (let i = 0; i < inBox.length; i++) inBox[i] = region.inside[i]! & polygon[i]! & (skin ? skin[i]! : 1);
     signal?.throwIfAborted();
     progress(40);
 
+    // Only the part of the box around what shows is drawn: as far past it as the drawing's filters
+    // and the feather reach, so every pixel that shows is drawn as in a drawing of the whole box.
+    const sigma = Math.max(0.6, (config.feather ?? 0.1) * ipd);
+    const reach = Math.max(drawingReach(place.variant, ipd), blurReach(sigma, FEATHER_MIN_AMPLITUDE));
+    const win = grownBounds(inBox, box.width, box.height, reach);
+    const open = new Uint8Array(win.width * win.height);
+    for (let y = 0; y < win.height; y++) {
+      const from = (win.y + y) * box.width + win.x;
+      open.set(inBox.subarray(from, from + win.width), y * win.width);
+    }
+    const local: Affine = [...place.transform];
+    local[2] -= box.x;
+    local[5] -= box.y;
+    const face = { data: crop.data, width: crop.info.width, height: crop.info.height };
+    const warped = warpAffine(face, local, win.width, win.height, win);
     const mouth = [request.landmarks[3]!, request.landmarks[4]!].map((p) => toBox(applyAffine(place.transform, p)));
     const drawn = await drawFace(warped, open, tones, place.variant, {
       eyes: [toBox(place.eyes[0]), toBox(place.eyes[1])],
       mouth: mouth as [Point, Point],
       ipd,
+      origin: win,
     });
     signal?.throwIfAborted();
     progress(70);
 
     // The feather lies inside the edge: blurred, then rescaled so the edge itself is 0 and the
     // interior 1, and nothing outside the open area is touched.
-    const sigma = Math.max(0.6, (config.feather ?? 0.1) * ipd);
     const opaque = new Uint8Array(open.length);
     for (let i = 0; i < open.length; i++) opaque[i] = open[i]! * 255;
-    const blurred = await sharp(opaque, { raw: { width: box.width, height: box.height, channels: 1 } })
-      .blur(sigma)
+    const blurred = await sharp(opaque, { raw: { width: win.width, height: win.height, channels: 1 } })
+      .blur({ sigma, minAmplitude: FEATHER_MIN_AMPLITUDE })
+      .toColourspace("b-w")
       .extractChannel(0)
       .raw()
       .toBuffer();
-    const patch = Buffer.alloc(box.width * box.height * 4);
+    const patch = Buffer.alloc(win.width * win.height * 4);
     for (let i = 0; i < open.length; i++) {
       if (!open[i]) continue;
       patch[i * 4] = drawn[i * 3]!;
@@ -133,7 +172,12 @@ export function createCompositeEngine(config: CompositeEngineConfig = {}): FaceE
     // An intermediate file for the render runner: zlib level 3 is a third faster than 6 at the same size.
     const png = await sharp(request.illustration)
       .composite([
-        { input: patch, raw: { width: box.width, height: box.height, channels: 4 }, left: box.x, top: box.y },
+        {
+          input: patch,
+          raw: { width: win.width, height: win.height, channels: 4 },
+          left: box.x + win.x,
+          top: box.y + win.y,
+        },
       ])
       .png({ compressionLevel: 3 })
       .toBuffer();

@@ -12,24 +12,33 @@ export interface FaceRegion {
 
 /** The white part (> 127) of the page's mask, which must be the illustration's size. */
 export async function readMask(mask: Buffer, width: number, height: number): Promise<FaceRegion> {
+  // Grey as sharp's threshold() sees it, but read as one grey channel: the default sRGB output
+  // would first make three channels of every print-size grey pixel.
   const { data } = await sharp(mask)
     .flatten({ background: "#000000" })
     .resize(width, height, { fit: "fill" })
+    .toColourspace("b-w")
     .extractChannel(0)
-    .threshold(128)
-    .raw()
+    .raw({ depth: "uchar" })
     .toBuffer({ resolveWithObject: true });
-  // 255 inside, 0 outside: each row's first and last white pixel, found by the native indexOf.
+  // Each row's first and last white pixel. A mask is mostly black: its black rows are passed over
+  // natively, by comparing them with a black row.
+  const black = Buffer.alloc(width);
   let x0 = width;
   let y0 = height;
   let x1 = -1;
   let y1 = -1;
   for (let y = 0; y < height; y++) {
-    const row = data.subarray(y * width, (y + 1) * width);
-    const first = row.indexOf(255);
-    if (first < 0) continue;
-    x0 = Math.min(x0, first);
-    x1 = Math.max(x1, row.lastIndexOf(255));
+    const from = y * width;
+    const to = from + width;
+    if (data.compare(black, 0, width, from, to) === 0) continue;
+    let first = from;
+    while (first < to && data[first]! < 128) first++;
+    if (first === to) continue;
+    let last = to - 1;
+    while (data[last]! < 128) last--;
+    x0 = Math.min(x0, first - from);
+    x1 = Math.max(x1, last - from);
     y0 = Math.min(y0, y);
     y1 = y;
   }

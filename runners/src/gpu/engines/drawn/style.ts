@@ -3,6 +3,9 @@ import type { Point, RgbImage } from "../../analysis/types.ts";
 import type { PageTones, Rgb } from "./page.ts";
 import type { Variant } from "./variant.ts";
 
+/** Where the ink line's blurs stop (libvips' mask amplitude). */
+const INK_MIN_AMPLITUDE = 0.01;
+
 const mix = (a: number, b: number, t: number) => a + (b - a) * t;
 const clamp01 = (t: number) => Math.max(0, Math.min(1, t));
 const smoothstep = (a: number, b: number, t: number) => {
@@ -20,7 +23,7 @@ async function differenceOfGaussians(luma: Uint8Array, width: number, height: nu
   for (let i = 0; i < luma.length; i++) deep[i] = luma[i]! << 8;
   const blur = async (s: number) => {
     const out = await sharp(deep, { raw: { width, height, channels: 1 } })
-      .blur({ sigma: s, minAmplitude: 0.01 })
+      .blur({ sigma: s, minAmplitude: INK_MIN_AMPLITUDE })
       .toColourspace("grey16")
       .raw({ depth: "ushort" })
       .toBuffer();
@@ -32,11 +35,35 @@ async function differenceOfGaussians(luma: Uint8Array, width: number, height: nu
   return out;
 }
 
+/** How far a Gaussian blur of `sigma` reaches: libvips' mask ends where it falls below `minAmplitude`. */
+export const blurReach = (sigma: number, minAmplitude: number) =>
+  Math.ceil(sigma * Math.sqrt(-2 * Math.log(minAmplitude))) + 1;
+
+/** The median's window and the ink line's blur for a face whose eyes are `ipd` pixels apart. */
+function filters(variant: Variant, ipd: number) {
+  return { size: Math.max(3, 2 * Math.round(ipd / 24) + 1), sigma: Math.max(0.7, (variant.stroke * ipd) / 55) };
+}
+
+/**
+ * How far from a pixel the photo can change its drawing: the median's radius and then the ink
+ * line's wider blur. A drawing of any part of the face that extends this far past it is the same
+ * there as a drawing of the whole.
+ */
+export function drawingReach(variant: Variant, ipd: number): number {
+  const { size, sigma } = filters(variant, ipd);
+  return (size >> 1) + blurReach(sigma * 1.6, INK_MIN_AMPLITUDE);
+}
+
 export interface FaceFeatures {
   eyes: [Point, Point];
   mouth: [Point, Point];
   /** Distance between the eyes, in pixels of the drawing. */
   ipd: number;
+  /**
+   * Where `face` lies in the drawing, when it is a part of it (the features are in the drawing's
+   * pixels); default (0, 0).
+   */
+  origin?: Point;
 }
 
 /**
@@ -55,12 +82,13 @@ export async function drawFace(
 ): Promise<Uint8Array> {
   const { width, height } = face;
   const raw = { raw: { width, height, channels: 3 as const } };
-  const size = Math.max(3, 2 * Math.round(features.ipd / 24) + 1);
+  const { size, sigma } = filters(variant, features.ipd);
+  const origin = features.origin ?? { x: 0, y: 0 };
   const smooth = await sharp(face.data, raw).median(size).median(size).raw().toBuffer();
   const luma = new Uint8Array(width * height);
   for (let i = 0; i < luma.length; i++)
     luma[i] = Math.round(0.299 * smooth[i * 3]! + 0.587 * smooth[i * 3 + 1]! + 0.114 * smooth[i * 3 + 2]!);
-  const edges = await differenceOfGaussians(luma, width, height, Math.max(0.7, (variant.stroke * features.ipd) / 55));
+  const edges = await differenceOfGaussians(luma, width, height, sigma);
 
   // Light and colour of the face where it shows: its median and spread, and its mean colour.
   const histogram = new Uint32Array(256);
@@ -109,7 +137,9 @@ export async function drawFace(
       const step = Math.floor(u);
       const v = ((Math.min(steps, step + smoothstep(0.3, 0.7, u - step)) / steps) * 2 - 1) as number;
       // The nearer cheek's blush.
-      const near = Math.min((x - left.x) ** 2 + (y - left.y) ** 2, (x - right.x) ** 2 + (y - right.y) ** 2);
+      const dx = x + origin.x;
+      const dy = y + origin.y;
+      const near = Math.min((dx - left.x) ** 2 + (dy - left.y) ** 2, (dx - right.x) ** 2 + (dy - right.y) ** 2);
       const cheek = variant.blush ? Math.exp(-near / blushR2) * variant.blush : 0;
       const ink = smoothstep(inkFrom, 2 * inkFrom, edges[i]!) * variant.ink;
       for (let c = 0; c < 3; c++) {
