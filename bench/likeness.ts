@@ -99,7 +99,10 @@ await gpu.close();
 
 line("rounds (photo described, page measured), both found", `${rounds}, ${measured}`);
 line("event loop's longest stall while describing", `${stallMs.toFixed(0)} ms`);
-line("RSS: start, runner built, after the work, at rest (20 s, GC)", [atStart, ready, afterWork, atRest].map((m) => `${m.toFixed(0)} MB`).join(", "));
+line(
+  "RSS: start, runner built, after the work, at rest (20 s, GC)",
+  [atStart, ready, afterWork, atRest].map((m) => `${m.toFixed(0)} MB`).join(", "),
+);
 const results: Result[] = [
   { name: "event loop's longest stall while describing faces", value: stallMs, unit: "ms", target: "", met: null },
   { name: "gpu runner's RSS at rest after likeness measurements", value: atRest, unit: "MB", target: "", met: null },
