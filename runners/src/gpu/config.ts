@@ -1,5 +1,6 @@
 import type { RunnerEnv } from "../env.ts";
 import { type Analyzer, createAnalyzer } from "./analysis/analyzer.ts";
+import type { FaceApiWorker } from "./analysis/faceapi.ts";
 import { createComfyEngine } from "./engines/comfyui/engine.ts";
 import { createCompositeEngine } from "./engines/composite.ts";
 import type { FaceEngine } from "./engines/types.ts";
@@ -18,10 +19,14 @@ export type GpuEnv = Pick<
   | "MODELS_DIR"
 >;
 
-/** Timings tests shorten: the server recheck and the first wait before a failed warm-up is tried again. */
+/**
+ * Timings tests shorten: the server recheck, the first wait before a failed warm-up is tried again,
+ * and how long face-api's worker thread stays without work before it ends (default 15 s).
+ */
 export interface EngineTuning {
   recheckMs?: number;
   warmUpRetryMs?: number;
+  faceApiIdleMs?: number;
 }
 
 /** The face engine FACE_ENGINE names (the workflow is checked against its parameter map here). */
@@ -39,10 +44,14 @@ export function faceEngineFromEnv(env: GpuEnv, tuning: EngineTuning = {}): FaceE
   return createCompositeEngine();
 }
 
-/** The photo analyzer: insightface when its ONNX files are under INSIGHTFACE_HOME (or MODELS_DIR), the VLM when VLM_BASE_URL is set. */
-export function analyzerFromEnv(env: GpuEnv): Promise<Analyzer> {
+/**
+ * The photo analyzer: insightface when its ONNX files are under INSIGHTFACE_HOME (or MODELS_DIR), else
+ * face-api (in `faceApi`'s worker thread when given), the VLM when VLM_BASE_URL is set.
+ */
+export function analyzerFromEnv(env: GpuEnv, faceApi?: FaceApiWorker): Promise<Analyzer> {
   const home = env.INSIGHTFACE_HOME ?? env.MODELS_DIR;
   return createAnalyzer({
+    ...(faceApi ? { faceApi } : {}),
     ...(home ? { insightfaceHome: home } : {}),
     ...(env.VLM_BASE_URL ? { vlm: { baseUrl: env.VLM_BASE_URL, model: env.QWEN_MODEL_ID } } : {}),
   });

@@ -34,7 +34,12 @@ export {
   promptFor,
   VlmDescription,
 } from "./analysis/describe.ts";
-export { createFaceApiDetector } from "./analysis/faceapi.ts";
+export {
+  createFaceApiDetector,
+  createFaceApiWorker,
+  type FaceApiWorker,
+  type RecognisedFace,
+} from "./analysis/faceapi.ts";
 export {
   createInsightFaceDetector,
   createInsightFaceDetectorFromFiles,

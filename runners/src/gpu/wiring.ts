@@ -3,6 +3,7 @@ import type { GpuEngines } from "../tasks/deps.ts";
 import type { AnalysisRecord } from "./analysis/analyzer.ts";
 import { Gauge } from "prom-client";
 import { registerLikenessMetrics } from "../pipeline/likeness.ts";
+import { createFaceApiWorker } from "./analysis/faceapi.ts";
 import { descriptor } from "./analysis/likeness.ts";
 import { analyzerFromEnv, type EngineTuning, faceEngineFromEnv, type GpuEnv } from "./config.ts";
 import type { ComfyEngine } from "./engines/comfyui/engine.ts";
@@ -11,10 +12,19 @@ import { FaceEngineError } from "./engines/errors.ts";
 /**
  * The GPU runner's analyzer, face engine and readiness in the shape the runner's tasks take
  * (runners/src/tasks/deps.ts), built from its env: a drop-in for the interim `createGpuEngines`.
+ * face-api (the photo's detection without InsightFace, and the likeness check's recogniser) runs in
+ * one worker thread, started when needed and ended when idle, so the runner's event loop never waits
+ * on it and tfjs' memory is not kept at rest (`faceApi.threads()` says what it did, for tests).
  */
-export async function createGpuCapabilities(env: GpuEnv, log?: Logger, tuning: EngineTuning = {}): Promise<GpuEngines> {
-  const analyzer = await analyzerFromEnv(env);
-  const engine = faceEngineFromEnv(env, tuning);
+export async function createGpuCapabilities(
+  env: GpuEnv,
+  log?: Logger,
+  tuning: EngineTuning = {},
+): Promise<GpuEngines & { faceApi: { threads(): { started: number; running: boolean } } }> {
+  const { faceApiIdleMs, ...engineTuning } = tuning;
+  const faceApi = createFaceApiWorker(faceApiIdleMs === undefined ? {} : { idleMs: faceApiIdleMs });
+  const analyzer = await analyzerFromEnv(env, faceApi);
+  const engine = faceEngineFromEnv(env, engineTuning);
   log?.info(
     { detector: analyzer.detector, faceEngine: engine.name, vlm: Boolean(env.VLM_BASE_URL) },
     "gpu engines ready",
@@ -56,7 +66,7 @@ export async function createGpuCapabilities(env: GpuEnv, log?: Logger, tuning: E
     },
     likeness: {
       async describe(image, region) {
-        const found = await descriptor(image, region);
+        const found = await descriptor(image, region, faceApi);
         return found ? Array.from(found) : null;
       },
     },
@@ -90,9 +100,11 @@ export async function createGpuCapabilities(env: GpuEnv, log?: Logger, tuning: E
         },
       });
     },
+    faceApi: { threads: () => faceApi.threads() },
     async close() {
       await engine.close();
       await analyzer.close();
+      await faceApi.close();
     },
   };
 }

@@ -4,7 +4,8 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PHOTO_LIMITS, photoShapeProblem } from "@faceapp/core";
 import { fixturePath } from "@faceapp/testkit";
-import { type Analyzer, createAnalyzer, createFaceApiDetector } from "../../src/gpu/index.ts";
+import { type Analyzer, createAnalyzer, createFaceApiDetector, createFaceApiWorker } from "../../src/gpu/index.ts";
+import { recognise } from "../../src/gpu/analysis/likeness.ts";
 
 const photo = (name: string) => readFile(fixturePath(name));
 
@@ -192,5 +193,31 @@ describe("face-api's worker thread", () => {
       await detector.close();
     }
     expect(detector.threads().running).toBe(false);
+  });
+
+  it("detects the photo's faces and recognises a face (the likeness check) in one thread, one face-api", async () => {
+    // Idle far longer than the test: a second thread would be one more face-api, not an idle end.
+    const worker = createFaceApiWorker({ idleMs: 600_000 });
+    try {
+      const detector = await createFaceApiDetector({ worker });
+      const png = await photo("face-astronaut.png");
+      const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const [face] = await detector.detect({ data: new Uint8Array(data), width: info.width, height: info.height });
+      const found = await recognise(png, undefined, worker);
+      expect(found!.descriptor).toHaveLength(128);
+      // The recogniser's eyes are where the detector's are.
+      for (const [i, eye] of found!.eyes.entries()) {
+        expect(Math.hypot(eye.x - face!.landmarks[i]!.x, eye.y - face!.landmarks[i]!.y)).toBeLessThan(10);
+      }
+      expect(worker.threads()).toEqual({ started: 1, running: true });
+      const blank = await sharp({ create: { width: 256, height: 256, channels: 3, background: "#ff00ff" } })
+        .png()
+        .toBuffer();
+      expect(await recognise(blank, undefined, worker)).toBeNull();
+      expect(worker.threads()).toEqual({ started: 1, running: true });
+    } finally {
+      await worker.close();
+    }
+    expect(worker.threads().running).toBe(false);
   });
 });

@@ -4,6 +4,7 @@
 // the page row, its REST-visible flag and the runner's metrics say what happened.
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { createPostgresBus, createS3Client, putObjectBytes, transition } from "@faceapp/core";
 import { fixturePath, seedBook, useTestBucket, useTestDatabase } from "@faceapp/testkit";
 import { sql } from "kysely";
@@ -97,7 +98,7 @@ function context(over: Partial<GpuDeps> = {}): TaskContext<GpuDeps> {
 }
 
 /** A personalisation of the astronaut's photo analysed by analyze_photo, its face page 1 queued. */
-async function analysedWithFacePage() {
+async function analysedWithFacePage(ctx = context()) {
   const photoId = randomUUID();
   const key = `uploads/${photoId}`;
   const photo = await readFile(fixturePath("face-astronaut.png"));
@@ -110,7 +111,7 @@ async function analysedWithFacePage() {
     .values({ owner_id: ownerId, book_id: bookId, photo_upload_id: photoId, seed: 1, status: "analyzing" })
     .returning("id")
     .executeTakeFirstOrThrow();
-  await analyzePhoto.run({ personalizationId: id, photoUploadId: photoId }, context());
+  await analyzePhoto.run({ personalizationId: id, photoUploadId: photoId }, ctx);
   const row = await t.db
     .selectFrom("app.personalizations")
     .select(["status", "photo_descriptor", "generation"])
@@ -331,5 +332,43 @@ describe("the threshold (docs/likeness.md)", () => {
     // The child's kept pages pass; every stranger is over the line (the gap: docs/likeness.md).
     for (const d of [...kept, doubleSame]) expect(d).toBeLessThan(LIKENESS_MAX_DISTANCE);
     for (const d of [...strangerToDrawn, doubleStranger]) expect(d).toBeGreaterThan(LIKENESS_MAX_DISTANCE);
+  });
+});
+
+/**
+ * Whether this thread has loaded tfjs (face-api's node bundle loads it): tfjs-core keeps its engine on
+ * the global object (`_tfengine`) once loaded, and Node's module cache holds what was required.
+ */
+function tfjsInThisThread(): boolean {
+  const required = Object.keys(createRequire(import.meta.url).cache);
+  return "_tfengine" in globalThis || required.some((file) => /@tensorflow|@vladmandic[/\\]face-api/.test(file));
+}
+
+describe("where the recogniser runs", () => {
+  it("in face-api's worker thread, never the runner's main thread, and the worker's idle end frees it", async () => {
+    const runner = await createGpuCapabilities(
+      gpuEnv({ FACE_ENGINE: "comfyui", COMFY_BASE_URL: double.url }),
+      undefined,
+      { faceApiIdleMs: 500 },
+    );
+    try {
+      const ctx = context({ analyzer: runner.analyzer, faceEngine: runner.faceEngine, likeness: runner.likeness });
+      // The photo's detection and descriptor at analysis, then a stranger and the child's redraw measured.
+      const { descriptor, key } = await analysedWithFacePage(ctx);
+      expect(descriptor).toHaveLength(128);
+      script.push(stranger);
+      await personalizePage.run(key, ctx);
+      const row = await pageRow(key.personalizationId);
+      expect(row).toMatchObject({ status: "rendering", likeness_redrawn: true, likeness_flagged: false });
+      expect(row.likeness_distance).toBeLessThan(LIKENESS_MAX_DISTANCE);
+      expect(runner.faceApi.threads().started).toBeGreaterThan(0);
+      // The limit guards against a hang only: the worker ends half a second after its last request.
+      await expect.poll(() => runner.faceApi.threads().running, { timeout: 60_000, interval: 100 }).toBe(false);
+    } finally {
+      await runner.close();
+    }
+    // Every measurement of this file (the runner's above, the threshold's, the tasks') went to the
+    // worker: this thread never loaded tfjs.
+    expect(tfjsInThisThread()).toBe(false);
   });
 });

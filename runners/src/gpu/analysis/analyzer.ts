@@ -3,7 +3,7 @@ import sharp from "sharp";
 import { cropFace } from "./crop.ts";
 import { decodePhoto } from "./decode.ts";
 import { type Description, detectorDescription, promptFor, vlmDescription } from "./describe.ts";
-import { createFaceApiDetector } from "./faceapi.ts";
+import { createFaceApiDetector, type FaceApiWorker } from "./faceapi.ts";
 import { createInsightFaceDetector } from "./insightface/backend.ts";
 import { prominentFaces, sharpness } from "./quality.ts";
 import type { Box, DetectedFace, FaceDetector, Point } from "./types.ts";
@@ -18,6 +18,8 @@ export interface AnalyzerConfig {
   vlm?: VlmConfig;
   /** A detector to use instead of choosing one (tests). */
   detector?: FaceDetector;
+  /** face-api's worker thread to detect in when face-api is the detector (the gpu runner shares it with the likeness check). */
+  faceApi?: FaceApiWorker;
   /** Longest side of the working image, default 1280. */
   workingSide?: number;
   /** Smallest face side in photo pixels, default 96. */
@@ -95,7 +97,7 @@ export async function createAnalyzer(config: AnalyzerConfig = {}): Promise<Analy
     (config.insightfaceHome
       ? await createInsightFaceDetector(config.insightfaceHome, config.insightfaceInputSize)
       : null) ??
-    (await createFaceApiDetector());
+    (await createFaceApiDetector(config.faceApi ? { worker: config.faceApi } : {}));
   const minFaceSide = config.minFaceSide ?? 96;
   const minSharpness = config.minSharpness ?? 20;
 
