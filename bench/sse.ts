@@ -166,7 +166,10 @@ async function main() {
     // Latency: keep the first LATENCY_STREAMS streams; RATE events/s spread over them, open loop.
     await ask(client, { type: "keep", count: LATENCY_STREAMS }, "kept");
     const settled = await settle([api.pid, client.pid!]);
-    line(`${STREAMS - LATENCY_STREAMS} streams closed`, `api and clients quiet again after ${(settled / 1000).toFixed(1)} s`);
+    line(
+      `${STREAMS - LATENCY_STREAMS} streams closed`,
+      `api and clients quiet again after ${(settled / 1000).toFixed(1)} s`,
+    );
     const targets = streams.slice(0, LATENCY_STREAMS).map((s) => s.id);
     const publishedAt = new Map<string, number>();
     const total = RATE * SECONDS;
