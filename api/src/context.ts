@@ -13,7 +13,7 @@ export interface ApiContext extends AppDeps {
   /** Requires a signed-in user (bearer, or cookie + CSRF); sets `c.var.user`. */
   auth: MiddlewareHandler<AppEnv>;
   /**
-   * `auth` for a route whose one statement checks the session itself (`liveSession`) and then calls
+   * `auth` for a route whose one statement checks the session itself (app.create_personalization) and then calls
    * `sessionChecked`: a round trip fewer (http/auth.ts; POST /v1/personalizations only).
    */
   authFolded: MiddlewareHandler<AppEnv>;

@@ -148,6 +148,31 @@ export interface JobOptions {
   runAt?: Date;
 }
 
+/** The arguments of `app.add_job` for a job, its payload validated first. */
+export interface JobArguments {
+  identifier: string;
+  payload: object;
+  maxAttempts: number;
+  key: string;
+  runAt: string | null;
+}
+
+/** `app.add_job`'s arguments for a job (validated payload, versioned name, key): see `addJobCall`. */
+export function jobArguments<T extends TaskName>(
+  task: T,
+  payload: JobPayload<T>,
+  options: JobOptions = {},
+): JobArguments {
+  const parsed = parsePayload(task, payload);
+  return {
+    identifier: queueName(task, jobs[task].version),
+    payload: parsed as object,
+    maxAttempts: jobs[task].maxAttempts,
+    key: jobKey(task, parsed),
+    runAt: options.runAt ? options.runAt.toISOString() : null,
+  };
+}
+
 /**
  * graphile-worker's `add_job` call for a job, its payload validated first: for a statement of the
  * caller's own that adds the job with the change needing it (`select ${addJobCall(...)} from ...`).
@@ -156,13 +181,13 @@ export interface JobOptions {
  * plan everything else afresh.
  */
 export function addJobCall<T extends TaskName>(task: T, payload: JobPayload<T>, options: JobOptions = {}) {
-  const parsed = parsePayload(task, payload);
+  const job = jobArguments(task, payload, options);
   return sql<null>`app.add_job(
-    ${queueName(task, jobs[task].version)}::text,
-    ${parsed as object}::json,
-    ${jobs[task].maxAttempts}::int,
-    ${jobKey(task, parsed)}::text,
-    ${options.runAt ? options.runAt.toISOString() : null}::timestamptz
+    ${job.identifier}::text,
+    ${job.payload}::json,
+    ${job.maxAttempts}::int,
+    ${job.key}::text,
+    ${job.runAt}::timestamptz
   )`;
 }
 

@@ -54,12 +54,13 @@ export const FOLDED_SESSION = Symbol("foldedSession");
  * Requires a signed-in user: sets `user` or throws `unauthorized`.
  *
  * With `foldedSession`, the session row is not read here: the route's own statement checks it
- * (`liveSession` in the same statement as the write, so nothing is written for an ended session) and
+ * (the condition of `activeSessionUser`, in the same statement as the write, so nothing is written for
+ * an ended session: app.create_personalization) and
  * then calls `sessionChecked(c)`, which saves a round trip to Postgres per request (bench:api). Any
  * answer the route gives without that call (an error before its statement ran, a read-only reply) is
  * held back until the session is read here, and becomes a 401 if it has ended, so what a client sees
  * is the same as with the check in front. A route may change state under `foldedSession` only in
- * statements that carry `liveSession`: api/test/auth.security.test.ts finds every route that uses it
+ * statements that check the session: api/test/auth.security.test.ts finds every route that uses it
  * (`FOLDED_SESSION`) and fails unless it lists a request of that route that writes with a live
  * session and is proven to write nothing with an ended one. Only POST /v1/personalizations uses it,
  * where it measured more than 15 % of the route's rate (bench/README.md).

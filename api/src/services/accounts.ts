@@ -93,7 +93,10 @@ export async function logout(db: Kysely<Database>, sessionId: string): Promise<v
     .execute();
 }
 
-/** The user of a live (unrevoked, unexpired) session, or null. */
+/**
+ * The user of a live (unrevoked, unexpired) session, or null. POST /v1/personalizations checks the same
+ * condition inside its own statement (app.create_personalization; requireAuth's foldedSession).
+ */
 export async function activeSessionUser(db: Kysely<Database>, userId: string, sessionId: string): Promise<User | null> {
   const row = await db
     .selectFrom("app.sessions as s")
@@ -109,17 +112,6 @@ export async function activeSessionUser(db: Kysely<Database>, userId: string, se
 
 /** The error for a token whose session has been revoked or has expired. */
 export const sessionEnded = () => new AppError("unauthorized", "The session has ended: sign in again");
-
-/**
- * `activeSessionUser` as a condition for a statement of the request's own (a route under requireAuth's
- * `foldedSession`): the session is checked in the statement that writes, one round trip fewer.
- */
-export function liveSession(user: { id: string; sessionId: string }) {
-  return sql<boolean>`exists (
-    select from app.sessions as s inner join app.users as u on u.id = s.user_id
-    where s.id = ${user.sessionId}::uuid and s.user_id = ${user.id}::uuid and s.revoked_at is null
-      and s.expires_at > ${new Date()}::timestamptz)`;
-}
 
 /** A user by id. */
 export async function getUser(db: Kysely<Database>, userId: string): Promise<User> {

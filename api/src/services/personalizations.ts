@@ -3,8 +3,8 @@ import { createHash, randomInt, randomUUID } from "node:crypto";
 import {
   AppError,
   addJob,
-  addJobCall,
   initialStatus,
+  jobArguments,
   Manifest,
   movesFrom,
   movesTo,
@@ -22,7 +22,7 @@ import { type Kysely, sql, type Transaction } from "kysely";
 import * as v from "valibot";
 import type { Bucket } from "../deps.ts";
 import { assertDrawable } from "../glyphs/drawable.ts";
-import { liveSession, sessionEnded } from "./accounts.ts";
+import { sessionEnded } from "./accounts.ts";
 import { resolveName } from "./name-forms.ts";
 
 /** How many times a preview may be made again with a new seed. */
@@ -175,7 +175,8 @@ export interface CreateInput {
  * foldedSession), reads the book and the photo, and only when all three are right inserts the row,
  * adds the `analyze_photo` job (its payload validated first; the id is made here so the payload is
  * whole before the statement) and the status event. It was seven round trips (begin, four statements,
- * the event, commit) plus the session's read: most of the route's time under load (bench:api).
+ * the event, commit) plus the session's read: most of the route's time under load (bench:api). The
+ * statement is the function app.create_personalization (sql/migrations), so that its plans are kept.
  * `sessionChecked` says whether the statement ran and found the session live.
  */
 export async function createPersonalization(
@@ -211,7 +212,9 @@ export async function createPersonalization(
 
   const id = randomUUID();
   const status = { status: initialStatus };
-  const job = addJobCall("analyze_photo", { personalizationId: id, photoUploadId: input.photoUploadId });
+  const job = jobArguments("analyze_photo", { personalizationId: id, photoUploadId: input.photoUploadId });
+  // As a function, the statement and the foreign-key checks under it keep their plans (index plans)
+  // instead of being planned on every request. `created` is null when nothing was inserted.
   const { rows } = await sql<
     Partial<Personalization> & {
       live: boolean;
@@ -222,22 +225,14 @@ export async function createPersonalization(
       event_id: string | null;
     }
   >`
-    with s as (select ${liveSession(user)} as live),
-    b as (select id, slug, title from app.books where slug = ${input.bookSlug}::text and published = true),
-    ph as (select status from app.uploads where id = ${input.photoUploadId}::uuid and owner_id = ${ownerId}::uuid),
-    p as (
-      insert into app.personalizations
-        (id, owner_id, book_id, photo_upload_id, status, seed, idempotency_key, request_hash)
-      select ${id}::uuid, ${ownerId}::uuid, b.id, ${input.photoUploadId}::uuid, ${status.status}::text,
-        ${randomInt(2 ** 47)}::bigint, ${idempotencyKey ?? null}::text, ${requestHash}::text
-      from s, b, ph where s.live and ph.status = 'ready'
-      on conflict (owner_id, idempotency_key) where idempotency_key is not null do nothing
-      returning *),
-    j as (select ${job} from p),
-    e as (insert into app.events (personalization_id, type, data) select id, 'status', ${status}::jsonb from p returning id)
-    select s.live, b.slug as book_slug, b.title as book_title, ph.status as photo_status,
-      (select count(*)::int from j) as jobs, (select id from e) as event_id, p.*
-    from s left join b on true left join ph on true left join p on true`.execute(db);
+    select r.live, r.book_slug, r.book_title, r.photo_status, r.jobs, r.event_id, (r.created).*
+    from app.create_personalization(
+      ${user.sessionId}::uuid, ${ownerId}::uuid, ${new Date()}::timestamptz,
+      ${input.bookSlug}::text, ${input.photoUploadId}::uuid,
+      ${id}::uuid, ${status.status}::text, ${randomInt(2 ** 47)}::bigint, ${idempotencyKey ?? null}::text,
+      ${requestHash}::text,
+      ${job.identifier}::text, ${job.payload}::json, ${job.maxAttempts}::int, ${job.key}::text
+    ) as r`.execute(db);
   const row = rows[0]!;
   if (!row.live) throw sessionEnded();
   if (row.book_slug === null || row.book_title === null) throw new AppError("not_found", "Book not found");
