@@ -3,7 +3,7 @@
 // parses them as a browser would, and notes when each event arrived (wall clock, ms).
 //   parent → { type: "open", base, streams: [{ id, token }] }  → { type: "opened", open, failed }
 //   parent → { type: "keep", count }                            → { type: "kept", open }
-//   parent → { type: "report" }                                 → { type: "received", events: [id, ms][] }
+//   parent → { type: "report" }                                 → { type: "received", events: [id, ms][], heartbeats: ms[] }
 import http from "node:http";
 import { sseParser } from "../testkit/src/sse.ts";
 import { wallMs } from "./lib.ts";
@@ -16,6 +16,8 @@ interface Stream {
 const streams: Stream[] = [];
 /** Event id → when it was parsed, for every event after each stream's first (the replayed one). */
 let received: [string, number][] = [];
+/** When each heartbeat comment was parsed (each one is also a catch-up read of app.events in the api). */
+let heartbeats: number[] = [];
 const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
 
 /** Opens one stream; resolves once its first event (the replayed status) has been parsed. */
@@ -41,6 +43,7 @@ function open(base: string, id: string, token: string): Promise<boolean> {
               resolve(true);
             } else if (id) received.push([id, wallMs()]);
           },
+          onComment: () => heartbeats.push(wallMs()),
         });
         res.on("data", feed);
         res.on("error", () => {});
@@ -74,8 +77,9 @@ process.on("message", async (message: { type: string; [key: string]: unknown }) 
     for (const s of streams.splice(count)) s.req.destroy();
     process.send?.({ type: "kept", open: streams.length });
   } else if (message.type === "report") {
-    process.send?.({ type: "received", events: received });
+    process.send?.({ type: "received", events: received, heartbeats });
     received = [];
+    heartbeats = [];
   }
 });
 process.send?.({ type: "ready" });

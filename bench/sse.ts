@@ -15,6 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createProgressBus, insertEvent } from "@faceapp/core";
+import { sql } from "kysely";
 import { resolveServices } from "@faceapp/core/local";
 import { createPg } from "@faceapp/sql";
 import { dataDir, env } from "../api/src/env.ts";
@@ -164,11 +165,15 @@ async function main() {
     );
 
     // Latency: keep the first LATENCY_STREAMS streams; RATE events/s spread over them, open loop.
+    // The publisher's connections open first, as a runner's are long before a page completes: left to
+    // the window's first milliseconds, its 16 connections (backend starts, type fetches) shared the
+    // cores with the api just as the events began.
+    await Promise.all(Array.from({ length: 16 }, () => sql`select 1`.execute(pg.db)));
     await ask(client, { type: "keep", count: LATENCY_STREAMS }, "kept");
     const settled = await settle([api.pid, client.pid!]);
     line(
       `${STREAMS - LATENCY_STREAMS} streams closed`,
-      `api and clients quiet again after ${(settled / 1000).toFixed(1)} s`,
+      `api and clients quiet again after ${(settled / 1000).toFixed(1)} s; the window opens ${((performance.now() - opening) / 1000).toFixed(1)} s after the kept streams began opening`,
     );
     const targets = streams.slice(0, LATENCY_STREAMS).map((s) => s.id);
     const publishedAt = new Map<string, number>();
@@ -199,22 +204,52 @@ async function main() {
     const publishSeconds = (performance.now() - start) / 1000;
     // Wait for the stragglers (a backlog in the api is late, not lost) until nothing more arrives.
     const events: [string, number][] = [];
+    const heartbeats: number[] = [];
     const giveUp = performance.now() + 60_000;
     for (let quiet = 0; quiet < 3 && events.length < publishedAt.size && performance.now() < giveUp; ) {
       await sleep(1000);
-      const report = await ask<{ events: [string, number][] }>(client, { type: "report" }, "received");
+      const report = await ask<{ events: [string, number][]; heartbeats: number[] }>(
+        client,
+        { type: "report" },
+        "received",
+      );
       events.push(...report.events);
+      heartbeats.push(...report.heartbeats);
       quiet = report.events.length ? 0 : quiet + 1;
     }
     const windowEnd = Math.max(...events.map(([, at]) => at), wallMs());
     const pauses = gcPauses(gcLog, windowStart, windowEnd);
     const latencies = events.filter(([id]) => publishedAt.has(id)).map(([id, at]) => at - publishedAt.get(id)!);
+    // By when each event was published, per half second of the window: a backlog (one stretch slow,
+    // the rest quick) reads differently from a tail spread evenly over the window.
+    const buckets: number[][] = [];
+    for (const [id, at] of events) {
+      const sent = publishedAt.get(id);
+      if (sent === undefined) continue;
+      const b = Math.floor((sent - windowStart) / 500);
+      buckets[b] ??= [];
+      buckets[b].push(at - sent);
+    }
     const lost = publishedAt.size - latencies.length;
     const s = summarize(latencies);
     line(
       `${RATE} events/s over ${LATENCY_STREAMS} streams, ${SECONDS} s`,
       `published ${(publishedAt.size / publishSeconds).toFixed(0)}/s; publish → parsed p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms, ${lost} not received`,
     );
+    line(
+      "  p50 / p99 (ms) by publish time, per 0.5 s",
+      Array.from(buckets, (b) => {
+        const q = summarize(b ?? []);
+        return `${q.p50.toFixed(0)}/${q.p99.toFixed(0)}`;
+      }).join(" "),
+    );
+    // Each heartbeat is also a catch-up read of app.events in the api, on top of the events' own.
+    const beats: number[] = Array.from(buckets, () => 0);
+    for (const at of heartbeats) {
+      const b = Math.floor((at - windowStart) / 500);
+      if (b >= 0 && b < beats.length) beats[b]! += 1;
+    }
+    line("  heartbeats received, per 0.5 s", beats.join(" "));
     line(
       "api GC pauses in that window",
       pauses

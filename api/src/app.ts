@@ -23,6 +23,7 @@ import { noCatalogCache, redisCatalogCache } from "./services/catalog-cache.ts";
 import { memoryRateLimiter, redisRateLimiter, withFallback } from "./services/rate-limit.ts";
 import { queueWatch } from "./services/queue-watch.ts";
 import { sessionWatch } from "./services/session-watch.ts";
+import { prepareSigners } from "./services/storage.ts";
 
 /** JSON bodies of this api are small; anything bigger is refused before it is read. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -32,15 +33,17 @@ export function createContext(deps: AppDeps): ApiContext {
   const prefix = deps.redisPrefix ?? "faceapp:";
   const allowedOrigins = parseOrigins(deps.env.WEB_ORIGIN);
   const tokens = { secret: deps.env.JWT_SECRET_KEY, algorithm: deps.env.JWT_ALGORITHM };
+  const bucket = {
+    client: deps.s3,
+    config: deps.s3Config,
+    presignClient: deps.env.S3_PUBLIC_ENDPOINT_URL
+      ? createS3Client({ ...deps.s3Config, endpoint: deps.env.S3_PUBLIC_ENDPOINT_URL })
+      : undefined,
+  };
+  prepareSigners(bucket);
   return {
     ...deps,
-    bucket: {
-      client: deps.s3,
-      config: deps.s3Config,
-      presignClient: deps.env.S3_PUBLIC_ENDPOINT_URL
-        ? createS3Client({ ...deps.s3Config, endpoint: deps.env.S3_PUBLIC_ENDPOINT_URL })
-        : undefined,
-    },
+    bucket,
     tokens,
     allowedOrigins,
     auth: requireAuth({ db: deps.db, tokens, allowedOrigins }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MAX_STREAMS_PER_USER } from "../src/routes/personalizations.ts";
+import { heartbeatDelay } from "../src/services/event-stream.ts";
 import {
   bearer,
   body,
@@ -22,6 +23,17 @@ async function waitUntil(probe: () => boolean, timeoutMs = 5000) {
 }
 
 describe("the event stream", () => {
+  it("waits a random part of the interval for each heartbeat, so streams opened together do not read app.events together", () => {
+    // Each heartbeat is also a catch-up read: 1,000 streams opened within a second, in step, read all
+    // at once every interval (bench:sse). Drawn within [half, all] of it, never longer.
+    const delays = Array.from({ length: 1000 }, () => heartbeatDelay(15_000));
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(7_500);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(15_000);
+    // Spread over the whole range (a failure here is a chance under 1 in 10^29).
+    expect(Math.min(...delays)).toBeLessThan(8_000);
+    expect(Math.max(...delays)).toBeGreaterThan(14_500);
+  });
+
   it("delivers live events published after it opened, and leaves no listener behind when the client goes", async () => {
     await book(api, { slug: "stream-book" });
     const user = await signUp(api.app);

@@ -46,6 +46,16 @@ function hold(ticks: Tick[], tick: Tick): void {
   ticks.push(tick);
 }
 
+/**
+ * How long an idle stream waits for its next heartbeat: between half and all of `heartbeatMs`, drawn
+ * afresh each time. Each heartbeat also reads app.events (a publish lost on the way is found there),
+ * so streams that beat together read together: streams opened within a second (every client
+ * reconnecting after a restart; bench:sse's 1,000) would otherwise stay in step for as long as they
+ * are idle, and every `heartbeatMs` their reads arrive at once, a burst that live events then queue
+ * behind (bench/README.md, "SSE latency"). The random part spreads them over half an interval.
+ */
+export const heartbeatDelay = (heartbeatMs: number): number => heartbeatMs * (0.5 + Math.random() / 2);
+
 const asId = (value: string | undefined): bigint => (value && /^\d{1,18}$/.test(value) ? BigInt(value) : 0n);
 
 /** Internal keys become short-lived URLs; nothing else changes. */
@@ -115,7 +125,7 @@ export async function streamEvents(
       while (ticks.length && !signal.aborted) await sink.send(await toClient(bucket, ticks.shift() as Tick));
       if (signal.aborted || persistedPending || ticks.length) continue;
       const timedOut = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(true), heartbeatMs);
+        const timer = setTimeout(() => resolve(true), heartbeatDelay(heartbeatMs));
         wake = () => {
           clearTimeout(timer);
           resolve(false);

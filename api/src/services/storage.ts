@@ -99,6 +99,16 @@ function oncePerClient<T>(
   return signer;
 }
 
+/**
+ * Makes this bucket's signers now (the SDK's endpoint and credential resolution, 17–50 ms of CPU the
+ * first time) instead of inside the first request or event stream that presigns, where it held up
+ * everything behind it. A failure is forgotten here and met again by the first presign.
+ */
+export function prepareSigners(bucket: Bucket): void {
+  getSigner(bucket).catch(() => {});
+  postSigner(bucket).catch(() => {});
+}
+
 const iso8601 = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data, "utf8").digest();
 
