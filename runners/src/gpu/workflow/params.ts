@@ -33,6 +33,9 @@ export const faceWorkflowParams = {
 } satisfies Record<string, InputRef>;
 
 /** The node whose saved image is the page background. */
+/** The warm-up prompt's child: a small real face (IPAdapter FaceID refuses an image without one). */
+export const warmupFace = new URL("./warmup-face.png", import.meta.url);
+
 export const faceWorkflowOutput = { node: "25", classType: "SaveImage" };
 
 export type ParamMap = Record<keyof typeof faceWorkflowParams, InputRef>;

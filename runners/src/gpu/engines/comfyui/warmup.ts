@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import sharp from "sharp";
+import { warmupFace } from "../../workflow/params.ts";
 
 // The warm-up prompt's inputs: the face workflow as a page runs it, at a tiny size and one sampler
 // step, so ComfyUI loads the checkpoint, the ControlNets, the preprocessors, IPAdapter FaceID and its
@@ -38,7 +39,7 @@ export function warmUpInputs(): Promise<WarmUpInputs> {
         .png()
         .toBuffer(),
     ]);
-    const faceCrop = readFileSync(new URL("../../workflow/warmup-face.png", import.meta.url));
+    const faceCrop = readFileSync(warmupFace);
     return { faceCrop, illustration, mask };
   })();
   return inputs;
