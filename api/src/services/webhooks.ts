@@ -182,7 +182,8 @@ export async function listDeliveries(db: Kysely<Database>, ownerId: string, endp
  */
 export async function retryDelivery(db: Kysely<Database>, ownerId: string, endpointId: string, deliveryId: string) {
   await getWebhook(db, ownerId, endpointId);
-  await db.transaction().execute(async (tx) => {
+  // Read back before the commit: once committed, a runner may already be attempting it.
+  return db.transaction().execute(async (tx) => {
     const row = await tx
       .updateTable("app.webhook_deliveries")
       .set({ status: "pending", round_start: sql`attempts`, next_attempt_at: new Date(), updated_at: new Date() })
@@ -193,7 +194,8 @@ export async function retryDelivery(db: Kysely<Database>, ownerId: string, endpo
       .executeTakeFirst();
     if (row) {
       await addJob(tx, "deliver_webhook", { deliveryId });
-      return;
+      const [delivery] = await deliveries(tx, ownerId, endpointId, 1, deliveryId);
+      return delivery;
     }
     const exists = await tx
       .selectFrom("app.webhook_deliveries")
@@ -206,6 +208,4 @@ export async function retryDelivery(db: Kysely<Database>, ownerId: string, endpo
       status: exists.status,
     });
   });
-  const [delivery] = await deliveries(db, ownerId, endpointId, 1, deliveryId);
-  return delivery;
 }
