@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import sharp from "sharp";
 import type { Logger } from "@faceapp/core";
 import { Counter, Histogram, type Registry } from "prom-client";
+import { readMask } from "../gpu/engines/drawn/page.ts";
+import { FaceEngineError } from "../gpu/engines/errors.ts";
 
 // The likeness check of a face page (docs/likeness.md): the drawn face's descriptor distance to the
 // photo's (Euclidean, face-api's 128 numbers; lower is more alike). Over the threshold the page is
@@ -77,24 +79,17 @@ export function euclidean(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(sum);
 }
 
-/** The mask's face region (its white pixels' bounding box) in the pixels of an image `width` × `height`. */
+/**
+ * The mask's face region (its white part's bounding box, as the composite engine reads it) in the
+ * pixels of an image `width` × `height`; undefined when the mask is empty.
+ */
 export async function faceRegion(mask: Buffer, width: number, height: number): Promise<Region | undefined> {
-  const { data, info } = await sharp(mask).flatten({ background: "#000000" }).greyscale().raw().toBuffer({
-    resolveWithObject: true,
-  });
-  let [x0, y0, x1, y1] = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, -1, -1];
-  for (let y = 0; y < info.height; y++)
-    for (let x = 0; x < info.width; x++)
-      if (data[y * info.width + x]! >= 128) {
-        x0 = Math.min(x0, x);
-        y0 = Math.min(y0, y);
-        x1 = Math.max(x1, x);
-        y1 = Math.max(y1, y);
-      }
-  if (x1 < 0) return undefined;
-  const kx = width / info.width;
-  const ky = height / info.height;
-  return { x: x0 * kx, y: y0 * ky, width: (x1 - x0 + 1) * kx, height: (y1 - y0 + 1) * ky };
+  try {
+    return (await readMask(mask, width, height)).box;
+  } catch (err) {
+    if (err instanceof FaceEngineError) return undefined;
+    throw err;
+  }
 }
 
 /**
