@@ -188,10 +188,25 @@ async function writeZip(file: string, pages: PageId[], read: (p: PageId) => Prom
   await done;
 }
 
+/**
+ * `fn` over `items`, at most `limit` at once. After a failure no further item starts, and it rejects
+ * with that failure once the items under way have ended: nothing is left writing into a work folder
+ * that the caller then removes.
+ */
 async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
+    while (!failed && next < items.length) {
+      try {
+        await fn(items[next++]!);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const ended = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const failure = ended.find((e) => e.status === "rejected");
+  if (failure) throw failure.reason;
 }

@@ -132,15 +132,30 @@ describe("assemblePrint", () => {
 
   it("refuses a print image that is not the JPEG master, leaving no work folder behind", async () => {
     const workDir = await mkdtemp(path.join(tmpdir(), "faceapp-png-"));
+    // The other pages read slowly: one is still being read when page_3 is refused.
+    let reading = 0;
+    let read = 0;
     await expect(
       assemblePrint({
         manifest,
         variables: { child_name: "A" },
         workDir,
-        readPrint: async (p) => (p === "page_3" ? background(manifest, p) : prints.get(p)!),
+        readPrint: async (p) => {
+          if (p === "page_3") return background(manifest, p);
+          reading += 1;
+          await new Promise((r) => setTimeout(r, 50));
+          reading -= 1;
+          read += 1;
+          return prints.get(p)!;
+        },
         readWeb: async () => Buffer.alloc(0),
       }),
     ).rejects.toThrow(/page_3 is not a JPEG/);
+    // Refused once the read under way had ended, and no page was read after it.
+    expect(reading).toBe(0);
+    const readByThen = read;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(read).toBe(readByThen);
     await expect(stat(workDir)).rejects.toThrow(/ENOENT/);
   });
 
