@@ -12,6 +12,9 @@ import { DEFAULT_SEND_LIMITS } from "./webhooks/deliver.ts";
 // itself never sends it more than two.
 const DEFAULT_CONCURRENCY: Record<RunnerKindName, number> = { gpu: 2, render: 2 };
 
+/** How long a stop may take beyond the drain (releasing jobs, closing engines and pools). */
+const STOP_MARGIN_SECONDS = 10;
+
 /** Starts one runner process of a kind and runs it until SIGTERM or SIGINT, which drain it. */
 export async function main(kind: RunnerKindName): Promise<void> {
   // The render runner signs webhooks: without the key that opens their secrets it cannot (only the
@@ -110,6 +113,16 @@ export async function main(kind: RunnerKindName): Promise<void> {
     if (exiting) return;
     exiting = true;
     log.info({ signal }, "draining");
+    // A stop waiting on a hung database or store would never end: the process goes anyway, a margin
+    // after the drain (the jobs it still holds come back to the queue when their locks go stale).
+    const forced = setTimeout(
+      () => {
+        log.error({ seconds: env.RUNNER_DRAIN_SECONDS + STOP_MARGIN_SECONDS }, "did not stop in time; exiting");
+        process.exit(1);
+      },
+      (env.RUNNER_DRAIN_SECONDS + STOP_MARGIN_SECONDS) * 1000,
+    );
+    forced.unref();
     try {
       await runner.stop();
       await closeEngines();
