@@ -98,4 +98,24 @@ describe("the gpu queue", () => {
     forgetA();
     forgetC();
   });
+
+  it("tells a newcomer its place from a query begun after it came: never a place the book has left", async () => {
+    await clearQueue(t);
+    const a = await queueBook(1);
+    const watch = queueWatch(t.db, 60_000, (err) => {
+      throw err;
+    });
+    const first: (QueuePlace | null)[] = [];
+    const forgetFirst = watch.watch(a, (place) => first.push(place));
+    await expect.poll(() => first.length).toBe(1);
+    await draw(a, 1); // no tick since: the last place known still says it waits
+    const later: (QueuePlace | null)[] = [];
+    const forgetLater = watch.watch(a, (place) => later.push(place));
+    await watch.tick();
+    expect(later).toEqual([]);
+    expect(first).toEqual([{ position: 1, pagesAhead: 0, etaSeconds: null }, null]);
+    forgetFirst();
+    forgetLater();
+    await clearQueue(t);
+  });
 });

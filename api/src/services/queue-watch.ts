@@ -101,66 +101,96 @@ const same = (a: QueuePlace | null, b: QueuePlace | null) =>
     a.etaSeconds === b.etaSeconds);
 
 export function queueWatch(db: Kysely<Database>, intervalMs: number, onError: (err: unknown) => void): QueueWatch {
-  interface Watched {
-    listeners: Set<QueueListener>;
-    last: QueuePlace | null;
+  /** One listener, the queries begun before it started watching, and the place it was last told (none yet: undefined). */
+  interface Watcher {
+    listener: QueueListener;
+    since: number;
+    last?: QueuePlace | null;
   }
-  const watched = new Map<string, Watched>();
+  /** The places from the `seq`th query begun. */
+  interface Placed {
+    seq: number;
+    places: Map<string, QueuePlace>;
+  }
+  const watched = new Map<string, Set<Watcher>>();
+  let begun = 0;
   let snapshot: { at: number; places: Map<string, QueuePlace> } | null = null;
-  let refreshing: Promise<Map<string, QueuePlace>> | null = null;
+  let refreshing: Promise<Placed> | null = null;
   let timer: NodeJS.Timeout | null = null;
 
-  // Concurrent callers share one query.
+  const query = (): Promise<Placed> => {
+    const seq = ++begun;
+    return placeWaiting(db).then((places) => {
+      snapshot = { at: Date.now(), places };
+      return { seq, places };
+    });
+  };
+  // Concurrent ticks and views share one query.
   const refresh = () => {
-    refreshing ??= placeWaiting(db)
-      .then((places) => {
-        snapshot = { at: Date.now(), places };
-        return places;
-      })
-      .finally(() => {
-        refreshing = null;
-      });
+    refreshing ??= query().finally(() => {
+      refreshing = null;
+    });
     return refreshing;
   };
-  const fresh = async () => (snapshot && Date.now() - snapshot.at < intervalMs ? snapshot.places : await refresh());
+  const fresh = async () =>
+    snapshot && Date.now() - snapshot.at < intervalMs ? snapshot.places : (await refresh()).places;
 
-  const tell = (entry: Watched, place: QueuePlace | null) => {
-    if (same(entry.last, place)) return;
-    entry.last = place;
-    for (const listener of entry.listeners) listener(place);
+  /**
+   * Tells each watcher its place from a query begun after it started watching (an older one may place
+   * a book that has since been drawn: a stream opened on a finished book was told "position 1"). A
+   * newcomer hears its place only while the book waits; then every change, and null once it stops.
+   */
+  const apply = ({ seq, places }: Placed) => {
+    for (const [id, watchers] of watched) {
+      const place = places.get(id) ?? null;
+      for (const watcher of watchers) {
+        if (watcher.since >= seq) continue;
+        const news = watcher.last === undefined ? place !== null : !same(watcher.last, place);
+        watcher.last = place;
+        if (news) watcher.listener(place);
+      }
+    }
+  };
+  const tick = async () => {
+    if (watched.size > 0) apply(await refresh());
   };
 
-  const tick = async () => {
-    if (watched.size === 0) return;
-    const places = await refresh();
-    for (const [id, entry] of watched) tell(entry, places.get(id) ?? null);
+  // Newcomers hear their place from a query of their own rather than at the next tick, one such query
+  // at a time: a burst of streams opening costs one query per query's duration, not one per stream.
+  let newcomer = false;
+  let placing = false;
+  const placeNewcomers = async () => {
+    newcomer = true;
+    if (placing) return;
+    placing = true;
+    try {
+      while (newcomer) {
+        newcomer = false;
+        apply(await query());
+      }
+    } finally {
+      placing = false;
+    }
   };
 
   return {
     watch(personalizationId, listener) {
-      let entry = watched.get(personalizationId);
-      if (!entry) {
-        entry = { listeners: new Set(), last: null };
-        watched.set(personalizationId, entry);
+      const watcher: Watcher = { listener, since: begun };
+      let watchers = watched.get(personalizationId);
+      if (!watchers) {
+        watchers = new Set();
+        watched.set(personalizationId, watchers);
       }
-      entry.listeners.add(listener);
-      // A newcomer hears the place already known; else the next snapshot (shared by every newcomer) says it.
-      if (entry.last) listener(entry.last);
-      else {
-        const own = entry;
-        fresh().then(
-          (places) => watched.get(personalizationId) === own && tell(own, places.get(personalizationId) ?? null),
-          onError,
-        );
-      }
+      watchers.add(watcher);
+      placeNewcomers().catch(onError);
       if (!timer) {
         timer = setInterval(() => tick().catch(onError), intervalMs);
         timer.unref();
       }
       return () => {
         const current = watched.get(personalizationId);
-        current?.listeners.delete(listener);
-        if (current?.listeners.size === 0) watched.delete(personalizationId);
+        current?.delete(watcher);
+        if (current?.size === 0) watched.delete(personalizationId);
         if (watched.size === 0 && timer) {
           clearInterval(timer);
           timer = null;
@@ -169,7 +199,8 @@ export function queueWatch(db: Kysely<Database>, intervalMs: number, onError: (e
     },
     async placesOf(ids, changedAt) {
       if (ids.length === 0) return new Map();
-      const places = snapshot && changedAt && snapshot.at <= changedAt.getTime() ? await refresh() : await fresh();
+      const places =
+        snapshot && changedAt && snapshot.at <= changedAt.getTime() ? (await refresh()).places : await fresh();
       return new Map(ids.flatMap((id) => (places.has(id) ? [[id, places.get(id) as QueuePlace]] : [])));
     },
     tick,
