@@ -1,4 +1,4 @@
-// `npm run bench:api [-- --seconds 3] [--rounds 3] [--concurrency 16] [--rows 100000] [--open-rate 400] [--cpu-prof dir]`
+// `npm run bench:api [-- --seconds 5] [--rounds 3] [--concurrency 16] [--rows 100000] [--open-rate 400] [--cpu-prof dir]`
 // The api's routes, each with 16 closed-loop clients over loopback from this process:
 //   - GET /healthz (the HTTP stack's ceiling), GET /v1/books (Redis cache) and POST /v1/uploads;
 //   - POST /v1/personalizations (job creation) on an empty database and on one already holding
@@ -23,7 +23,9 @@ import {
   cpuMs,
   cpuProfile,
   load,
+  machineCpu,
   median,
+  speedProbeMs,
   openLoad,
   printResults,
   type Result,
@@ -38,7 +40,7 @@ import {
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: "string", default: "3" },
+    seconds: { type: "string", default: "5" },
     rounds: { type: "string", default: "3" },
     concurrency: { type: "string", default: "16" },
     rows: { type: "string", default: "100000" },
@@ -67,7 +69,9 @@ async function prepare(adminUrl: string, rows: number) {
   const ids = users.map((u) => u.id);
   // The existing rows belong to the same users: their own personalisations grow as in a long run.
   if (rows > 0) await seedPersonalizations(pg.sql, ids, Math.ceil(rows / ids.length), BOOK, { queued: true });
-  await pg.sql`analyze`; // as autovacuum would have by then
+  // As autovacuum would have by then: the seeded rows' first vacuum (visibility map, hint bits, ≈ 300,000
+  // rows in four tables) is not left to an autovacuum worker in the middle of a round.
+  await pg.sql`vacuum (analyze)`;
   const uploads = await pg.sql<{ id: string; owner_id: string }[]>`
     insert into app.uploads (owner_id, object_key, content_type, declared_bytes, status, width, height, bytes, sha256, verified_at)
     select u, 'uploads/' || u || '/' || gen_random_uuid(), 'image/png', 1000, 'ready', 512, 512, 1000, repeat('0', 64), now()
@@ -78,10 +82,51 @@ async function prepare(adminUrl: string, rows: number) {
   return { database, pg, users, bodies };
 }
 
-/** The Postgres backends of one database (server processes, when Postgres runs on this machine). */
+/**
+ * Postgres' own work while a round runs, which no request asked for: the autovacuum workers seen (the
+ * table each worked on, sampled every 100 ms), the checkpoints begun and the buffers the backends had
+ * to write themselves. What explains a slow round.
+ */
+function watchMaintenance(sql: postgres.Sql) {
+  const tables = new Set<string>();
+  let stop = false;
+  // Checkpoints begun, and shared buffers the backends themselves had to write out to make room (the
+  // background writer and checkpointer write the rest): a working set outgrowing shared_buffers.
+  const counters = async () =>
+    (
+      await sql<{ checkpoints: number; backend: number }[]>`
+        select (checkpoints_timed + checkpoints_req)::int as checkpoints, buffers_backend::int as backend
+        from pg_stat_bgwriter`
+    )[0]!;
+  const started = counters();
+  const sampling = (async () => {
+    while (!stop) {
+      const rows = await sql<{ query: string }[]>`
+        select query from pg_stat_activity where backend_type = 'autovacuum worker' and query <> ''`;
+      for (const { query } of rows) tables.add(query.replace(/^autovacuum:\s*/, ""));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return async () => {
+    stop = true;
+    await sampling;
+    const [now, then] = [await counters(), await started];
+    const begun = now.checkpoints - then.checkpoints;
+    const written = now.backend - then.backend;
+    return (
+      [
+        ...tables,
+        ...(begun ? [`${begun} checkpoint${begun > 1 ? "s" : ""}`] : []),
+        ...(written ? [`${written} buffers written by backends`] : []),
+      ].join("; ") || "none"
+    );
+  };
+}
+
+/** The Postgres backends serving one database's api (server processes, when Postgres runs on this machine). */
 async function backends(sql: postgres.Sql, name: string): Promise<number[]> {
   const rows = await sql<{ pid: number }[]>`
-    select pid from pg_stat_activity where datname = ${name} and pid <> pg_backend_pid()`;
+    select pid from pg_stat_activity where datname = ${name} and application_name <> 'faceapp-bench'`;
   return rows.map((r) => r.pid);
 }
 
@@ -91,6 +136,8 @@ async function main(): Promise<void> {
   const databases: Awaited<ReturnType<typeof prepare>>[] = [];
   try {
     databases.push(await prepare(services.databaseUrl, 0), await prepare(services.databaseUrl, ROWS));
+    // The seed's dirty pages are written now, not by a checkpoint during the rounds.
+    await databases[0]!.pg.sql`checkpoint`;
     await measure(services, databases[0]!, databases[1]!, t0);
   } finally {
     for (const { pg, database } of databases) {
@@ -180,8 +227,22 @@ async function measure(
         const { send, api, seeded } = cases[name]!;
         const pids = await backends(empty.pg.sql, new URL(seeded.database.url).pathname.slice(1));
         const before = { api: cpuMs(api.pid), pg: pids.map(cpuMs) };
+        // A second of the same load first, not measured: a case comes to its round after the others'
+        // rounds (tens of seconds idle), and its api spent more CPU per request in the first moments
+        // back (10-second rounds, quiet machine: the empty database's first round 1,490 req/s, api
+        // 0.37 ms and Postgres 0.61 ms per creation, against 1,712–1,723 req/s and 0.31 / 0.52–0.53 ms).
+        await load(send, 1, CONCURRENCY);
+        const probe = speedProbeMs();
+        const maintenance = watchMaintenance(empty.pg.sql);
+        const machine0 = machineCpu();
         const run = await load(send, SECONDS, CONCURRENCY);
         const api1 = cpuMs(api.pid);
+        const machine1 = machineCpu();
+        const unasked = await maintenance();
+        // Of both cores' time in the round: a round with idle time was not CPU-bound; steal is the
+        // hypervisor's (this machine is a VM), time our processes wanted and did not get.
+        const total = machine1.busy + machine1.idle + machine1.steal - machine0.busy - machine0.idle - machine0.steal;
+        const share = (k: "busy" | "idle" | "steal") => (((machine1[k] - machine0[k]) / total) * 100).toFixed(0);
         // Backends that started during the round count from zero.
         const after = await backends(empty.pg.sql, new URL(seeded.database.url).pathname.slice(1));
         const pg = after.reduce((sum, pid) => sum + cpuMs(pid) - (before.pg[pids.indexOf(pid)] ?? 0), 0);
@@ -193,7 +254,7 @@ async function measure(
         const s = summarize(run.latencies);
         line(
           `${name} (round ${round + 1})`,
-          `${(run.requests / run.seconds).toFixed(0)} req/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, ${run.errors} errors; CPU per request: api ${((api1 - before.api) / run.requests).toFixed(2)} ms, Postgres ${(pg / run.requests).toFixed(2)} ms`,
+          `${(run.requests / run.seconds).toFixed(0)} req/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, ${run.errors} errors; CPU per request: api ${((api1 - before.api) / run.requests).toFixed(2)} ms, Postgres ${(pg / run.requests).toFixed(2)} ms; machine busy ${share("busy")} %, idle ${share("idle")} %, steal ${share("steal")} %; speed probe ${probe.toFixed(0)} ms; autovacuum and checkpoints: ${unasked}`,
         );
       }
     }

@@ -1,6 +1,6 @@
 // Shared pieces of the benchmark scripts: throwaway databases, a bounded load loop, percentiles, and
 // the RESULTS line that `npm run bench` gathers.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
@@ -251,6 +251,30 @@ export function cpuMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * A fixed piece of CPU work (SHA-256 over 32 MB) timed in ms: the machine's speed at that moment. On a
+ * VM sharing its cores, the same code's CPU time per request moves with it from one minute to the next.
+ */
+export function speedProbeMs(): number {
+  const block = Buffer.alloc(1 << 20, 7);
+  const start = performance.now();
+  const hash = createHash("sha256");
+  for (let i = 0; i < 32; i++) hash.update(block);
+  hash.digest();
+  return performance.now() - start;
+}
+
+/** The machine's CPU time since boot by kind, in ms of all cores (the first line of /proc/stat). */
+export function machineCpu(): { busy: number; idle: number; steal: number } {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
+    .split("\n")[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map((n) => Number(n) * 10) as number[];
+  return { busy: user! + nice! + system! + irq! + softirq!, idle: idle! + iowait!, steal: steal! };
 }
 
 /** Milliseconds since the epoch with sub-millisecond resolution, comparable across processes. */
