@@ -204,7 +204,10 @@ describe("a personalisation", () => {
 
     // "Draw it again" is a new drawing: the face page's background and web image, as stored, differ
     // visibly from the first generation's inside the face region (the book's mask: a circle of
-    // radius 20 around (48, 40) on a 96-pixel page).
+    // radius 20 around (48, 40) on a 96-pixel page). By how much depends on the two seeds, which the
+    // api draws at random: 5.7 % of the region was seen in one run with two alike variants, so the floor
+    // here is 1 % (an unchanged drawing differs in none); runners/test/gpu/composite.test.ts holds
+    // the 15 % floor at print size for fixed seeds.
     const face = (rows: typeof before) => rows.find((p) => p.page === "page_1")!;
     for (const which of ["background_key", "web_key"] as const) {
       const [first, second] = await Promise.all(
@@ -226,7 +229,7 @@ describe("a personalisation", () => {
           if (d > 24) differing++;
         }
       }
-      expect(differing / region, which).toBeGreaterThan(0.1);
+      expect(differing / region, which).toBeGreaterThan(0.01);
     }
   }, 120_000);
 
