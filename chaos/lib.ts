@@ -139,7 +139,9 @@ export async function startApi(env: Record<string, string>, port?: number): Prom
 export function dumpLogs(processes: Spawned[], lines = 20): void {
   for (const p of processes) {
     const tail = p.logs.slice(-lines).map((l) => JSON.stringify(l).slice(0, 400));
-    console.log(`--- pid ${p.child.pid} (${alive(p) ? "alive" : "exited"}):\n${tail.join("\n")}`);
+    const exit = alive(p) ? "alive" : `exited ${p.child.exitCode ?? p.child.signalCode}`;
+    const stderr = p.stderr().trim().split("\n").slice(-lines).join("\n");
+    console.log(`--- pid ${p.child.pid} (${exit}):\n${tail.join("\n")}${stderr ? `\n--- its stderr:\n${stderr}` : ""}`);
   }
 }
 

@@ -14,6 +14,8 @@ export interface Spawned {
   /** Sends a signal and resolves with the exit code (null when killed by the signal). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   exited: Promise<number | null>;
+  /** What it wrote to stderr (a crash's stack lands there, not in the JSON log). */
+  stderr(): string;
 }
 
 /** The environment a process of ours needs to use this test file's database, bucket and Redis. */
@@ -66,6 +68,7 @@ export function spawnEntry(entry: string, env: Record<string, string>): Spawned 
     child,
     logs,
     exited,
+    stderr: () => stderr,
     waitForLog(match, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
