@@ -138,4 +138,28 @@ export async function main(kind: RunnerKindName): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  // A connection lost under a promise that nothing awaits (seen when PostgreSQL restarts: a bare
+  // `read ECONNRESET` rejection ended the render runner, and its jobs waited for another runner) must
+  // not end the process: the pools reconnect by themselves. Any other unhandled rejection still does.
+  process.on("unhandledRejection", (reason) => {
+    if (!isConnectionLoss(reason)) throw reason;
+    log.warn({ err: reason }, "a connection was lost under a promise nothing awaited; carrying on");
+  });
+}
+
+const CONNECTION_LOSS = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P01", // admin_shutdown: terminating connection due to administrator command
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now: the database system is starting up or shutting down
+]);
+
+function isConnectionLoss(reason: unknown): boolean {
+  const code = (reason as { code?: unknown } | null)?.code;
+  return typeof code === "string" && CONNECTION_LOSS.has(code);
 }
