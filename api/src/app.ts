@@ -21,6 +21,7 @@ import { uploadRoutes } from "./routes/uploads.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { noCatalogCache, redisCatalogCache } from "./services/catalog-cache.ts";
 import { memoryRateLimiter, redisRateLimiter, withFallback } from "./services/rate-limit.ts";
+import { lostEvents } from "./services/lost-events.ts";
 import { queueWatch } from "./services/queue-watch.ts";
 import { sessionWatch } from "./services/session-watch.ts";
 import { prepareSigners } from "./services/storage.ts";
@@ -55,6 +56,12 @@ export function createContext(deps: AppDeps): ApiContext {
       : memoryRateLimiter(),
     sessions: sessionWatch(deps.db, deps.env.SSE_HEARTBEAT_SECONDS * 1000, (err) =>
       deps.logger.warn({ err }, "event streams: the session check failed; trying again at the next heartbeat"),
+    ),
+    lost: lostEvents(deps.db, deps.env.SSE_HEARTBEAT_SECONDS * 1000, (err) =>
+      deps.logger.warn(
+        { err },
+        "event streams: the check for lost publishes failed; trying again at the next heartbeat",
+      ),
     ),
     queue: queueWatch(deps.db, deps.env.QUEUE_POSITION_INTERVAL_MS, (err) =>
       deps.logger.warn({ err }, "queue positions: the query failed; trying again at the next tick"),

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppDeps, Bucket } from "./deps.ts";
 import type { AppEnv } from "./http/types.ts";
 import type { CatalogCache } from "./services/catalog-cache.ts";
+import type { LostEvents } from "./services/lost-events.ts";
 import type { QueueWatch } from "./services/queue-watch.ts";
 import type { RateLimiter } from "./services/rate-limit.ts";
 import type { SessionWatch } from "./services/session-watch.ts";
@@ -22,6 +23,8 @@ export interface ApiContext extends AppDeps {
   sessions: SessionWatch;
   /** The places of books waiting for the gpu: streams' `queue` events and the views' `queue`. */
   queue: QueueWatch;
+  /** Events stored whose publish was lost, for every stream (checked every SSE_HEARTBEAT_SECONDS). */
+  lost: LostEvents;
   cache: CatalogCache;
   tokens: TokenConfig;
   allowedOrigins: string[];

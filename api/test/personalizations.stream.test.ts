@@ -23,9 +23,9 @@ async function waitUntil(probe: () => boolean, timeoutMs = 5000) {
 }
 
 describe("the event stream", () => {
-  it("waits a random part of the interval for each heartbeat, so streams opened together do not read app.events together", () => {
-    // Each heartbeat is also a catch-up read: 1,000 streams opened within a second, in step, read all
-    // at once every interval (bench:sse). Drawn within [half, all] of it, never longer.
+  it("waits a random part of the interval for each heartbeat, so streams opened together do not write together", () => {
+    // 1,000 streams opened within a second, in step, would write their heartbeats all at once every
+    // interval (bench:sse). Drawn within [half, all] of it, never longer.
     const delays = Array.from({ length: 1000 }, () => heartbeatDelay(15_000));
     expect(Math.min(...delays)).toBeGreaterThanOrEqual(7_500);
     expect(Math.max(...delays)).toBeLessThanOrEqual(15_000);

@@ -204,6 +204,7 @@ export function personalizationRoutes(ctx: ApiContext) {
             try {
               await streamEvents(ctx.db, ctx.bus, ctx.bucket, id, lastEventId, sink, signal, {
                 heartbeatMs: ctx.env.SSE_HEARTBEAT_SECONDS * 1000,
+                lost: ctx.lost,
                 queue: ctx.queue,
               });
             } finally {

@@ -6,6 +6,7 @@ import type { ProgressBus, ProgressEvent } from "@faceapp/core";
 import type { Database } from "@faceapp/sql";
 import type { Kysely } from "kysely";
 import type { Bucket } from "../deps.ts";
+import type { LostEvents } from "./lost-events.ts";
 import { PAGE_URL_SECONDS } from "./personalization-views.ts";
 import type { QueuePlace, QueueWatch } from "./queue-watch.ts";
 import { presignGet } from "./storage.ts";
@@ -23,6 +24,8 @@ export interface SseSink {
 
 export interface StreamOptions {
   heartbeatMs?: number;
+  /** Finds events stored after the last one sent whose publish was lost on the way (Redis down, a runner killed after its commit). */
+  lost: LostEvents;
   /** Replay batch size. */
   batch?: number;
   /** Where the book stands while it waits for the gpu; no `queue` events without it. */
@@ -48,11 +51,9 @@ function hold(ticks: Tick[], tick: Tick): void {
 
 /**
  * How long an idle stream waits for its next heartbeat: between half and all of `heartbeatMs`, drawn
- * afresh each time. Each heartbeat also reads app.events (a publish lost on the way is found there),
- * so streams that beat together read together: streams opened within a second (every client
- * reconnecting after a restart; bench:sse's 1,000) would otherwise stay in step for as long as they
- * are idle, and every `heartbeatMs` their reads arrive at once, a burst that live events then queue
- * behind (bench/README.md, "SSE latency"). The random part spreads them over half an interval.
+ * afresh each time, so streams opened within a second (every client reconnecting after a restart;
+ * bench:sse's 1,000) do not write their heartbeats in one burst every `heartbeatMs` for as long as they
+ * are idle (bench/README.md, "SSE latency").
  */
 export const heartbeatDelay = (heartbeatMs: number): number => heartbeatMs * (0.5 + Math.random() / 2);
 
@@ -77,7 +78,7 @@ export async function streamEvents(
   lastEventId: string | undefined,
   sink: SseSink,
   signal: AbortSignal,
-  options: StreamOptions = {},
+  options: StreamOptions,
 ): Promise<void> {
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const batch = options.batch ?? 500;
@@ -94,6 +95,14 @@ export async function streamEvents(
     hold(ticks, { type: "queue", data: place ?? { position: null, pagesAhead: null, etaSeconds: null } });
     wake?.();
   });
+  const forgetLost = options.lost.watch(
+    personalizationId,
+    () => last,
+    () => {
+      persistedPending = true;
+      wake?.();
+    },
+  );
   const onAbort = () => wake?.();
   signal.addEventListener("abort", onAbort);
 
@@ -132,15 +141,12 @@ export async function streamEvents(
         };
       });
       wake = null;
-      if (timedOut && !signal.aborted) {
-        await sink.comment("heartbeat");
-        // A publish lost on the way (Redis down, a runner killed after its commit) is found here.
-        persistedPending = true;
-      }
+      if (timedOut && !signal.aborted) await sink.comment("heartbeat");
     }
   } finally {
     unsubscribe();
     unwatch?.();
+    forgetLost();
     signal.removeEventListener("abort", onAbort);
   }
 }
