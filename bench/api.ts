@@ -6,12 +6,16 @@
 //     an api process of its own, in the same interleaved rounds: the full one within 10 % of the
 //     empty one, each round within 10 % of the others, and every round ≥ 2 × 415 req/s (what the
 //     original Python stack's job creation ran at on this machine);
-//   - POST /v1/personalizations' p99 under an open-loop load at 400 req/s on the full database.
+//   - POST /v1/personalizations' p99 under an open-loop load at 400 req/s on the full database;
+//   - pgbench running the route's statement on the full database in the same rounds (when installed):
+//     the spread of its rounds is the floor the machine and Postgres set under the api's.
 // Per round and case it also prints the CPU time per request of the api process and of the Postgres
-// backends serving it (from /proc, when Postgres runs on this machine): what explains a rate that
-// moves, whatever else the machine is doing. Prints a table, then one line `RESULTS <json>`.
+// backends serving it (from /proc, when Postgres runs on this machine), and what those backends were
+// waiting for: what explains a rate that moves, whatever else the machine is doing. Prints a table,
+// then one line `RESULTS <json>`.
 import { parseArgs } from "node:util";
 import type postgres from "postgres";
+import { initialStatus, jobArguments } from "@faceapp/core";
 import { resolveServices } from "@faceapp/core/local";
 import { createPg } from "@faceapp/sql";
 import { dataDir, env } from "../api/src/env.ts";
@@ -27,6 +31,8 @@ import {
   median,
   speedProbeMs,
   openLoad,
+  pgbench,
+  pgbenchPath,
   printResults,
   type Result,
   request,
@@ -57,6 +63,22 @@ const OPEN_RATE = Math.max(1, Number(args["open-rate"]));
 /** The original stack's job creation on this machine (FastAPI, SQLAlchemy, Celery on Redis). */
 const ORIGINAL_RATE = 415;
 const BOOK = "bench-book-0";
+/** pgbench's clients: as many as the api's pool has connections (createPg's default). */
+const API_POOL = 10;
+/**
+ * The route's statement as pgbench sends it: app.create_personalization for a random caller, with the
+ * job's payload and key made for the new id from the templates the api's own code gives (`sentinel`
+ * stands for the id).
+ */
+const ROUTE_SCRIPT = `\\set n random(1, ${CONCURRENCY})
+select r.live from bench_callers c
+  cross join lateral (select gen_random_uuid() as id) g
+  cross join lateral app.create_personalization(c.session_id, c.owner_id, now(), :book::text, c.photo_id,
+    g.id, :status::text, (random() * 2 ^ 47)::bigint, null, null, :identifier::text,
+    replace(replace(:payload::text, :sentinel::text, g.id::text), :photo::text, c.photo_id::text)::json,
+    :attempts::int, replace(:key::text, :sentinel::text, g.id::text)) as r
+where c.n = :n;
+`;
 
 const line = (name: string, value: string) => console.log(`${name.padEnd(48)} ${value}`);
 
@@ -78,17 +100,28 @@ async function prepare(adminUrl: string, rows: number) {
     from unnest(${pg.sql.array(ids)}::uuid[]) u
     returning id, owner_id`;
   const uploadOf = new Map(uploads.map((u) => [u.owner_id, u.id]));
+  // pgbench's callers: each user's session and photo, numbered from 1.
+  await pg.sql`
+    create table bench_callers as
+    select row_number() over (order by u.owner_id)::int as n, s.id as session_id, u.owner_id, u.id as photo_id
+    from app.uploads u join app.sessions s on s.user_id = u.owner_id`;
   const bodies = users.map((u) => JSON.stringify({ bookSlug: BOOK, photoUploadId: uploadOf.get(u.id) }));
   return { database, pg, users, bodies };
 }
 
 /**
- * Postgres' own work while a round runs, which no request asked for: the autovacuum workers seen (the
- * table each worked on, sampled every 100 ms), the checkpoints begun and the buffers the backends had
- * to write themselves. What explains a slow round.
+ * Postgres while a round runs, sampled every 100 ms. Its own work, which no request asked for: the
+ * autovacuum workers seen (the table each worked on), the checkpoints begun and the buffers the
+ * backends had to write themselves. And what the backends serving the round's database were doing
+ * (`pg_stat_activity`'s wait events of those in a statement): mostly waiting for the lock that
+ * serialises the commits of transactions that NOTIFY (`Lock:object`; graphile-worker's add_jobs
+ * notifies `jobs:insert`), the commit's WAL flush (`IO:WALSync`), or running (`CPU`). What explains a
+ * slow round.
  */
-function watchMaintenance(sql: postgres.Sql) {
+function watchPostgres(sql: postgres.Sql, database: string) {
   const tables = new Set<string>();
+  const waits = new Map<string, number>();
+  let seen = 0;
   let stop = false;
   // Checkpoints begun, and shared buffers the backends themselves had to write out to make room (the
   // background writer and checkpointer write the rest): a working set outgrowing shared_buffers.
@@ -104,6 +137,11 @@ function watchMaintenance(sql: postgres.Sql) {
       const rows = await sql<{ query: string }[]>`
         select query from pg_stat_activity where backend_type = 'autovacuum worker' and query <> ''`;
       for (const { query } of rows) tables.add(query.replace(/^autovacuum:\s*/, ""));
+      const busy = await sql<{ wait: string }[]>`
+        select coalesce(wait_event_type || ':' || wait_event, 'CPU') as wait from pg_stat_activity
+        where datname = ${database} and application_name <> 'faceapp-bench' and state = 'active'`;
+      for (const { wait } of busy) waits.set(wait, (waits.get(wait) ?? 0) + 1);
+      seen += busy.length;
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
@@ -113,13 +151,20 @@ function watchMaintenance(sql: postgres.Sql) {
     const [now, then] = [await counters(), await started];
     const begun = now.checkpoints - then.checkpoints;
     const written = now.backend - then.backend;
-    return (
+    const unasked =
       [
         ...tables,
         ...(begun ? [`${begun} checkpoint${begun > 1 ? "s" : ""}`] : []),
         ...(written ? [`${written} buffers written by backends`] : []),
-      ].join("; ") || "none"
-    );
+      ].join("; ") || "none";
+    // The three commonest, as shares of the busy backends seen.
+    const doing =
+      [...waits]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([wait, n]) => `${wait} ${((n / seen) * 100).toFixed(0)} %`)
+        .join(", ") || "none busy";
+    return { unasked, doing };
   };
 }
 
@@ -219,26 +264,45 @@ async function measure(
     const add = (to: Record<string, number[]>, name: string, value: number) => {
       to[name] = [...(to[name] ?? []), value];
     };
+    // The floor this machine and Postgres set under the api's spread: pgbench running the route's
+    // statement on the full database after the two creation cases of every round (no api, no load
+    // generator in Node), when pgbench is installed.
+    const sentinel = "00000000-0000-4000-8000-000000000000";
+    const photo = "00000000-0000-4000-8000-000000000001";
+    const job = jobArguments("analyze_photo", { personalizationId: sentinel, photoUploadId: photo });
+    const floorVars = {
+      book: BOOK,
+      status: initialStatus,
+      identifier: job.identifier,
+      payload: JSON.stringify(job.payload),
+      attempts: String(job.maxAttempts),
+      key: job.key,
+      sentinel,
+      photo,
+    };
+    const floor = pgbenchPath() ? `pgbench: the route's statement, ${ROWS} rows` : null;
+    if (!floor) console.log("pgbench not found: no floor for the rounds' spread (install postgresql-client)");
     for (let round = 0; round < ROUNDS; round++) {
       // The two creation cases next to each other, their order swapped every round.
       const names = Object.keys(cases).filter((n) => n !== createEmpty && n !== createFull);
       names.push(...(round % 2 ? [createFull, createEmpty] : [createEmpty, createFull]));
       for (const name of names) {
         const { send, api, seeded } = cases[name]!;
-        const pids = await backends(empty.pg.sql, new URL(seeded.database.url).pathname.slice(1));
-        const before = { api: cpuMs(api.pid), pg: pids.map(cpuMs) };
         // A second of the same load first, not measured: a case comes to its round after the others'
         // rounds (tens of seconds idle), and its api spent more CPU per request in the first moments
         // back (10-second rounds, quiet machine: the empty database's first round 1,490 req/s, api
         // 0.37 ms and Postgres 0.61 ms per creation, against 1,712–1,723 req/s and 0.31 / 0.52–0.53 ms).
         await load(send, 1, CONCURRENCY);
+        // CPU counted from here: the unmeasured second's is not divided among the round's requests.
+        const pids = await backends(empty.pg.sql, new URL(seeded.database.url).pathname.slice(1));
+        const before = { api: cpuMs(api.pid), pg: pids.map(cpuMs) };
         const probe = speedProbeMs();
-        const maintenance = watchMaintenance(empty.pg.sql);
+        const watching = watchPostgres(empty.pg.sql, new URL(seeded.database.url).pathname.slice(1));
         const machine0 = machineCpu();
         const run = await load(send, SECONDS, CONCURRENCY);
         const api1 = cpuMs(api.pid);
         const machine1 = machineCpu();
-        const unasked = await maintenance();
+        const { unasked, doing } = await watching();
         // Of both cores' time in the round: a round with idle time was not CPU-bound; steal is the
         // hypervisor's (this machine is a VM), time our processes wanted and did not get.
         const total = machine1.busy + machine1.idle + machine1.steal - machine0.busy - machine0.idle - machine0.steal;
@@ -254,7 +318,26 @@ async function measure(
         const s = summarize(run.latencies);
         line(
           `${name} (round ${round + 1})`,
-          `${(run.requests / run.seconds).toFixed(0)} req/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, ${run.errors} errors; CPU per request: api ${((api1 - before.api) / run.requests).toFixed(2)} ms, Postgres ${(pg / run.requests).toFixed(2)} ms; machine busy ${share("busy")} %, idle ${share("idle")} %, steal ${share("steal")} %; speed probe ${probe.toFixed(0)} ms; Postgres unasked (autovacuum, checkpoints, backend writes): ${unasked}`,
+          `${(run.requests / run.seconds).toFixed(0)} req/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, ${run.errors} errors; CPU per request: api ${((api1 - before.api) / run.requests).toFixed(2)} ms, Postgres ${(pg / run.requests).toFixed(2)} ms; machine busy ${share("busy")} %, idle ${share("idle")} %, steal ${share("steal")} %; speed probe ${probe.toFixed(0)} ms; Postgres unasked (autovacuum, checkpoints, backend writes): ${unasked}; its backends (busy ones sampled): ${doing}`,
+        );
+      }
+      if (floor) {
+        const watching = watchPostgres(empty.pg.sql, new URL(full.database.url).pathname.slice(1));
+        const machine0 = machineCpu();
+        const { tps, failed } = await pgbench(full.database.url, ROUTE_SCRIPT, {
+          clients: API_POOL,
+          seconds: SECONDS,
+          vars: floorVars,
+        });
+        const machine1 = machineCpu();
+        const { doing } = await watching();
+        errors += failed;
+        add(rates, floor, tps);
+        const busy = machine1.busy - machine0.busy;
+        const total = busy + machine1.idle - machine0.idle + machine1.steal - machine0.steal;
+        line(
+          `${floor} (round ${round + 1})`,
+          `${tps.toFixed(0)} tx/s, ${failed} failed; machine busy ${((busy / total) * 100).toFixed(0)} %; its backends (busy ones sampled): ${doing}`,
         );
       }
     }
@@ -307,6 +390,18 @@ async function measure(
           unit: "%",
           target: "≤ 10",
           met: spread(name) <= 0.1,
+        },
+      );
+    }
+    if (floor) {
+      results.push(
+        { name: `${floor}: rate, worst round`, value: worst(floor), unit: "tx/s", target: "", met: null },
+        {
+          name: `${floor}: spread of the rounds' rates (the floor under the api's)`,
+          value: spread(floor) * 100,
+          unit: "%",
+          target: "",
+          met: null,
         },
       );
     }

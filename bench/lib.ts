@@ -1,9 +1,12 @@
 // Shared pieces of the benchmark scripts: throwaway databases, a bounded load loop, percentiles, and
 // the RESULTS line that `npm run bench` gathers.
 import { createHash, randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
 import http from "node:http";
+import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import postgres from "postgres";
 import { jobs, type Manifest, queueName, type S3Config } from "@faceapp/core";
 import { migrate } from "@faceapp/sql";
@@ -475,4 +478,46 @@ export async function seedPersonalizations(
       from p where ${options.queued ?? false} having count(*) > 0)
     select id, owner_id from p, (select count(*) from j) as added order by owner_id, id`;
   return rows.map((r) => ({ id: r.id, ownerId: r.owner_id }));
+}
+
+/**
+ * Runs pgbench with one custom script (prepared statements, as postgres.js sends them; `vars` as its
+ * -D variables): transactions per second without the connections' set-up, and the failed ones.
+ */
+export async function pgbench(
+  databaseUrl: string,
+  script: string,
+  options: { clients: number; seconds: number; vars?: Record<string, string> },
+): Promise<{ tps: number; failed: number }> {
+  const dir = mkdtempSync(path.join(tmpdir(), "faceapp-pgbench-"));
+  const file = path.join(dir, "script.sql");
+  writeFileSync(file, script);
+  const url = new URL(databaseUrl);
+  const args = ["-n", "-M", "prepared", "-c", String(options.clients), "-j", String(Math.min(options.clients, 2))];
+  args.push("-T", String(options.seconds), "-f", file, "-h", url.hostname, "-p", url.port || "5432");
+  args.push("-U", decodeURIComponent(url.username), url.pathname.slice(1));
+  for (const [k, v] of Object.entries(options.vars ?? {})) args.push("-D", `${k}=${v}`);
+  try {
+    const bin = pgbenchPath();
+    if (!bin) throw new Error("pgbench not found: install postgresql-client");
+    const { stdout } = await promisify(execFile)(bin, args, {
+      maxBuffer: 1 << 20,
+      env: { ...process.env, PGPASSWORD: decodeURIComponent(url.password), PGAPPNAME: "pgbench" },
+    });
+    const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1]);
+    const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
+    if (!Number.isFinite(tps)) throw new Error(`pgbench printed no rate:\n${stdout}`);
+    return { tps, failed };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** pgbench on PATH, or the newest of Debian's PostgreSQL packages'; null when there is none. */
+export function pgbenchPath(): string | null {
+  for (const dir of (process.env.PATH ?? "").split(":")) if (existsSync(path.join(dir, "pgbench"))) return "pgbench";
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const v of versions) if (existsSync(path.join(root, v, "bin/pgbench"))) return path.join(root, v, "bin/pgbench");
+  return null;
 }
