@@ -125,10 +125,13 @@ function watchPostgres(sql: postgres.Sql, database: string) {
   let stop = false;
   // Checkpoints begun, and shared buffers the backends themselves had to write out to make room (the
   // background writer and checkpointer write the rest): a working set outgrowing shared_buffers.
+  // And the WAL written (pg_stat_wal, the whole cluster's: one case runs at a time): its bytes, and the
+  // full-page images among them (a page's first change after a checkpoint is logged whole).
   const counters = async () =>
     (
-      await sql<{ checkpoints: number; backend: number }[]>`
-        select (checkpoints_timed + checkpoints_req)::int as checkpoints, buffers_backend::int as backend
+      await sql<{ checkpoints: number; backend: number; walBytes: number; fpi: number }[]>`
+        select (checkpoints_timed + checkpoints_req)::int as checkpoints, buffers_backend::int as backend,
+          (select wal_bytes::float8 from pg_stat_wal) as "walBytes", (select wal_fpi::float8 from pg_stat_wal) as fpi
         from pg_stat_bgwriter`
     )[0]!;
   const started = counters();
@@ -164,7 +167,7 @@ function watchPostgres(sql: postgres.Sql, database: string) {
         .slice(0, 3)
         .map(([wait, n]) => `${wait} ${((n / seen) * 100).toFixed(0)} %`)
         .join(", ") || "none busy";
-    return { unasked, doing };
+    return { unasked, doing, walBytes: now.walBytes - then.walBytes, fpi: now.fpi - then.fpi };
   };
 }
 
@@ -299,10 +302,12 @@ async function measure(
         const probe = speedProbeMs();
         const watching = watchPostgres(empty.pg.sql, new URL(seeded.database.url).pathname.slice(1));
         const machine0 = machineCpu();
+        const self0 = process.cpuUsage();
         const run = await load(send, SECONDS, CONCURRENCY);
+        const self = process.cpuUsage(self0);
         const api1 = cpuMs(api.pid);
         const machine1 = machineCpu();
-        const { unasked, doing } = await watching();
+        const { unasked, doing, walBytes, fpi } = await watching();
         // Of both cores' time in the round: a round with idle time was not CPU-bound; steal is the
         // hypervisor's (this machine is a VM), time our processes wanted and did not get.
         const total = machine1.busy + machine1.idle + machine1.steal - machine0.busy - machine0.idle - machine0.steal;
@@ -318,7 +323,7 @@ async function measure(
         const s = summarize(run.latencies);
         line(
           `${name} (round ${round + 1})`,
-          `${(run.requests / run.seconds).toFixed(0)} req/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, ${run.errors} errors; CPU per request: api ${((api1 - before.api) / run.requests).toFixed(2)} ms, Postgres ${(pg / run.requests).toFixed(2)} ms; machine busy ${share("busy")} %, idle ${share("idle")} %, steal ${share("steal")} %; speed probe ${probe.toFixed(0)} ms; Postgres unasked (autovacuum, checkpoints, backend writes): ${unasked}; its backends (busy ones sampled): ${doing}`,
+          `${(run.requests / run.seconds).toFixed(0)} req/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, ${run.errors} errors; CPU per request: api ${((api1 - before.api) / run.requests).toFixed(2)} ms, Postgres ${(pg / run.requests).toFixed(2)} ms, load generator (this process) ${((self.user + self.system) / 1000 / run.requests).toFixed(2)} ms; machine busy ${share("busy")} %, idle ${share("idle")} %, steal ${share("steal")} %; speed probe ${probe.toFixed(0)} ms; Postgres unasked (autovacuum, checkpoints, backend writes): ${unasked}; its backends (busy ones sampled): ${doing}; WAL per request ${(walBytes / run.requests / 1024).toFixed(1)} KB, ${(fpi / run.requests).toFixed(2)} full-page images`,
         );
       }
       if (floor) {
@@ -330,14 +335,15 @@ async function measure(
           vars: floorVars,
         });
         const machine1 = machineCpu();
-        const { doing } = await watching();
+        const { doing, walBytes, fpi } = await watching();
+        const tx = tps * SECONDS;
         errors += failed;
         add(rates, floor, tps);
         const busy = machine1.busy - machine0.busy;
         const total = busy + machine1.idle - machine0.idle + machine1.steal - machine0.steal;
         line(
           `${floor} (round ${round + 1})`,
-          `${tps.toFixed(0)} tx/s, ${failed} failed; machine busy ${((busy / total) * 100).toFixed(0)} %; its backends (busy ones sampled): ${doing}`,
+          `${tps.toFixed(0)} tx/s, ${failed} failed; machine busy ${((busy / total) * 100).toFixed(0)} %; its backends (busy ones sampled): ${doing}; WAL per transaction ${(walBytes / tx / 1024).toFixed(1)} KB, ${(fpi / tx).toFixed(2)} full-page images`,
         );
       }
     }
