@@ -259,7 +259,7 @@ async function main() {
         return `${q.p50.toFixed(0)}/${q.p99.toFixed(0)}`;
       }).join(" "),
     );
-    // Each heartbeat is also a catch-up read of app.events in the api, on top of the events' own.
+    // Heartbeats are writes the api makes beside the events (bench/README.md, "SSE latency").
     const beats: number[] = Array.from(buckets, () => 0);
     for (const at of heartbeats) {
       const b = Math.floor((at - windowStart) / 500);
