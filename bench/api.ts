@@ -328,15 +328,26 @@ async function measure(
       }
       if (floor) {
         const watching = watchPostgres(empty.pg.sql, new URL(full.database.url).pathname.slice(1));
+        const created = async () =>
+          (await full.pg.sql<{ n: number }[]>`select count(*)::int as n from app.personalizations`)[0]!.n;
+        const before = await created();
         const machine0 = machineCpu();
-        const { tps, failed } = await pgbench(full.database.url, ROUTE_SCRIPT, {
+        const {
+          tps,
+          transactions: tx,
+          failed,
+        } = await pgbench(full.database.url, ROUTE_SCRIPT, {
           clients: API_POOL,
           seconds: SECONDS,
           vars: floorVars,
         });
         const machine1 = machineCpu();
         const { doing, walBytes, fpi } = await watching();
-        const tx = tps * SECONDS;
+        // The statement refuses by returning nothing made (a session ended, a photo not ready): every
+        // transaction must have made its personalisation, or the floor measured something else.
+        const made = (await created()) - before;
+        if (made !== tx)
+          throw new Error(`pgbench ran ${tx} transactions of the route's statement and made ${made} personalisations`);
         errors += failed;
         add(rates, floor, tps);
         const busy = machine1.busy - machine0.busy;

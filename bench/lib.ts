@@ -482,13 +482,13 @@ export async function seedPersonalizations(
 
 /**
  * Runs pgbench with one custom script (prepared statements, as postgres.js sends them; `vars` as its
- * -D variables): transactions per second without the connections' set-up, and the failed ones.
+ * -D variables): transactions per second without the connections' set-up, how many, and the failed ones.
  */
 export async function pgbench(
   databaseUrl: string,
   script: string,
   options: { clients: number; seconds: number; vars?: Record<string, string> },
-): Promise<{ tps: number; failed: number }> {
+): Promise<{ tps: number; transactions: number; failed: number }> {
   const dir = mkdtempSync(path.join(tmpdir(), "faceapp-pgbench-"));
   const file = path.join(dir, "script.sql");
   writeFileSync(file, script);
@@ -505,9 +505,10 @@ export async function pgbench(
       env: { ...process.env, PGPASSWORD: decodeURIComponent(url.password), PGAPPNAME: "pgbench" },
     });
     const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1]);
+    const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
     const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
-    if (!Number.isFinite(tps)) throw new Error(`pgbench printed no rate:\n${stdout}`);
-    return { tps, failed };
+    if (!Number.isFinite(tps) || !Number.isFinite(transactions)) throw new Error(`pgbench printed no rate:\n${stdout}`);
+    return { tps, transactions, failed };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
