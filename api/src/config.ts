@@ -80,7 +80,7 @@ export const ApiEnv = v.pipe(
     MIGRATE_ON_START: bool(true),
     /** Seconds a catalog response stays in Redis. */
     CATALOG_CACHE_SECONDS: int(300, 0),
-    /** Heartbeat comments on idle event streams (and the catch-up read that comes with them). */
+    /** Heartbeat comments on idle event streams; also how often lost publishes and sessions are checked. */
     SSE_HEARTBEAT_SECONDS: int(15, 1, 300),
     /** How often the books waiting for the gpu are placed (one query for all) and their streams told of changes. */
     QUEUE_POSITION_INTERVAL_MS: int(2000, 20, 60_000),
