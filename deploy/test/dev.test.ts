@@ -25,12 +25,20 @@ function apiPid(): number | undefined {
 }
 
 /** Waits for an api process other than `old` that answers /healthz through Vite's proxy. */
-async function restartedFrom(old: number): Promise<number> {
+async function restartedFrom(old: number, retouch?: () => void): Promise<number> {
   let pid: number | undefined;
-  const answered = await waitUntil(() => {
+  const moved = () => {
     pid = apiPid();
     return pid !== undefined && pid !== old;
-  }, 60_000);
+  };
+  // A change written just after a restart can go unseen by Node's watch mode (once, in a loaded CI
+  // run: the file put back right after the first restart; most likely while the watcher learns the
+  // restarted process's files again). `retouch` writes the change again if no restart came.
+  let answered = await waitUntil(moved, retouch ? 20_000 : 60_000);
+  if (!answered && retouch) {
+    retouch();
+    answered = await waitUntil(moved, 40_000);
+  }
   expect(answered, `the api was not restarted:\n${output().slice(-3000)}`).toBe(true);
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -69,7 +77,7 @@ describe("npm run dev", () => {
     }
     expect(output()).toMatch(/api +Restarting 'api\/src\/server\.ts'/);
     // Putting the file back is a change too: one more restart, then the api is as the checkout has it.
-    await restartedFrom(edited);
+    await restartedFrom(edited, () => fs.writeFileSync(file, original));
     const books = await fetch(`${app.url}/api/v1/books`);
     expect(books.status).toBe(200);
   }, 150_000);
