@@ -96,7 +96,6 @@ export async function main(kind: RunnerKindName): Promise<void> {
       tasks: renderTasks,
     });
   }
-  log.info({ healthPort: runner.healthPort, concurrency, workers: runner.workerIds(), bus: bus.kind }, "runner ready");
   // graphile-worker ending on its own (a fatal database error) must not leave a process that looks alive.
   void runner.done.then(
     () => {
@@ -145,6 +144,10 @@ export async function main(kind: RunnerKindName): Promise<void> {
     if (!isConnectionLoss(reason)) throw reason;
     log.warn({ err: reason }, "a connection was lost under a promise nothing awaited; carrying on");
   });
+  // Said once the handlers above are in place: whoever waits for it may stop the runner at once, and a
+  // SIGTERM that came before them ended the process without a drain (exit by signal, seen once in a
+  // loaded CI run of chaos/runner-stop).
+  log.info({ healthPort: runner.healthPort, concurrency, workers: runner.workerIds(), bus: bus.kind }, "runner ready");
 }
 
 const CONNECTION_LOSS = new Set([
