@@ -51,3 +51,31 @@ export function isFinal(error: unknown): boolean {
     (typeof error === "object" && error !== null && (error as { retryable?: unknown }).retryable === false)
   );
 }
+
+// Connection failures of Postgres (postgres.js codes, server shutdown and connection classes 08/57P),
+// S3 and Redis: what may succeed in a moment (the api answers 503, not 500; a runner carries on).
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "57P01",
+  "57P02",
+  "57P03",
+]);
+
+/** Whether `err`, or an error it was caused by, is one of those. */
+export function isUnreachable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = String((e as { code?: unknown }).code ?? "");
+    if (UNREACHABLE_CODES.has(code) || code.startsWith("08")) return true;
+    if (e instanceof AggregateError && e.errors.some(isUnreachable)) return true;
+  }
+  return false;
+}

@@ -1,4 +1,11 @@
-import { type RunnerKindName, createLogger, createProgressBus, createS3Client, systemLookup } from "@faceapp/core";
+import {
+  type RunnerKindName,
+  createLogger,
+  createProgressBus,
+  createS3Client,
+  isUnreachable,
+  systemLookup,
+} from "@faceapp/core";
 import { resolveServices } from "@faceapp/core/local";
 import { createPg } from "@faceapp/sql";
 import { env } from "./env.ts";
@@ -141,28 +148,11 @@ export async function main(kind: RunnerKindName): Promise<void> {
   // `read ECONNRESET` rejection ended the render runner, and its jobs waited for another runner) must
   // not end the process: the pools reconnect by themselves. Any other unhandled rejection still does.
   process.on("unhandledRejection", (reason) => {
-    if (!isConnectionLoss(reason)) throw reason;
+    if (!isUnreachable(reason)) throw reason;
     log.warn({ err: reason }, "a connection was lost under a promise nothing awaited; carrying on");
   });
   // Said once the handlers above are in place: whoever waits for it may stop the runner at once, and a
   // SIGTERM that came before them ended the process without a drain (exit by signal, seen once in a
   // loaded CI run of chaos/runner-stop).
   log.info({ healthPort: runner.healthPort, concurrency, workers: runner.workerIds(), bus: bus.kind }, "runner ready");
-}
-
-const CONNECTION_LOSS = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "EPIPE",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-  "57P01", // admin_shutdown: terminating connection due to administrator command
-  "57P02", // crash_shutdown
-  "57P03", // cannot_connect_now: the database system is starting up or shutting down
-]);
-
-function isConnectionLoss(reason: unknown): boolean {
-  const code = (reason as { code?: unknown } | null)?.code;
-  return typeof code === "string" && CONNECTION_LOSS.has(code);
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { STATUS_CODES } from "node:http";
-import { AppError, type ErrorCode, errorStatus } from "@faceapp/core";
+import { AppError, type ErrorCode, errorStatus, isUnreachable } from "@faceapp/core";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { HTTPException } from "hono/http-exception";
@@ -24,7 +24,7 @@ export function renderError(err: unknown, c: Context<AppEnv>): Response {
   let appError: AppError;
   if (err instanceof AppError) appError = err;
   else if (err instanceof HTTPException && err.status < 500) appError = fromHttpException(err);
-  else if (isStoreUnreachable(err)) {
+  else if (isUnreachable(err)) {
     (c.get("log") ?? console).warn({ err }, "a store is unreachable");
     c.header("Retry-After", "5");
     appError = new AppError("unavailable", "The service is briefly unavailable; please try again in a moment");
@@ -52,33 +52,6 @@ function fromHttpException(err: HTTPException): AppError {
   if (code === "payload_too_large") return new AppError(code, "Request body is too large");
   if (/json/i.test(err.message)) return new AppError(code, "Request body is not valid JSON");
   return new AppError(code, "Malformed request");
-}
-
-// Connection failures of Postgres (postgres.js codes, server shutdown and connection classes 08/57P),
-// S3 and Redis: the request may succeed in a moment, so it is a 503, not a 500.
-const UNREACHABLE_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-  "CONNECT_TIMEOUT",
-  "57P01",
-  "57P02",
-  "57P03",
-]);
-
-function isStoreUnreachable(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = String((e as { code?: unknown }).code ?? "");
-    if (UNREACHABLE_CODES.has(code) || code.startsWith("08")) return true;
-    if (e instanceof AggregateError && e.errors.some(isStoreUnreachable)) return true;
-  }
-  return false;
 }
 
 /**
