@@ -27,7 +27,7 @@ import {
   cpuMs,
   cpuProfile,
   load,
-  machineCpu,
+  machineShares,
   median,
   speedProbeMs,
   openLoad,
@@ -297,23 +297,20 @@ async function measure(
         // 0.37 ms and Postgres 0.61 ms per creation, against 1,712–1,723 req/s and 0.31 / 0.52–0.53 ms).
         await load(send, 1, CONCURRENCY);
         // CPU counted from here: the unmeasured second's is not divided among the round's requests.
-        const pids = await backends(empty.pg.sql, new URL(seeded.database.url).pathname.slice(1));
+        const database = new URL(seeded.database.url).pathname.slice(1);
+        const pids = await backends(empty.pg.sql, database);
         const before = { api: cpuMs(api.pid), pg: pids.map(cpuMs) };
         const probe = speedProbeMs();
-        const watching = watchPostgres(empty.pg.sql, new URL(seeded.database.url).pathname.slice(1));
-        const machine0 = machineCpu();
+        const watching = watchPostgres(empty.pg.sql, database);
+        const machine = machineShares();
         const self0 = process.cpuUsage();
         const run = await load(send, SECONDS, CONCURRENCY);
         const self = process.cpuUsage(self0);
         const api1 = cpuMs(api.pid);
-        const machine1 = machineCpu();
+        const shares = machine();
         const { unasked, doing, walBytes, fpi } = await watching();
-        // Of both cores' time in the round: a round with idle time was not CPU-bound; steal is the
-        // hypervisor's (this machine is a VM), time our processes wanted and did not get.
-        const total = machine1.busy + machine1.idle + machine1.steal - machine0.busy - machine0.idle - machine0.steal;
-        const share = (k: "busy" | "idle" | "steal") => (((machine1[k] - machine0[k]) / total) * 100).toFixed(0);
         // Backends that started during the round count from zero.
-        const after = await backends(empty.pg.sql, new URL(seeded.database.url).pathname.slice(1));
+        const after = await backends(empty.pg.sql, database);
         const pg = after.reduce((sum, pid) => sum + cpuMs(pid) - (before.pg[pids.indexOf(pid)] ?? 0), 0);
         add(rates, name, run.requests / run.seconds);
         add(p99s, name, summarize(run.latencies).p99);
@@ -323,7 +320,7 @@ async function measure(
         const s = summarize(run.latencies);
         line(
           `${name} (round ${round + 1})`,
-          `${(run.requests / run.seconds).toFixed(0)} req/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, ${run.errors} errors; CPU per request: api ${((api1 - before.api) / run.requests).toFixed(2)} ms, Postgres ${(pg / run.requests).toFixed(2)} ms, load generator (this process) ${((self.user + self.system) / 1000 / run.requests).toFixed(2)} ms; machine busy ${share("busy")} %, idle ${share("idle")} %, steal ${share("steal")} %; speed probe ${probe.toFixed(0)} ms; Postgres unasked (autovacuum, checkpoints, backend writes): ${unasked}; its backends (busy ones sampled): ${doing}; WAL per request ${(walBytes / run.requests / 1024).toFixed(1)} KB, ${(fpi / run.requests).toFixed(2)} full-page images`,
+          `${(run.requests / run.seconds).toFixed(0)} req/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, ${run.errors} errors; CPU per request: api ${((api1 - before.api) / run.requests).toFixed(2)} ms, Postgres ${(pg / run.requests).toFixed(2)} ms, load generator (this process) ${((self.user + self.system) / 1000 / run.requests).toFixed(2)} ms; machine busy ${shares.busy.toFixed(0)} %, idle ${shares.idle.toFixed(0)} %, steal ${shares.steal.toFixed(0)} %; speed probe ${probe.toFixed(0)} ms; Postgres unasked (autovacuum, checkpoints, backend writes): ${unasked}; its backends (busy ones sampled): ${doing}; WAL per request ${(walBytes / run.requests / 1024).toFixed(1)} KB, ${(fpi / run.requests).toFixed(2)} full-page images`,
         );
       }
       if (floor) {
@@ -331,7 +328,7 @@ async function measure(
         const created = async () =>
           (await full.pg.sql<{ n: number }[]>`select count(*)::int as n from app.personalizations`)[0]!.n;
         const before = await created();
-        const machine0 = machineCpu();
+        const machine = machineShares();
         const {
           tps,
           transactions: tx,
@@ -341,7 +338,7 @@ async function measure(
           seconds: SECONDS,
           vars: floorVars,
         });
-        const machine1 = machineCpu();
+        const shares = machine();
         const { doing, walBytes, fpi } = await watching();
         // The statement refuses by returning nothing made (a session ended, a photo not ready): every
         // transaction must have made its personalisation, or the floor measured something else.
@@ -350,11 +347,9 @@ async function measure(
           throw new Error(`pgbench ran ${tx} transactions of the route's statement and made ${made} personalisations`);
         errors += failed;
         add(rates, floor, tps);
-        const busy = machine1.busy - machine0.busy;
-        const total = busy + machine1.idle - machine0.idle + machine1.steal - machine0.steal;
         line(
           `${floor} (round ${round + 1})`,
-          `${tps.toFixed(0)} tx/s, ${failed} failed; machine busy ${((busy / total) * 100).toFixed(0)} %; its backends (busy ones sampled): ${doing}; WAL per transaction ${(walBytes / tx / 1024).toFixed(1)} KB, ${(fpi / tx).toFixed(2)} full-page images`,
+          `${tps.toFixed(0)} tx/s, ${failed} failed; machine busy ${shares.busy.toFixed(0)} %; its backends (busy ones sampled): ${doing}; WAL per transaction ${(walBytes / tx / 1024).toFixed(1)} KB, ${(fpi / tx).toFixed(2)} full-page images`,
         );
       }
     }

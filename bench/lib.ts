@@ -269,8 +269,10 @@ export function speedProbeMs(): number {
   return performance.now() - start;
 }
 
+type MachineCpu = { busy: number; idle: number; steal: number };
+
 /** The machine's CPU time since boot by kind, in ms of all cores (the first line of /proc/stat). */
-export function machineCpu(): { busy: number; idle: number; steal: number } {
+function machineCpu(): MachineCpu {
   const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
     .split("\n")[0]!
     .trim()
@@ -278,6 +280,21 @@ export function machineCpu(): { busy: number; idle: number; steal: number } {
     .slice(1)
     .map((n) => Number(n) * 10) as number[];
   return { busy: user! + nice! + system! + irq! + softirq!, idle: idle! + iowait!, steal: steal! };
+}
+
+/**
+ * Starts counting the machine's CPU time; the function returned gives the busy, idle and steal shares
+ * (%) of all cores' time since. A stretch with idle time was not CPU-bound; steal is the hypervisor's
+ * (time our processes wanted and did not get).
+ */
+export function machineShares(): () => MachineCpu {
+  const start = machineCpu();
+  return () => {
+    const now = machineCpu();
+    const total = now.busy + now.idle + now.steal - start.busy - start.idle - start.steal;
+    const share = (k: keyof MachineCpu) => ((now[k] - start[k]) / total) * 100;
+    return { busy: share("busy"), idle: share("idle"), steal: share("steal") };
+  };
 }
 
 /** Milliseconds since the epoch with sub-millisecond resolution, comparable across processes. */
