@@ -121,6 +121,23 @@ export async function startApp(
   cwd: string = repoRoot,
   command: string[] = [process.execPath, "--import", "tsx", "scripts/start.ts"],
 ): Promise<Started> {
+  // A port is free when picked, not always when the app binds it: another test's connection can take
+  // it in between (once in a CI run: the api's EADDRINUSE). Such a start is tried again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(extra, timeoutMs, cwd, command);
+    } catch (err) {
+      if (attempt === 3 || !(err as Error).message.includes("EADDRINUSE")) throw err;
+    }
+  }
+}
+
+async function startOnce(
+  extra: Record<string, string>,
+  timeoutMs: number,
+  cwd: string,
+  command: string[],
+): Promise<Started> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "faceapp-start-"));
   // As root, the embedded Postgres runs as the `postgres` user, which must reach its folder inside.
   fs.chmodSync(dataDir, 0o755);
