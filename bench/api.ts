@@ -69,25 +69,20 @@ const API_POOL = 10;
 /**
  * The route's statement as pgbench sends it: app.create_personalization for a random caller, with the
  * job's payload and key made for the new id from the templates the api's own code gives (`sentinel`
- * stands for the id). As the api sends it, its commit does not wait for the WAL flush and a transaction
- * of its own waits for it after (createPersonalization's flushed); `PLAIN_SCRIPT` is the same statement
+ * stands for the id). As the api sends it (`flushAfter`), its commit does not wait for the WAL flush
+ * and a transaction of its own waits for it after (createPersonalization's flushed); without, it is
  * committed the plain way, waiting for its flush while it holds the lock that serialises the commits
  * of transactions that NOTIFY: the gain of the first over the second, in the same rounds.
  */
-const ROUTE_SCRIPT = `\\set n random(1, ${CONCURRENCY})
-select r.live from set_config('synchronous_commit', 'off', true), bench_callers c
+const routeScript = (flushAfter: boolean) => `\\set n random(1, ${CONCURRENCY})
+select r.live from ${flushAfter ? "set_config('synchronous_commit', 'off', true), " : ""}bench_callers c
   cross join lateral (select gen_random_uuid() as id) g
   cross join lateral app.create_personalization(c.session_id, c.owner_id, now(), :book::text, c.photo_id,
     g.id, :status::text, (random() * 2 ^ 47)::bigint, null, null, :identifier::text,
     replace(replace(:payload::text, :sentinel::text, g.id::text), :photo::text, c.photo_id::text)::json,
     :attempts::int, replace(:key::text, :sentinel::text, g.id::text)) as r
 where c.n = :n;
-select txid_current();
-`;
-const PLAIN_SCRIPT = ROUTE_SCRIPT.replace("set_config('synchronous_commit', 'off', true), ", "").replace(
-  "select txid_current();\n",
-  "",
-);
+${flushAfter ? "select pg_logical_emit_message(true, 'faceapp.flush', '');\n" : ""}`;
 
 const line = (name: string, value: string) => console.log(`${name.padEnd(48)} ${value}`);
 
@@ -296,8 +291,8 @@ async function measure(
     const plain = `${floor}, plain commit`;
     const floors = floor
       ? [
-          { name: floor, script: ROUTE_SCRIPT },
-          { name: plain, script: PLAIN_SCRIPT },
+          { name: floor, script: routeScript(true) },
+          { name: plain, script: routeScript(false) },
         ]
       : [];
     if (!floor) console.log("pgbench not found: no floor for the rounds' spread (install postgresql-client)");

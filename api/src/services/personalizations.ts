@@ -261,9 +261,12 @@ export async function createPersonalization(
 }
 
 /**
- * Waits until everything committed before it is on disk: a transaction of its own that takes an id
- * (txid_current), so its commit, made with synchronous_commit on, waits for the WAL flush up to and past
- * every commit before it; concurrent ones share a flush.
+ * Waits until everything committed before it is on disk: a transaction of its own that writes a WAL
+ * record (a transactional logical-decoding message, ignored by everything but a logical decoder), so
+ * that its commit, made with synchronous_commit on, waits for the WAL flush up to and past every commit
+ * before it; concurrent ones share a flush. (A transaction that only takes an id, txid_current(), is
+ * committed without a flush: PostgreSQL flushes only for one that wrote WAL. chaos/postgres-crash
+ * proves the difference.)
  *
  * For a transaction that adds a job and so NOTIFYs (graphile-worker's add_jobs notifies
  * `jobs:insert`): PostgreSQL holds the lock that serialises such commits until the commit's WAL flush
@@ -273,7 +276,7 @@ export async function createPersonalization(
  * creation is durable.
  */
 async function flushed(db: Kysely<Database>): Promise<void> {
-  await sql`select txid_current()`.execute(db);
+  await sql`select pg_logical_emit_message(true, 'faceapp.flush', '')`.execute(db);
 }
 
 export interface GenerateInput {
