@@ -59,7 +59,7 @@ describe("migrate", () => {
     const fresh = await emptyDatabase();
     const results = await Promise.all([migrate(fresh), migrate(fresh), migrate(fresh)]);
     const all = results.flatMap((r) => r.applied);
-    expect(all.sort()).toEqual((await readMigrations()).map((m) => m.version));
+    expect(all.sort((a, b) => a - b)).toEqual((await readMigrations()).map((m) => m.version));
   });
 });
 
