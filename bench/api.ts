@@ -8,8 +8,7 @@
 //     original Python stack's job creation ran at on this machine);
 //   - POST /v1/personalizations' p99 under an open-loop load at 400 req/s on the full database;
 //   - pgbench running the route's statement on the full database in the same rounds (when installed):
-//     the spread of its rounds is the floor the machine and Postgres set under the api's; and the same
-//     statement committed the plain way (waiting for its WAL flush), for the gain of the api's commit.
+//     the spread of its rounds is the floor the machine and Postgres set under the api's.
 // Per round and case it also prints the CPU time per request of the api process and of the Postgres
 // backends serving it (from /proc, when Postgres runs on this machine), and what those backends were
 // waiting for: what explains a rate that moves, whatever else the machine is doing. Prints a table,
@@ -69,20 +68,17 @@ const API_POOL = 10;
 /**
  * The route's statement as pgbench sends it: app.create_personalization for a random caller, with the
  * job's payload and key made for the new id from the templates the api's own code gives (`sentinel`
- * stands for the id). As the api sends it (`flushAfter`), its commit does not wait for the WAL flush
- * and a transaction of its own waits for it after (createPersonalization's flushed); without, it is
- * committed the plain way, waiting for its flush while it holds the lock that serialises the commits
- * of transactions that NOTIFY: the gain of the first over the second, in the same rounds.
+ * stands for the id).
  */
-const routeScript = (flushAfter: boolean) => `\\set n random(1, ${CONCURRENCY})
-select r.live from ${flushAfter ? "set_config('synchronous_commit', 'off', true), " : ""}bench_callers c
+const ROUTE_SCRIPT = `\\set n random(1, ${CONCURRENCY})
+select r.live from bench_callers c
   cross join lateral (select gen_random_uuid() as id) g
   cross join lateral app.create_personalization(c.session_id, c.owner_id, now(), :book::text, c.photo_id,
     g.id, :status::text, (random() * 2 ^ 47)::bigint, null, null, :identifier::text,
     replace(replace(:payload::text, :sentinel::text, g.id::text), :photo::text, c.photo_id::text)::json,
     :attempts::int, replace(:key::text, :sentinel::text, g.id::text)) as r
 where c.n = :n;
-${flushAfter ? "select pg_logical_emit_message(true, 'faceapp.flush', '');\n" : ""}`;
+`;
 
 const line = (name: string, value: string) => console.log(`${name.padEnd(48)} ${value}`);
 
@@ -288,13 +284,6 @@ async function measure(
       photo,
     };
     const floor = pgbenchPath() ? `pgbench: the route's statement, ${ROWS} rows` : null;
-    const plain = `${floor}, plain commit`;
-    const floors = floor
-      ? [
-          { name: floor, script: routeScript(true) },
-          { name: plain, script: routeScript(false) },
-        ]
-      : [];
     if (!floor) console.log("pgbench not found: no floor for the rounds' spread (install postgresql-client)");
     for (let round = 0; round < ROUNDS; round++) {
       // The two creation cases next to each other, their order swapped every round.
@@ -334,7 +323,7 @@ async function measure(
           `${(run.requests / run.seconds).toFixed(0)} req/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, ${run.errors} errors; CPU per request: api ${((api1 - before.api) / run.requests).toFixed(2)} ms, Postgres ${(pg / run.requests).toFixed(2)} ms, load generator (this process) ${((self.user + self.system) / 1000 / run.requests).toFixed(2)} ms; machine busy ${shares.busy.toFixed(0)} %, idle ${shares.idle.toFixed(0)} %, steal ${shares.steal.toFixed(0)} %; speed probe ${probe.toFixed(0)} ms; Postgres unasked (autovacuum, checkpoints, backend writes): ${unasked}; its backends (busy ones sampled): ${doing}; WAL per request ${(walBytes / run.requests / 1024).toFixed(1)} KB, ${(fpi / run.requests).toFixed(2)} full-page images`,
         );
       }
-      for (const { name, script } of floors) {
+      if (floor) {
         const watching = watchPostgres(empty.pg.sql, new URL(full.database.url).pathname.slice(1));
         const created = async () =>
           (await full.pg.sql<{ n: number }[]>`select count(*)::int as n from app.personalizations`)[0]!.n;
@@ -344,7 +333,7 @@ async function measure(
           tps,
           transactions: tx,
           failed,
-        } = await pgbench(full.database.url, script, {
+        } = await pgbench(full.database.url, ROUTE_SCRIPT, {
           clients: API_POOL,
           seconds: SECONDS,
           vars: floorVars,
@@ -357,9 +346,9 @@ async function measure(
         if (made !== tx)
           throw new Error(`pgbench ran ${tx} transactions of the route's statement and made ${made} personalisations`);
         errors += failed;
-        add(rates, name, tps);
+        add(rates, floor, tps);
         line(
-          `${name} (round ${round + 1})`,
+          `${floor} (round ${round + 1})`,
           `${tps.toFixed(0)} tx/s, ${failed} failed; machine busy ${shares.busy.toFixed(0)} %; its backends (busy ones sampled): ${doing}; WAL per transaction ${(walBytes / tx / 1024).toFixed(1)} KB, ${(fpi / tx).toFixed(2)} full-page images`,
         );
       }
@@ -423,21 +412,6 @@ async function measure(
           name: `${floor}: spread of the rounds' rates (the floor under the api's)`,
           value: spread(floor) * 100,
           unit: "%",
-          target: "",
-          met: null,
-        },
-        { name: `${plain}: rate, worst round`, value: worst(plain), unit: "tx/s", target: "", met: null },
-        {
-          name: `${plain}: spread of the rounds' rates`,
-          value: spread(plain) * 100,
-          unit: "%",
-          target: "",
-          met: null,
-        },
-        {
-          name: `${floor} / ${plain} (mean of the rounds)`,
-          value: mean(rates[floor]!) / mean(rates[plain]!),
-          unit: "ratio",
           target: "",
           met: null,
         },

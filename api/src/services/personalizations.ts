@@ -214,8 +214,7 @@ export async function createPersonalization(
   const status = { status: initialStatus };
   const job = jobArguments("analyze_photo", { personalizationId: id, photoUploadId: input.photoUploadId });
   // As a function, the statement and the foreign-key checks under it keep their plans (index plans)
-  // instead of being planned on every request. `created` is null when nothing was inserted. Its commit
-  // does not wait for the WAL flush (synchronous_commit off for this transaction alone; see flushed).
+  // instead of being planned on every request. `created` is null when nothing was inserted.
   const { rows } = await sql<
     Partial<Personalization> & {
       live: boolean;
@@ -227,7 +226,7 @@ export async function createPersonalization(
     }
   >`
     select r.live, r.book_slug, r.book_title, r.photo_status, r.jobs, r.event_id, (r.created).*
-    from set_config('synchronous_commit', 'off', true), app.create_personalization(
+    from app.create_personalization(
       ${user.sessionId}::uuid, ${ownerId}::uuid, ${new Date()}::timestamptz,
       ${input.bookSlug}::text, ${input.photoUploadId}::uuid,
       ${id}::uuid, ${status.status}::text, ${randomInt(2 ** 47)}::bigint, ${idempotencyKey ?? null}::text,
@@ -235,8 +234,6 @@ export async function createPersonalization(
       ${job.identifier}::text, ${job.payload}::json, ${job.maxAttempts}::int, ${job.key}::text
     ) as r`.execute(db);
   const row = rows[0]!;
-  // The statement's commit did not wait for its WAL to reach the disk; the answer does, here.
-  if (row.id) await flushed(db);
   if (!row.live) throw sessionEnded();
   if (row.book_slug === null || row.book_title === null) throw new AppError("not_found", "Book not found");
   if (row.photo_status === null) throw new AppError("not_found", "Upload not found");
@@ -258,25 +255,6 @@ export async function createPersonalization(
     book: { slug: book_slug, title: book_title },
     sessionChecked: true,
   };
-}
-
-/**
- * Waits until everything committed before it is on disk: a transaction of its own that writes a WAL
- * record (a transactional logical-decoding message, ignored by everything but a logical decoder), so
- * that its commit, made with synchronous_commit on, waits for the WAL flush up to and past every commit
- * before it; concurrent ones share a flush. (A transaction that only takes an id, txid_current(), is
- * committed without a flush: PostgreSQL flushes only for one that wrote WAL. chaos/postgres-crash
- * proves the difference.)
- *
- * For a transaction that adds a job and so NOTIFYs (graphile-worker's add_jobs notifies
- * `jobs:insert`): PostgreSQL holds the lock that serialises such commits until the commit's WAL flush
- * is done, so committed that way, job creations went one flush at a time, and their rate moved with
- * the disk's flush time (bench/README.md, issue 21). Committed without waiting, then flushed here,
- * they hold that lock only to write their commit record, and the api still answers only once the
- * creation is durable.
- */
-async function flushed(db: Kysely<Database>): Promise<void> {
-  await sql`select pg_logical_emit_message(true, 'faceapp.flush', '')`.execute(db);
 }
 
 export interface GenerateInput {
