@@ -254,10 +254,11 @@ async function measure(
     );
     // Warm-up. A fresh api process spends several times its steady CPU per creation in its first
     // seconds of load (V8 compiling the hot paths): ≈ 3–5 ms in the first second, ≈ 2 ms in the second
-    // and third, steady from about the fourth, and not cold again after 8 s idle (bench/README.md). Two
-    // seconds left the first round partly cold, so the creation cases warm for five.
+    // and third, and not cold again after 8 s idle (bench/README.md). After five seconds its CPU per
+    // creation still fell from round to round (api 0.50, 0.42, 0.38 ms; the rounds' spread 8 and 12 %);
+    // after fifteen it stayed within 0.02 ms (spread 3–4 %), so the creation cases warm for fifteen.
     for (const [name, { send }] of Object.entries(cases)) {
-      await load(send, name === createEmpty || name === createFull ? 5 : 2, CONCURRENCY);
+      await load(send, name === createEmpty || name === createFull ? 15 : 2, CONCURRENCY);
     }
     const rates: Record<string, number[]> = {};
     const p99s: Record<string, number[]> = {};
