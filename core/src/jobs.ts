@@ -176,9 +176,9 @@ export function jobArguments<T extends TaskName>(
 /**
  * graphile-worker's `add_job` call for a job, its payload validated first: for a statement of the
  * caller's own that adds the job with the change needing it (`select ${addJobCall(...)} from ...`).
- * It goes through `app.add_job` (sql/migrations, add_job_plans), which lets add_job's own
- * statements keep their plans (index plans, right at any size of the queue) on connections that
- * plan everything else afresh.
+ * It goes through `app.add_job` (sql/migrations: add_job_plans, key_lookups), which lets add_job's
+ * own statements keep their plans (lookups by key through an index, right at any size of the queue)
+ * on connections that plan everything else afresh.
  */
 export function addJobCall<T extends TaskName>(task: T, payload: JobPayload<T>, options: JobOptions = {}) {
   const job = jobArguments(task, payload, options);
