@@ -292,11 +292,14 @@ async function measure(
       names.push(...(round % 2 ? [createFull, createEmpty] : [createEmpty, createFull]));
       for (const name of names) {
         const { send, api, seeded } = cases[name]!;
-        // A second of the same load first, not measured: a case comes to its round after the others'
-        // rounds (tens of seconds idle), and its api spent more CPU per request in the first moments
-        // back (10-second rounds, quiet machine: the empty database's first round 1,490 req/s, api
-        // 0.37 ms and Postgres 0.61 ms per creation, against 1,712–1,723 req/s and 0.31 / 0.52–0.53 ms).
-        await load(send, 1, CONCURRENCY);
+        // The same load first, not measured: a case comes to its round after the others' rounds (tens
+        // of seconds idle), and its api spent more CPU per request in the first moments back (10-second
+        // rounds, quiet machine: the empty database's first round 1,490 req/s, api 0.37 ms and Postgres
+        // 0.61 ms per creation, against 1,712–1,723 req/s and 0.31 / 0.52–0.53 ms). A creation case
+        // gets three seconds: after one, the empty database's first round, ≈ 33 s after its warm-up,
+        // still took api 0.49 / Postgres 0.95 ms per creation against 0.43–0.45 / 0.84–0.87 ms in the
+        // next two (1,042 against 1,151–1,172 req/s).
+        await load(send, name === createEmpty || name === createFull ? 3 : 1, CONCURRENCY);
         // CPU counted from here: the unmeasured second's is not divided among the round's requests.
         const database = new URL(seeded.database.url).pathname.slice(1);
         const pids = await backends(empty.pg.sql, database);
