@@ -1,4 +1,4 @@
-// `npm run bench:api [-- --seconds 5] [--rounds 3] [--concurrency 16] [--rows 100000] [--open-rate 400] [--cpu-prof dir]`
+// `npm run bench:api [-- --seconds 10] [--rounds 3] [--concurrency 16] [--rows 100000] [--open-rate 400] [--cpu-prof dir]`
 // The api's routes, each with 16 closed-loop clients over loopback from this process:
 //   - GET /healthz (the HTTP stack's ceiling), GET /v1/books (Redis cache) and POST /v1/uploads;
 //   - POST /v1/personalizations (job creation) on an empty database and on one already holding
@@ -46,7 +46,7 @@ import {
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: "string", default: "5" },
+    seconds: { type: "string", default: "10" },
     rounds: { type: "string", default: "3" },
     concurrency: { type: "string", default: "16" },
     rows: { type: "string", default: "100000" },
@@ -126,12 +126,14 @@ function watchPostgres(sql: postgres.Sql, database: string) {
   // Checkpoints begun, and shared buffers the backends themselves had to write out to make room (the
   // background writer and checkpointer write the rest): a working set outgrowing shared_buffers.
   // And the WAL written (pg_stat_wal, the whole cluster's: one case runs at a time): its bytes, and the
-  // full-page images among them (a page's first change after a checkpoint is logged whole).
+  // full-page images among them (a page's first change after a checkpoint is logged whole). And the
+  // blocks the round's database read from outside shared_buffers (the OS's cache or the disk).
   const counters = async () =>
     (
-      await sql<{ checkpoints: number; backend: number; walBytes: number; fpi: number }[]>`
+      await sql<{ checkpoints: number; backend: number; walBytes: number; fpi: number; read: number }[]>`
         select (checkpoints_timed + checkpoints_req)::int as checkpoints, buffers_backend::int as backend,
-          (select wal_bytes::float8 from pg_stat_wal) as "walBytes", (select wal_fpi::float8 from pg_stat_wal) as fpi
+          (select wal_bytes::float8 from pg_stat_wal) as "walBytes", (select wal_fpi::float8 from pg_stat_wal) as fpi,
+          (select blks_read::float8 from pg_stat_database where datname = ${database}) as read
         from pg_stat_bgwriter`
     )[0]!;
   const started = counters();
@@ -167,7 +169,13 @@ function watchPostgres(sql: postgres.Sql, database: string) {
         .slice(0, 3)
         .map(([wait, n]) => `${wait} ${((n / seen) * 100).toFixed(0)} %`)
         .join(", ") || "none busy";
-    return { unasked, doing, walBytes: now.walBytes - then.walBytes, fpi: now.fpi - then.fpi };
+    return {
+      unasked,
+      doing,
+      walBytes: now.walBytes - then.walBytes,
+      fpi: now.fpi - then.fpi,
+      read: now.read - then.read,
+    };
   };
 }
 
@@ -312,7 +320,8 @@ async function measure(
         const self = process.cpuUsage(self0);
         const api1 = cpuMs(api.pid);
         const shares = machine();
-        const { unasked, doing, walBytes, fpi } = await watching();
+        const probeAfter = speedProbeMs();
+        const { unasked, doing, walBytes, fpi, read } = await watching();
         // Backends that started during the round count from zero.
         const after = await backends(empty.pg.sql, database);
         const pg = after.reduce((sum, pid) => sum + cpuMs(pid) - (before.pg[pids.indexOf(pid)] ?? 0), 0);
@@ -324,7 +333,7 @@ async function measure(
         const s = summarize(run.latencies);
         line(
           `${name} (round ${round + 1})`,
-          `${(run.requests / run.seconds).toFixed(0)} req/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, ${run.errors} errors; CPU per request: api ${((api1 - before.api) / run.requests).toFixed(2)} ms, Postgres ${(pg / run.requests).toFixed(2)} ms, load generator (this process) ${((self.user + self.system) / 1000 / run.requests).toFixed(2)} ms; machine busy ${shares.busy.toFixed(0)} %, idle ${shares.idle.toFixed(0)} %, steal ${shares.steal.toFixed(0)} %; speed probe ${probe.toFixed(0)} ms; Postgres unasked (autovacuum, checkpoints, backend writes): ${unasked}; its backends (busy ones sampled): ${doing}; WAL per request ${(walBytes / run.requests / 1024).toFixed(1)} KB, ${(fpi / run.requests).toFixed(2)} full-page images`,
+          `${(run.requests / run.seconds).toFixed(0)} req/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, ${run.errors} errors; CPU per request: api ${((api1 - before.api) / run.requests).toFixed(2)} ms, Postgres ${(pg / run.requests).toFixed(2)} ms, load generator (this process) ${((self.user + self.system) / 1000 / run.requests).toFixed(2)} ms; machine busy ${shares.busy.toFixed(0)} %, idle ${shares.idle.toFixed(0)} %, steal ${shares.steal.toFixed(0)} %; speed probe ${probe.toFixed(0)} ms before, ${probeAfter.toFixed(0)} ms after; Postgres unasked (autovacuum, checkpoints, backend writes): ${unasked}; its backends (busy ones sampled): ${doing}; WAL per request ${(walBytes / run.requests / 1024).toFixed(1)} KB, ${(fpi / run.requests).toFixed(2)} full-page images; blocks read from outside shared buffers per request ${(read / run.requests).toFixed(2)}`,
         );
       }
       if (floor) {
