@@ -308,7 +308,7 @@ async function measure(
         // still took api 0.49 / Postgres 0.95 ms per creation against 0.43–0.45 / 0.84–0.87 ms in the
         // next two (1,042 against 1,151–1,172 req/s).
         await load(send, name === createEmpty || name === createFull ? 3 : 1, CONCURRENCY);
-        // CPU counted from here: the unmeasured second's is not divided among the round's requests.
+        // CPU counted from here: the unmeasured seconds' is not divided among the round's requests.
         const database = new URL(seeded.database.url).pathname.slice(1);
         const pids = await backends(empty.pg.sql, database);
         const before = { api: cpuMs(api.pid), pg: pids.map(cpuMs) };
